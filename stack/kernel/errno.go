@@ -1,0 +1,43 @@
+package kernel
+
+import "strconv"
+
+// Errno values (include/uapi/asm-generic/errno-base.h and errno.h). Kernel
+// functions return them negated.
+const (
+	EPERM        = 1
+	EBADF        = 9
+	EAGAIN       = 11
+	ENOMEM       = 12
+	EFAULT       = 14
+	EINVAL       = 22
+	EMSGSIZE     = 90
+	EDESTADDRREQ = 89
+	ENOTSOCK     = 88
+	EOPNOTSUPP   = 95
+	EAFNOSUPPORT = 97
+	ENETDOWN     = 100
+	ENETUNREACH  = 101
+	ENOBUFS      = 105
+)
+
+var errnoNames = map[int]string{
+	EPERM: "EPERM", EBADF: "EBADF", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM",
+	EFAULT: "EFAULT", EINVAL: "EINVAL", EMSGSIZE: "EMSGSIZE",
+	EDESTADDRREQ: "EDESTADDRREQ", ENOTSOCK: "ENOTSOCK", EOPNOTSUPP: "EOPNOTSUPP",
+	EAFNOSUPPORT: "EAFNOSUPPORT", ENETDOWN: "ENETDOWN", ENETUNREACH: "ENETUNREACH",
+	ENOBUFS: "ENOBUFS",
+}
+
+// Err is an int that is either a count (>= 0) or a negated errno: what
+// most kernel functions return. It prints as the kernel would name it.
+type Err int
+
+func (e Err) String() string {
+	if e < 0 {
+		if n, ok := errnoNames[int(-e)]; ok {
+			return "-" + n
+		}
+	}
+	return strconv.Itoa(int(e))
+}

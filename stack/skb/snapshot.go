@@ -1,0 +1,144 @@
+package skb
+
+import (
+	"bytes"
+	"fmt"
+
+	"skbscope/stack/header"
+	"skbscope/stack/trace"
+)
+
+// Snapshot records the skb's whole state for the trace.
+func (s *SKB) Snapshot() trace.SkbSnap {
+	return trace.SkbSnap{
+		ID:        s.ID,
+		Buf:       bytes.Clone(s.buf.b[:s.tail]),
+		Data:      s.data,
+		Tail:      s.tail,
+		End:       s.end,
+		Len:       s.len,
+		MAC:       s.MACHeader,
+		Network:   s.NetworkHeader,
+		Transport: s.TransportHeader,
+		Protocol:  s.Protocol,
+		Priority:  s.Priority,
+		IPSummed:  s.IPSummed.String(),
+		CsumStart: s.CsumStart,
+		CsumOff:   s.CsumOff,
+		Users:     s.users,
+		Dataref:   s.buf.dataref,
+		Cloned:    s.cloned,
+		Dev:       s.Dev,
+		Sk:        s.Sk,
+		PktType:   s.PktType.String(),
+		Truesize:  s.Truesize,
+		GSOSize:   s.GSOSize,
+		GSOSegs:   s.GSOSegs,
+		GSOType:   s.GSOType,
+		CBType:    s.CBType,
+		CB:        DecodeCB(s.CBType, s.CB[:]),
+		Hdrs:      Regions(s.buf.b[:s.tail], s.MACHeader, s.NetworkHeader, s.TransportHeader),
+	}
+}
+
+// Matches reports whether sn still describes s, so that the recorder can
+// reuse the last snapshot instead of storing a copy per event.
+func (s *SKB) Matches(sn *trace.SkbSnap) bool {
+	return sn.ID == s.ID && sn.Data == s.data && sn.Tail == s.tail && sn.End == s.end &&
+		sn.Len == s.len && sn.MAC == s.MACHeader && sn.Network == s.NetworkHeader &&
+		sn.Transport == s.TransportHeader && sn.Protocol == s.Protocol &&
+		sn.Priority == s.Priority && sn.IPSummed == s.IPSummed.String() &&
+		sn.CsumStart == s.CsumStart && sn.CsumOff == s.CsumOff && sn.Users == s.users &&
+		sn.Dataref == s.buf.dataref && sn.Cloned == s.cloned && sn.Dev == s.Dev &&
+		sn.Sk == s.Sk && sn.PktType == s.PktType.String() && sn.Truesize == s.Truesize &&
+		sn.GSOSize == s.GSOSize && sn.GSOSegs == s.GSOSegs && sn.GSOType == s.GSOType &&
+		sn.CBType == s.CBType && cbEqual(sn, s) && bytes.Equal(sn.Buf, s.buf.b[:s.tail])
+}
+
+func cbEqual(sn *trace.SkbSnap, s *SKB) bool {
+	d := DecodeCB(s.CBType, s.CB[:])
+	if len(d) != len(sn.CB) {
+		return false
+	}
+	for i := range d {
+		if d[i] != sn.CB[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Regions finds the headers in buf from the three header offsets and
+// decodes their fields. It never trusts the bytes: a short or malformed
+// header ends the walk.
+func Regions(buf []byte, mac, network, transport int) []trace.Region {
+	var rs []trace.Region
+	proto := -1
+	if mac >= 0 && mac+header.EthernetLen <= len(buf) && (network < 0 || mac < network) {
+		e := header.Ethernet(buf[mac:])
+		rs = append(rs, trace.Region{Layer: "eth", Off: mac, Len: header.EthernetLen, Fields: []trace.Field{
+			{Name: "h_dest", Value: e.Dst().String()},
+			{Name: "h_source", Value: e.Src().String()},
+			{Name: "h_proto", Value: fmt.Sprintf("0x%04x", e.Type())},
+		}})
+	}
+	if network >= 0 && network+header.IPv4MinLen <= len(buf) && buf[network]>>4 == 4 {
+		ip := header.IPv4(buf[network:])
+		ihl := ip.IHL()
+		if ihl >= header.IPv4MinLen && network+ihl <= len(buf) {
+			proto = int(ip.Protocol())
+			rs = append(rs, trace.Region{Layer: "ip", Off: network, Len: ihl, Fields: []trace.Field{
+				{Name: "version", Value: fmt.Sprint(ip.Version())},
+				{Name: "ihl", Value: fmt.Sprint(ihl / 4)},
+				{Name: "tos", Value: fmt.Sprintf("0x%02x", ip.TOS())},
+				{Name: "tot_len", Value: fmt.Sprint(ip.TotalLen())},
+				{Name: "id", Value: fmt.Sprint(ip.ID())},
+				{Name: "frag_off", Value: fragString(ip.FragOff())},
+				{Name: "ttl", Value: fmt.Sprint(ip.TTL())},
+				{Name: "protocol", Value: protoName(ip.Protocol())},
+				{Name: "check", Value: fmt.Sprintf("0x%04x", ip.Checksum())},
+				{Name: "saddr", Value: ip.Src().String()},
+				{Name: "daddr", Value: ip.Dst().String()},
+			}})
+		}
+	}
+	if transport >= 0 && transport+header.UDPLen <= len(buf) && proto == header.ProtoUDP {
+		u := header.UDP(buf[transport:])
+		rs = append(rs, trace.Region{Layer: "udp", Off: transport, Len: header.UDPLen, Fields: []trace.Field{
+			{Name: "source", Value: fmt.Sprint(u.SrcPort())},
+			{Name: "dest", Value: fmt.Sprint(u.DstPort())},
+			{Name: "len", Value: fmt.Sprint(u.Length())},
+			{Name: "check", Value: fmt.Sprintf("0x%04x", u.Checksum())},
+		}})
+	}
+	if n := len(rs); n > 0 && rs[n-1].Layer != "eth" {
+		last := rs[n-1]
+		if end := last.Off + last.Len; end < len(buf) {
+			rs = append(rs, trace.Region{Layer: "payload", Off: end, Len: len(buf) - end})
+		}
+	}
+	return rs
+}
+
+func fragString(f uint16) string {
+	s := fmt.Sprint(int(f&0x1fff) * 8)
+	if f&header.IPv4DF != 0 {
+		s = "DF " + s
+	}
+	if f&header.IPv4MF != 0 {
+		s = "MF " + s
+	}
+	return s
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case header.ProtoICMP:
+		return "1 (ICMP)"
+	case header.ProtoTCP:
+		return "6 (TCP)"
+	case header.ProtoUDP:
+		return "17 (UDP)"
+	}
+	return fmt.Sprint(p)
+}

@@ -1,0 +1,135 @@
+// Package trace is the contract between the simulation and every view:
+// an ordered list of events, plus the skb snapshots they refer to. Views
+// (the UI, the command-line formats, the pcap writer) read only this.
+package trace
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// Kind says what an event records.
+type Kind string
+
+// The event kinds of DESIGN.md, plus alloc (an skb is born).
+const (
+	Call    Kind = "call"
+	Ret     Kind = "ret"
+	Alloc   Kind = "alloc"
+	Enqueue Kind = "enqueue"
+	Dequeue Kind = "dequeue"
+	Drop    Kind = "drop"
+	Free    Kind = "free"
+	Clone   Kind = "clone"
+	State   Kind = "state"
+	Timer   Kind = "timer"
+	IRQ     Kind = "irq"
+	Wire    Kind = "wire"
+)
+
+// Event is one step of the simulation. Call and ret nest per CPU: Up is the
+// seq of the call that encloses this event (-1 at the bottom of a stack), so
+// the call stack at any event is a walk up that chain.
+type Event struct {
+	Seq    int    `json:"seq"`
+	T      int64  `json:"t_ns"`
+	Host   string `json:"host"`
+	CPU    int    `json:"cpu"`
+	Ctx    string `json:"ctx"`
+	Kind   Kind   `json:"kind"`
+	Fn     string `json:"fn,omitempty"`
+	File   string `json:"file,omitempty"`
+	Layer  string `json:"layer,omitempty"` // the stack map lane the function belongs to
+	Skb    []int  `json:"skb,omitempty"`
+	Snap   []int  `json:"snap,omitempty"` // index into Trace.Snaps, one per Skb
+	Ret    string `json:"ret,omitempty"`
+	Queue  string `json:"queue,omitempty"`
+	QLen   int    `json:"qlen,omitempty"` // queue length after an enqueue/dequeue
+	Reason string `json:"reason,omitempty"`
+	Note   string `json:"note,omitempty"` // what the function decided, in plain words
+	Frame  Bytes  `json:"frame,omitempty"`
+	Wire   string `json:"wire,omitempty"`
+	Up     int    `json:"up"`
+	Depth  int    `json:"depth"`
+}
+
+// Bytes marshals as a hex string: frames are read by people too.
+type Bytes []byte
+
+// MarshalJSON writes the bytes as lowercase hex.
+func (b Bytes) MarshalJSON() ([]byte, error) {
+	return json.Marshal(hex.EncodeToString(b))
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (b *Bytes) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	v, err := hex.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("frame: %w", err)
+	}
+	*b = v
+	return nil
+}
+
+// Trace is a whole run.
+type Trace struct {
+	Scenario string    `json:"scenario"`
+	Hosts    []Host    `json:"hosts"`
+	Events   []Event   `json:"events"`
+	Snaps    []SkbSnap `json:"snaps"`
+}
+
+// Host describes one simulated machine, for drawing.
+type Host struct {
+	Name    string   `json:"name"`
+	Devices []Device `json:"devices"`
+}
+
+// Device is a network interface as `ip link` would list it.
+type Device struct {
+	Name   string `json:"name"`
+	Driver string `json:"driver"`
+	MAC    string `json:"mac"`
+	Addr   string `json:"addr"`
+	MTU    int    `json:"mtu"`
+	Qdisc  string `json:"qdisc"`
+}
+
+// Stack returns the call stack at event i, innermost first: the seqs of
+// the enclosing call events.
+func (t *Trace) Stack(i int) []int {
+	var s []int
+	if i < 0 || i >= len(t.Events) {
+		return nil
+	}
+	e := &t.Events[i]
+	if e.Kind == Call {
+		s = append(s, e.Seq)
+	}
+	for up := e.Up; up >= 0 && up < len(t.Events); up = t.Events[up].Up {
+		s = append(s, up)
+	}
+	return s
+}
+
+// SnapOf returns the snapshot of skb id as it was at event i (the latest
+// snapshot recorded at or before i), or nil.
+func (t *Trace) SnapOf(i, id int) *SkbSnap {
+	if i >= len(t.Events) {
+		i = len(t.Events) - 1
+	}
+	for ; i >= 0; i-- {
+		e := &t.Events[i]
+		for k, s := range e.Skb {
+			if s == id && k < len(e.Snap) {
+				return &t.Snaps[e.Snap[k]]
+			}
+		}
+	}
+	return nil
+}
