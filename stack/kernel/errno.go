@@ -5,27 +5,28 @@ import "strconv"
 // Errno values (include/uapi/asm-generic/errno-base.h and errno.h). Kernel
 // functions return them negated.
 const (
-	EPERM        = 1
-	EBADF        = 9
-	EAGAIN       = 11
-	ENOMEM       = 12
-	EFAULT       = 14
-	EINVAL       = 22
-	EMSGSIZE     = 90
-	EDESTADDRREQ = 89
-	ENOTSOCK     = 88
-	EOPNOTSUPP   = 95
-	EAFNOSUPPORT = 97
-	ENETDOWN     = 100
-	ENETUNREACH  = 101
-	ENOBUFS      = 105
+	EPERM           = 1
+	EBADF           = 9
+	EAGAIN          = 11
+	ENOMEM          = 12
+	EFAULT          = 14
+	EINVAL          = 22
+	EMSGSIZE        = 90
+	EDESTADDRREQ    = 89
+	ENOTSOCK        = 88
+	EOPNOTSUPP      = 95
+	EPROTONOSUPPORT = 93
+	EAFNOSUPPORT    = 97
+	ENETDOWN        = 100
+	ENETUNREACH     = 101
+	ENOBUFS         = 105
 )
 
 var errnoNames = map[int]string{
 	EPERM: "EPERM", EBADF: "EBADF", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM",
 	EFAULT: "EFAULT", EINVAL: "EINVAL", EMSGSIZE: "EMSGSIZE",
 	EDESTADDRREQ: "EDESTADDRREQ", ENOTSOCK: "ENOTSOCK", EOPNOTSUPP: "EOPNOTSUPP",
-	EAFNOSUPPORT: "EAFNOSUPPORT", ENETDOWN: "ENETDOWN", ENETUNREACH: "ENETUNREACH",
+	EAFNOSUPPORT: "EAFNOSUPPORT", EPROTONOSUPPORT: "EPROTONOSUPPORT", ENETDOWN: "ENETDOWN", ENETUNREACH: "ENETUNREACH",
 	ENOBUFS: "ENOBUFS",
 }
 

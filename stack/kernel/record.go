@@ -80,8 +80,8 @@ func (k *Kernel) Event(kind trace.Kind, f *Fn, skbs ...*skb.SKB) *trace.Event {
 
 // Call records entry into f and makes it the innermost frame.
 func (k *Kernel) Call(f *Fn, skbs ...*skb.SKB) *trace.Event {
-	k.Spend(f.Cost)
 	e := k.Event(trace.Call, f, skbs...)
+	k.Spend(f.Cost)
 	c := k.CPU()
 	c.stack = append(c.stack, e.Seq)
 	return e
@@ -89,12 +89,13 @@ func (k *Kernel) Call(f *Fn, skbs ...*skb.SKB) *trace.Event {
 
 // RetS records the return from f with a value already in kernel notation.
 func (k *Kernel) RetS(f *Fn, ret string, skbs ...*skb.SKB) *trace.Event {
+	// The ret is recorded inside its own frame: Up is the matching call.
+	e := k.Event(trace.Ret, f, skbs...)
+	e.Ret = ret
 	c := k.CPU()
 	if n := len(c.stack); n > 0 {
 		c.stack = c.stack[:n-1]
 	}
-	e := k.Event(trace.Ret, f, skbs...)
-	e.Ret = ret
 	return e
 }
 

@@ -7,7 +7,8 @@ type Reason string
 
 // The reasons the model uses.
 const (
-	Consumed     Reason = "SKB_CONSUMED"
-	NotSpecified Reason = "SKB_DROP_REASON_NOT_SPECIFIED"
-	QdiscDrop    Reason = "SKB_DROP_REASON_QDISC_DROP"
+	Consumed        Reason = "SKB_CONSUMED"
+	NotSpecified    Reason = "SKB_DROP_REASON_NOT_SPECIFIED"
+	QdiscDrop       Reason = "SKB_DROP_REASON_QDISC_DROP"
+	NeighCreateFail Reason = "SKB_DROP_REASON_NEIGH_CREATEFAIL"
 )

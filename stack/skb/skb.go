@@ -88,6 +88,10 @@ type SKB struct {
 	CB     [48]byte
 	CBType string
 
+	// Destructor is skb->destructor: run when the last reference goes,
+	// e.g. sock_wfree giving the sender's sndbuf back.
+	Destructor func(*SKB)
+
 	// Dst is skb->_skb_refdst: the route attached by the IP layer. Typed by
 	// the layer that sets it; the skb does not look inside.
 	Dst any
@@ -241,6 +245,8 @@ func (s *SKB) Clone(id int) *SKB {
 	n := *s
 	n.ID = id
 	n.users = 1
+	n.Destructor = nil
+	n.Sk = ""
 	s.cloned = true
 	n.cloned = true
 	s.buf.dataref++

@@ -29,8 +29,9 @@ const (
 )
 
 // Event is one step of the simulation. Call and ret nest per CPU: Up is the
-// seq of the call that encloses this event (-1 at the bottom of a stack), so
-// the call stack at any event is a walk up that chain.
+// seq of the call that encloses this event (-1 at the bottom of a stack; for
+// a ret, its own call), so the call stack at any event is a walk up that
+// chain. Depth is the number of enclosing calls.
 type Event struct {
 	Seq    int    `json:"seq"`
 	T      int64  `json:"t_ns"`

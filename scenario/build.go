@@ -1,0 +1,167 @@
+package scenario
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"skbscope/nicsim"
+	"skbscope/nicsim/e1000e"
+	"skbscope/stack/core"
+	"skbscope/stack/header"
+	"skbscope/stack/ipv4"
+	"skbscope/stack/kernel"
+	"skbscope/stack/packet"
+	"skbscope/stack/sched"
+	"skbscope/stack/socket"
+	"skbscope/stack/trace"
+)
+
+// DefaultUntilNs bounds a run whose file sets no until_ns: one virtual
+// second is far longer than any lesson needs.
+const DefaultUntilNs = 1_000_000_000
+
+// host is one assembled machine.
+type host struct {
+	k    *kernel.Kernel
+	core *core.Net
+	ip   *ipv4.Net
+	sock *socket.Layer
+	nics []*e1000e.NIC
+}
+
+func (h *host) nic(name string) *e1000e.NIC {
+	for _, n := range h.nics {
+		if n.Dev.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Simulate builds the scenario's world, runs it and returns the trace.
+func Simulate(f *File) (*trace.Trace, error) {
+	sim := kernel.NewSim(f.RNGSeed)
+	hosts := map[string]*host{}
+	var info []trace.Host
+	for _, hs := range f.Hosts {
+		h, hi, err := buildHost(sim, hs)
+		if err != nil {
+			return nil, err
+		}
+		hosts[hs.Name] = h
+		info = append(info, hi)
+	}
+	for _, l := range f.Links {
+		a, err := endpoint(hosts, l.A)
+		if err != nil {
+			return nil, fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		b, err := endpoint(hosts, l.B)
+		if err != nil {
+			return nil, fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		link := nicsim.NewLink(sim, l.Name, l.RateBps, l.DelayNs, a, b)
+		a.Link, b.Link = link, link
+	}
+	for _, hs := range f.Hosts {
+		for _, p := range hs.Programs {
+			schedule(hosts[hs.Name], p)
+		}
+	}
+	until := f.UntilNs
+	if until == 0 {
+		until = DefaultUntilNs
+	}
+	sim.Run(until)
+	t := sim.Trace()
+	t.Scenario = f.Name
+	t.Hosts = info
+	return t, nil
+}
+
+func endpoint(hosts map[string]*host, name string) (*e1000e.NIC, error) {
+	hn, nn, _ := strings.Cut(name, ".")
+	if h := hosts[hn]; h != nil {
+		if n := h.nic(nn); n != nil {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("no NIC %q", name)
+}
+
+func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
+	k := sim.NewKernel(hs.Name, 1)
+	c := &core.Net{K: k, Sched: sched.Runner{}}
+	ip := ipv4.New(k, c)
+	h := &host{k: k, core: c, ip: ip, sock: &socket.Layer{Families: map[int]socket.Family{socket.AFInet: ip.Family()}}}
+	info := trace.Host{Name: hs.Name}
+	for _, ns := range hs.NICs {
+		mac, err := header.ParseMAC(ns.MAC)
+		if err != nil {
+			return nil, info, fmt.Errorf("%s.%s: %w", hs.Name, ns.Name, err)
+		}
+		pfx, err := netip.ParsePrefix(ns.Addr)
+		if err != nil {
+			return nil, info, fmt.Errorf("%s.%s: %w", hs.Name, ns.Name, err)
+		}
+		mtu := ns.MTU
+		if mtu == 0 {
+			mtu = 1500
+		}
+		dev := &core.Device{Name: ns.Name, Addr: mac, IPv4: pfx, MTU: mtu, Up: true}
+		c.AddDevice(dev)
+		h.nics = append(h.nics, e1000e.New(k, dev))
+		dev.Qdisc = sched.NewPfifoFast(dev)
+		// `ip addr add` installs the prefix route: proto kernel scope link.
+		ip.Routes = append(ip.Routes, ipv4.Route{Dst: pfx.Masked(), Dev: dev, Src: pfx.Addr()})
+		info.Devices = append(info.Devices, trace.Device{
+			Name: dev.Name, Driver: dev.Driver, MAC: mac.String(), Addr: pfx.String(), MTU: mtu, Qdisc: dev.Qdisc.Kind(),
+		})
+	}
+	for _, nb := range hs.Neighbours {
+		dev := c.Device(nb.Dev)
+		if dev == nil {
+			return nil, info, fmt.Errorf("%s: neighbour %s: no device %q", hs.Name, nb.Addr, nb.Dev)
+		}
+		addr, err := netip.ParseAddr(nb.Addr)
+		if err != nil {
+			return nil, info, fmt.Errorf("%s: neighbour: %w", hs.Name, err)
+		}
+		mac, err := header.ParseMAC(nb.LLAddr)
+		if err != nil {
+			return nil, info, fmt.Errorf("%s: neighbour %s: %w", hs.Name, nb.Addr, err)
+		}
+		dev.AddNeighbour(addr, mac, core.NUDReachable)
+	}
+	for _, tp := range hs.Taps {
+		dev := c.Device(tp.Dev)
+		if dev == nil {
+			return nil, info, fmt.Errorf("%s: tap: no device %q", hs.Name, tp.Dev)
+		}
+		dev.PtypeAll = append(dev.PtypeAll, &packet.Tap{Program: tp.Program})
+	}
+	return h, info, nil
+}
+
+// schedule starts a program's task at its time; its system calls run one
+// after the other in that task's context.
+func schedule(h *host, p Program) {
+	t := h.k.NewTask(p.Name)
+	h.k.RunOn(p.AtNs, 0, t.Context(), func() {
+		fds := map[string]int{}
+		for _, s := range p.Steps {
+			switch s.Op {
+			case "socket":
+				fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, socket.SockDgram, 0)
+			case "sendto":
+				to := netip.MustParseAddrPort(s.To) // checked by Parse
+				fd, ok := fds[s.Sock]
+				if !ok {
+					fd = -1 // an unknown socket name is a bad fd, as in C
+				}
+				h.sock.SysSendto(h.k, t, fd, []byte(s.Data), 0, &to)
+			}
+		}
+	})
+}

@@ -1,0 +1,60 @@
+package scenario
+
+import (
+	"embed"
+	"fmt"
+	"path"
+	"strings"
+
+	"skbscope/stack/trace"
+)
+
+//go:embed lessons/*.json
+var lessonFS embed.FS
+
+// order is the teaching order of the embedded lessons.
+var order = []string{"udp-sendto"}
+
+// Lesson is one embedded scenario as the lessons page lists it.
+type Lesson struct {
+	Name  string
+	Title string
+	Seed  string
+	Intro string
+}
+
+// Load parses the embedded lesson called name.
+func Load(name string) (*File, error) {
+	if strings.ContainsAny(name, "/\\.") {
+		return nil, fmt.Errorf("unknown lesson %q", name)
+	}
+	data, err := lessonFS.ReadFile(path.Join("lessons", name+".json"))
+	if err != nil {
+		return nil, fmt.Errorf("unknown lesson %q", name)
+	}
+	f, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("lesson %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Lessons lists the embedded lessons in teaching order.
+func Lessons() []Lesson {
+	var ls []Lesson
+	for _, n := range order {
+		if f, err := Load(n); err == nil {
+			ls = append(ls, Lesson{Name: f.Name, Title: f.Title, Seed: f.Seed, Intro: f.Intro})
+		}
+	}
+	return ls
+}
+
+// Run simulates the named lesson and returns its trace.
+func Run(name string) (*trace.Trace, error) {
+	f, err := Load(name)
+	if err != nil {
+		return nil, err
+	}
+	return Simulate(f)
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"skbscope/scenario"
+	"skbscope/stack/trace"
+)
+
+// lessonTrace runs -scenario: an embedded lesson's name, or a path to a
+// scenario file.
+func lessonTrace(name string) (*trace.Trace, error) {
+	if name == "" {
+		return nil, fmt.Errorf("-scenario is required")
+	}
+	if data, err := os.ReadFile(name); err == nil {
+		f, err := scenario.Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return scenario.Simulate(f)
+	}
+	return scenario.Run(name)
+}
+
+// traceCmd is `server trace -scenario NAME -format json|ftrace|pwru`.
+func traceCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
+	name := fs.String("scenario", "", "lesson name (e.g. udp-sendto) or scenario file")
+	format := fs.String("format", "json", "json (one event a line), ftrace (function_graph) or pwru")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, err := lessonTrace(*name)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		return t.WriteJSON(stdout)
+	case "ftrace":
+		return t.WriteFtrace(stdout)
+	case "pwru":
+		return t.WritePwru(stdout)
+	}
+	return fmt.Errorf("unknown -format %q: json, ftrace or pwru", *format)
+}
+
+// pcapCmd is `server pcap -scenario NAME -o FILE`: every frame that
+// crossed a wire.
+func pcapCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("pcap", flag.ContinueOnError)
+	name := fs.String("scenario", "", "lesson name (e.g. udp-sendto) or scenario file")
+	out := fs.String("o", "", "output file (default: standard output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, err := lessonTrace(*name)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return writePcap(t, stdout)
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := writePcap(t, f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,148 @@
+package core
+
+import (
+	"skbscope/stack/kernel"
+	"skbscope/stack/skb"
+	"skbscope/stack/trace"
+)
+
+const devC = "net/core/dev.c"
+
+var (
+	fnDevQueueXmit      = kernel.NewFn("dev_queue_xmit", "include/linux/netdevice.h", "dev")
+	fnDevQueueXmitInner = kernel.NewFn("__dev_queue_xmit", devC, "dev")
+	fnNetdevCorePickTx  = kernel.NewFn("netdev_core_pick_tx", devC, "dev")
+	fnDevXmitSkb        = kernel.NewFn("__dev_xmit_skb", devC, "qdisc")
+	fnDevQdiscEnqueue   = kernel.NewFn("dev_qdisc_enqueue", devC, "qdisc")
+	fnValidateXmitList  = kernel.NewFn("validate_xmit_skb_list", devC, "dev")
+	fnValidateXmitSkb   = kernel.NewFn("validate_xmit_skb", devC, "dev")
+	fnDevHardStartXmit  = kernel.NewFn("dev_hard_start_xmit", devC, "dev")
+	fnXmitOne           = kernel.NewFn("xmit_one", devC, "dev")
+	fnDevQueueXmitNit   = kernel.NewFn("dev_queue_xmit_nit", devC, "dev")
+	fnNetdevStartXmit   = kernel.NewFn("netdev_start_xmit", "include/linux/netdevice.h", "dev")
+)
+
+// DevQueueXmit is dev_queue_xmit() → __dev_queue_xmit(skb, NULL): queue
+// an skb for transmission on skb.Dev. The skb is always consumed. The
+// result is NET_XMIT_SUCCESS, a positive NET_XMIT code, or a negative
+// errno.
+func DevQueueXmit(k *kernel.Kernel, dev *Device, s *skb.SKB) NetXmit {
+	k.Call(fnDevQueueXmit, s)
+	return kernel.Ret(k, fnDevQueueXmit, devQueueXmit(k, dev, s))
+}
+
+func devQueueXmit(k *kernel.Kernel, dev *Device, s *skb.SKB) NetXmit {
+	s.ResetMACHeader()
+	k.Call(fnDevQueueXmitInner, s).Note = "bottom halves off (rcu_read_lock_bh) from here to the driver"
+	k.Call(fnNetdevCorePickTx, s)
+	k.RetS(fnNetdevCorePickTx, "txq 0")
+	q := dev.Qdisc
+	if q != nil && q.CanEnqueue() {
+		rc := devXmitSkb(k, s, q, dev)
+		return kernel.Ret(k, fnDevQueueXmitInner, rc)
+	}
+	// The noqueue branch for virtual devices arrives with loopback.
+	k.Note(trace.State, dev.Name+" has no qdisc that can enqueue and is not a virtual device: dropped", s)
+	dev.TxDropped++
+	KfreeSkbReason(k, s, skb.NotSpecified)
+	return kernel.Ret(k, fnDevQueueXmitInner, NetXmit(-kernel.ENETDOWN))
+}
+
+// devXmitSkb is __dev_xmit_skb() for a lockless qdisc such as pfifo_fast:
+// straight to the driver when the qdisc is empty, else through it.
+func devXmitSkb(k *kernel.Kernel, s *skb.SKB, q Qdisc, dev *Device) NetXmit {
+	k.Call(fnDevXmitSkb, s)
+	if q.CanBypass() && q.Empty() && q.RunBegin() {
+		k.Note(trace.State, q.Kind()+" is empty and idle: bypass it (TCQ_F_CAN_BYPASS)", s)
+		if dev.Net.Sched.SchDirectXmit(k, s, q, dev, true) && !q.Empty() {
+			dev.Net.Sched.RunQdisc(k, q, dev)
+		}
+		q.RunEnd()
+		return kernel.Ret(k, fnDevXmitSkb, NetXmitSuccess)
+	}
+	k.Note(trace.State, q.Kind()+" is busy or not empty: enqueue, then run it", s)
+	rc := devQdiscEnqueue(k, s, q)
+	dev.Net.Sched.QdiscRun(k, q, dev)
+	return kernel.Ret(k, fnDevXmitSkb, rc)
+}
+
+// devQdiscEnqueue is dev_qdisc_enqueue(): q->enqueue, masked.
+func devQdiscEnqueue(k *kernel.Kernel, s *skb.SKB, q Qdisc) NetXmit {
+	k.Call(fnDevQdiscEnqueue, s)
+	return kernel.Ret(k, fnDevQdiscEnqueue, q.Enqueue(k, s)&0x0f)
+}
+
+// ValidateXmitSkbList is validate_xmit_skb_list(): validate each skb of a
+// list before it goes to the driver. The model sends one skb at a time.
+func ValidateXmitSkbList(k *kernel.Kernel, s *skb.SKB, dev *Device) *skb.SKB {
+	k.Call(fnValidateXmitList, s)
+	s = validateXmitSkb(k, s, dev)
+	return kernel.Ret(k, fnValidateXmitList, s)
+}
+
+// validateXmitSkb is validate_xmit_skb(): make the skb something this
+// device can send (GSO, checksum). A linear, fully checksummed skb needs
+// nothing.
+func validateXmitSkb(k *kernel.Kernel, s *skb.SKB, dev *Device) *skb.SKB {
+	e := k.Call(fnValidateXmitSkb, s)
+	switch {
+	case s.GSOSize == 0 && s.IPSummed != skb.ChecksumPartial:
+		e.Note = "not GSO, checksum already complete: nothing to do"
+	default:
+		e.Note = "GSO and checksum offload arrive with the offloads lesson"
+	}
+	return kernel.Ret(k, fnValidateXmitSkb, s, s)
+}
+
+// DevHardStartXmit is dev_hard_start_xmit(): hand the skb (list) to the
+// driver through xmit_one. It returns the skb when the driver did not
+// take it, and the driver's code.
+func DevHardStartXmit(k *kernel.Kernel, s *skb.SKB, dev *Device) (*skb.SKB, NetdevTx) {
+	k.Call(fnDevHardStartXmit, s)
+	rc := xmitOne(k, s, dev, false)
+	if devXmitComplete(rc) {
+		s = nil
+	}
+	k.RetS(fnDevHardStartXmit, rc.String())
+	return s, rc
+}
+
+// xmitOne is xmit_one(): copies to the taps, then the driver.
+func xmitOne(k *kernel.Kernel, s *skb.SKB, dev *Device, more bool) NetdevTx {
+	k.Call(fnXmitOne, s)
+	if len(dev.Net.PtypeAll) > 0 || len(dev.PtypeAll) > 0 {
+		devQueueXmitNit(k, s, dev)
+	}
+	rc := netdevStartXmit(k, s, dev, more)
+	return kernel.Ret(k, fnXmitOne, rc)
+}
+
+// devQueueXmitNit is dev_queue_xmit_nit(): give every tap (tcpdump's
+// packet socket) its own view of the outgoing skb. One clone is made and
+// shared by all taps but the last, as the kernel does.
+func devQueueXmitNit(k *kernel.Kernel, s *skb.SKB, dev *Device) {
+	k.Call(fnDevQueueXmitNit, s)
+	taps := append(append([]PacketType(nil), dev.Net.PtypeAll...), dev.PtypeAll...)
+	c := SkbClone(k, s)
+	c.ResetMACHeader()
+	c.TransportHeader = c.NetworkHeader
+	c.PktType = skb.PacketOutgoing
+	for i, t := range taps {
+		if i < len(taps)-1 {
+			c.Get() // deliver_skb takes a reference for every tap but the last
+		}
+		t.Func(k, c, dev)
+	}
+	k.RetVoid(fnDevQueueXmitNit)
+}
+
+// netdevStartXmit is netdev_start_xmit() → __netdev_start_xmit(): set
+// xmit_more and call the driver's ndo_start_xmit.
+func netdevStartXmit(k *kernel.Kernel, s *skb.SKB, dev *Device, more bool) NetdevTx {
+	e := k.Call(fnNetdevStartXmit, s)
+	if more {
+		e.Note = "xmit_more: more skbs follow, the driver may delay its doorbell"
+	}
+	rc := dev.Ops.NdoStartXmit(k, s, dev)
+	return kernel.Ret(k, fnNetdevStartXmit, rc)
+}

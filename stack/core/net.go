@@ -1,0 +1,36 @@
+package core
+
+import "skbscope/stack/kernel"
+
+// Net is one host's network namespace as net/core sees it: its devices,
+// the global taps, and the qdisc machinery of net/sched.
+type Net struct {
+	K          *kernel.Kernel
+	Devices    []*Device
+	PtypeAll   []PacketType // net_hotdata.ptype_all
+	Neighbours []*Neighbour
+	Sched      QdiscRunner
+}
+
+// AddDevice registers dev (register_netdevice) with the next ifindex.
+func (n *Net) AddDevice(dev *Device) {
+	dev.Net = n
+	dev.Ifindex = len(n.Devices) + 1
+	if dev.HardHeaderLen == 0 {
+		dev.HardHeaderLen = 14
+	}
+	if dev.TxQueueLen == 0 {
+		dev.TxQueueLen = 1000
+	}
+	n.Devices = append(n.Devices, dev)
+}
+
+// Device finds a device by name (__dev_get_by_name).
+func (n *Net) Device(name string) *Device {
+	for _, d := range n.Devices {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}

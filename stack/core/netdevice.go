@@ -1,0 +1,106 @@
+// Package core models net/core: net_device and its transmit path
+// (net/core/dev.c), skb allocation and freeing (net/core/skbuff.c), the
+// neighbour layer (net/core/neighbour.c) and packet taps.
+package core
+
+import (
+	"net/netip"
+
+	"skbscope/stack/header"
+	"skbscope/stack/kernel"
+	"skbscope/stack/skb"
+	"skbscope/stack/trace"
+)
+
+// NetXmit is a qdisc's verdict, NET_XMIT_* (include/linux/netdevice.h).
+type NetXmit int
+
+// NET_XMIT_* values.
+const (
+	NetXmitSuccess NetXmit = 0
+	NetXmitDrop    NetXmit = 1
+	NetXmitCN      NetXmit = 2
+)
+
+func (r NetXmit) String() string {
+	switch r {
+	case NetXmitSuccess:
+		return "NET_XMIT_SUCCESS"
+	case NetXmitDrop:
+		return "NET_XMIT_DROP"
+	case NetXmitCN:
+		return "NET_XMIT_CN"
+	}
+	return kernel.Err(r).String()
+}
+
+// NetdevTx is what ndo_start_xmit returns (enum netdev_tx).
+type NetdevTx int
+
+// NETDEV_TX_* values.
+const (
+	NetdevTxOK   NetdevTx = 0x00
+	NetdevTxBusy NetdevTx = 0x10
+)
+
+func (r NetdevTx) String() string {
+	switch r {
+	case NetdevTxOK:
+		return "NETDEV_TX_OK"
+	case NetdevTxBusy:
+		return "NETDEV_TX_BUSY"
+	}
+	// dev_hard_start_xmit can also carry a NET_XMIT code or an errno.
+	return NetXmit(r).String()
+}
+
+// devXmitComplete is dev_xmit_complete(): the driver consumed the skb.
+func devXmitComplete(rc NetdevTx) bool { return rc < 0x0f }
+
+// NetdevOps is the part of struct net_device_ops a driver provides.
+type NetdevOps interface {
+	// NdoStartXmit hands one skb to the driver, in the caller's context
+	// with bottom halves off, and returns NETDEV_TX_OK or NETDEV_TX_BUSY.
+	NdoStartXmit(k *kernel.Kernel, s *skb.SKB, dev *Device) NetdevTx
+}
+
+// PacketType is a struct packet_type on a ptype_all list: a tap such as
+// tcpdump's AF_PACKET socket.
+type PacketType interface {
+	Func(k *kernel.Kernel, s *skb.SKB, dev *Device)
+}
+
+// Device is struct net_device, with its single TX queue.
+type Device struct {
+	Net           *Net
+	Name          string
+	Ifindex       int
+	Driver        string
+	Addr          header.MAC
+	IPv4          netip.Prefix // the address `ip addr add` gave it
+	MTU           int
+	Up            bool // IFF_UP
+	HardHeaderLen int  // ETH_HLEN for Ethernet
+	TxQueueLen    int
+	Ops           NetdevOps
+	Qdisc         Qdisc
+	PtypeAll      []PacketType // dev->ptype_all
+
+	// txqStopped is __QUEUE_STATE_DRV_XOFF on the one netdev_queue.
+	txqStopped bool
+
+	TxPackets, TxBytes, TxDropped int
+}
+
+// LLReservedSpace is LL_RESERVED_SPACE(dev): the headroom a packet for
+// this device should leave, rounded to HH_DATA_MOD (16).
+func (d *Device) LLReservedSpace() int { return d.HardHeaderLen&^15 + 16 }
+
+// NetifStopQueue is netif_stop_queue(): the driver has no room.
+func (d *Device) NetifStopQueue(k *kernel.Kernel) {
+	d.txqStopped = true
+	k.Note(trace.State, d.Name+" txq stopped (__QUEUE_STATE_DRV_XOFF set)")
+}
+
+// NetifXmitStopped is netif_xmit_frozen_or_stopped().
+func (d *Device) NetifXmitStopped() bool { return d.txqStopped }

@@ -1,0 +1,78 @@
+package ipv4
+
+import (
+	"fmt"
+
+	"skbscope/stack/kernel"
+	"skbscope/stack/socket"
+)
+
+const afInetC = "net/ipv4/af_inet.c"
+
+var (
+	fnInetCreate      = kernel.NewFn("inet_create", afInetC, "socket")
+	fnInetSendmsg     = kernel.NewFn("inet_sendmsg", afInetC, "socket")
+	fnInetSendPrepare = kernel.NewFn("inet_send_prepare", afInetC, "socket")
+	fnInetAutobind    = kernel.NewFn("inet_autobind", afInetC, "socket")
+)
+
+// IPPROTO values accepted for SOCK_DGRAM.
+const protoUDP = 17
+
+type inetFamily struct{ n *Net }
+
+// Create is inet_create(): find the protocol for the socket type, make
+// the struct sock and initialise it.
+func (f inetFamily) Create(k *kernel.Kernel, sock *socket.Socket, protocol int) int {
+	k.Call(fnInetCreate)
+	if sock.Type != socket.SockDgram || (protocol != 0 && protocol != protoUDP) {
+		return int(kernel.Ret(k, fnInetCreate, kernel.Err(-kernel.EPROTONOSUPPORT)))
+	}
+	sock.Ops = dgramOps{f.n}
+	sock.Sk = &socket.Sock{
+		Family:   socket.AFInet,
+		Type:     socket.SockDgram,
+		Protocol: protoUDP,
+		TTL:      -1,
+		SndBuf:   f.n.DefaultSndBuf,
+	}
+	return int(kernel.Ret(k, fnInetCreate, kernel.Err(0)))
+}
+
+// dgramOps is inet_dgram_ops.
+type dgramOps struct{ n *Net }
+
+// Sendmsg is inet_sendmsg(): bind a port if needed, then the protocol's
+// sendmsg (udp_sendmsg).
+func (o dgramOps) Sendmsg(k *kernel.Kernel, sock *socket.Socket, msg *socket.Msghdr) int {
+	k.Call(fnInetSendmsg)
+	sk := sock.Sk
+	if r := o.n.inetSendPrepare(k, sk); r < 0 {
+		return int(kernel.Ret(k, fnInetSendmsg, kernel.Err(r)))
+	}
+	return int(kernel.Ret(k, fnInetSendmsg, kernel.Err(o.n.udpSendmsg(k, sk, msg))))
+}
+
+// inetSendPrepare is inet_send_prepare(): an unbound socket gets an
+// ephemeral port first.
+func (n *Net) inetSendPrepare(k *kernel.Kernel, sk *socket.Sock) int {
+	e := k.Call(fnInetSendPrepare)
+	if sk.Num != 0 {
+		e.Note = fmt.Sprintf("already bound to port %d", sk.Num)
+		return int(kernel.Ret(k, fnInetSendPrepare, kernel.Err(0)))
+	}
+	e.Note = "inet_num is 0: bind an ephemeral port"
+	if r := n.inetAutobind(k, sk); r < 0 {
+		return int(kernel.Ret(k, fnInetSendPrepare, kernel.Err(r)))
+	}
+	return int(kernel.Ret(k, fnInetSendPrepare, kernel.Err(0)))
+}
+
+// inetAutobind is inet_autobind(): sk_prot->get_port(sk, 0).
+func (n *Net) inetAutobind(k *kernel.Kernel, sk *socket.Sock) int {
+	k.Call(fnInetAutobind)
+	if n.udpV4GetPort(k, sk, 0) != 0 {
+		return int(kernel.Ret(k, fnInetAutobind, kernel.Err(-kernel.EAGAIN)))
+	}
+	return int(kernel.Ret(k, fnInetAutobind, kernel.Err(0)))
+}

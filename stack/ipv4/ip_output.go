@@ -1,0 +1,231 @@
+package ipv4
+
+import (
+	"fmt"
+
+	"skbscope/stack/core"
+	"skbscope/stack/header"
+	"skbscope/stack/kernel"
+	"skbscope/stack/skb"
+	"skbscope/stack/socket"
+	"skbscope/stack/trace"
+)
+
+const ipOutputC = "net/ipv4/ip_output.c"
+
+var (
+	fnIPMakeSkb         = kernel.NewFn("ip_make_skb", ipOutputC, "ip")
+	fnIPAppendData      = kernel.NewFn("__ip_append_data", ipOutputC, "ip")
+	fnIPGenericGetfrag  = kernel.NewFn("ip_generic_getfrag", ipOutputC, "ip")
+	fnIPMakeSkbInner    = kernel.NewFn("__ip_make_skb", ipOutputC, "ip")
+	fnIPSendSkb         = kernel.NewFn("ip_send_skb", ipOutputC, "ip")
+	fnIPLocalOut        = kernel.NewFn("ip_local_out", ipOutputC, "ip")
+	fnIPLocalOutInner   = kernel.NewFn("__ip_local_out", ipOutputC, "ip")
+	fnNfHook            = kernel.NewFn("nf_hook", "include/linux/netfilter.h", "netfilter")
+	fnDstOutput         = kernel.NewFn("dst_output", "include/net/dst.h", "ip")
+	fnIPOutput          = kernel.NewFn("ip_output", ipOutputC, "ip")
+	fnIPFinishOutput    = kernel.NewFn("ip_finish_output", ipOutputC, "ip")
+	fnIPFinishOutputIn  = kernel.NewFn("__ip_finish_output", ipOutputC, "ip")
+	fnIPFinishOutput2   = kernel.NewFn("ip_finish_output2", ipOutputC, "ip")
+	fnIPNeighForGw      = kernel.NewFn("ip_neigh_for_gw", "include/net/route.h", "neigh")
+	corkQueue           = "ip_make_skb queue (on stack)"
+	maxNonFragSize      = 0xffff
+	ipPmtudiscWantNotes = "DF: IP_PMTUDISC_WANT and the datagram fits the route's MTU"
+)
+
+// NF hook numbers (include/uapi/linux/netfilter.h).
+const (
+	nfInetLocalOut    = "NF_INET_LOCAL_OUT"
+	nfInetPostRouting = "NF_INET_POST_ROUTING"
+)
+
+// ipMakeSkb is ip_make_skb(): build one datagram on a private queue
+// (__ip_append_data) and turn it into a single skb with its IP header
+// (__ip_make_skb). transhdrlen bytes are left for the transport header.
+func (n *Net) ipMakeSkb(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, data []byte, transhdrlen int, noblock bool) (*skb.SKB, int) {
+	k.Call(fnIPMakeSkb)
+	s, err := n.ipAppendData(k, sk, rt, data, transhdrlen, noblock)
+	if err < 0 {
+		k.RetS(fnIPMakeSkb, kernel.Err(err).String())
+		return nil, err
+	}
+	k.Enqueue(corkQueue, 1, s)
+	s = n.ipMakeSkbInner(k, sk, fl, rt, s)
+	k.RetS(fnIPMakeSkb, "skb", s)
+	return s, 0
+}
+
+// ipAppendData is __ip_append_data() for a datagram that fits the MTU:
+// allocate the skb with room for the link-layer header (hh_len), reserve
+// that room, put the IP and transport headers' space and copy the payload.
+func (n *Net) ipAppendData(k *kernel.Kernel, sk *socket.Sock, rt *Rtable, data []byte, transhdrlen int, noblock bool) (*skb.SKB, int) {
+	e := k.Call(fnIPAppendData)
+	const fragheaderlen = header.IPv4MinLen
+	length := len(data) + transhdrlen
+	if length > maxNonFragSize-fragheaderlen {
+		e.Note = fmt.Sprintf("%d bytes do not fit in one IP datagram (64 KiB)", length)
+		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(-kernel.EMSGSIZE)))
+	}
+	hhLen := rt.Dev.LLReservedSpace()
+	fraglen := length + fragheaderlen
+	alloclen := fraglen + hhLen + 15
+	e.Note = fmt.Sprintf("one skb: %d bytes of IP datagram + hh_len %d + 15 of slack", fraglen, hhLen)
+	s, err := core.SockAllocSendSkb(k, sk, alloclen, noblock)
+	if err < 0 {
+		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(err)))
+	}
+	s.IPSummed = skb.ChecksumNone
+	if err := s.Reserve(hhLen); err != nil {
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(-kernel.ENOMEM)))
+	}
+	if _, err := s.PutBytes(fraglen); err != nil {
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(-kernel.ENOMEM)))
+	}
+	s.SetNetworkHeader(0)
+	s.TransportHeader = s.NetworkHeader + fragheaderlen
+	ipGenericGetfrag(k, s, s.TransportHeader+transhdrlen, data)
+	kernel.Ret(k, fnIPAppendData, kernel.Err(0), s)
+	return s, 0
+}
+
+// ipGenericGetfrag is ip_generic_getfrag(): copy the user's bytes into
+// the skb (copy_from_iter).
+func ipGenericGetfrag(k *kernel.Kernel, s *skb.SKB, off int, data []byte) {
+	k.Call(fnIPGenericGetfrag, s)
+	copy(s.At(off, len(data)), data)
+	k.Spend(int64(len(data)) / 16)
+	kernel.Ret(k, fnIPGenericGetfrag, kernel.Err(0), s)
+}
+
+// ipMakeSkbInner is __ip_make_skb(): take the skb off the queue and write
+// its IP header, leaving tot_len and the checksum to __ip_local_out.
+func (n *Net) ipMakeSkbInner(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, s *skb.SKB) *skb.SKB {
+	e := k.Call(fnIPMakeSkbInner, s)
+	k.Dequeue(corkQueue, 0, s)
+	var frag uint16
+	if s.Len() <= rt.MTU {
+		frag = header.IPv4DF
+	}
+	ttl := sk.TTL
+	if ttl < 0 {
+		ttl = n.DefaultTTL
+	}
+	// An unconnected socket, whose DF is ignorable (ip_sk_ignore_df),
+	// takes its IP ID from __ip_select_ident's hashed counters.
+	id := uint16(n.K.Sim.Rand().Uint32())
+	header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Encode(sk.TOS, id, frag, uint8(ttl), header.ProtoUDP, fl.Saddr, fl.Daddr)
+	s.Priority = sk.Priority
+	s.Protocol = header.EtherTypeIPv4
+	s.Dst = rt
+	e.Note = fmt.Sprintf("IPv4 %s → %s, ttl %d, id %d; %s", fl.Saddr, fl.Daddr, ttl, id, ipPmtudiscWantNotes)
+	return kernel.Ret(k, fnIPMakeSkbInner, s, s)
+}
+
+// ipSendSkb is ip_send_skb(): ip_local_out, with a positive NET_XMIT code
+// turned into an errno (net_xmit_errno).
+func (n *Net) ipSendSkb(k *kernel.Kernel, s *skb.SKB) int {
+	k.Call(fnIPSendSkb, s)
+	err := n.ipLocalOut(k, s)
+	if err > 0 {
+		err = netXmitErrno(core.NetXmit(err))
+	}
+	return int(kernel.Ret(k, fnIPSendSkb, kernel.Err(err)))
+}
+
+// netXmitErrno is net_xmit_errno(): congestion is not an error, any other
+// NET_XMIT code is -ENOBUFS.
+func netXmitErrno(e core.NetXmit) int {
+	if e == core.NetXmitCN {
+		return 0
+	}
+	return -kernel.ENOBUFS
+}
+
+// ipLocalOut is ip_local_out(): __ip_local_out runs the LOCAL_OUT hook;
+// when it accepts (1), dst_output sends the packet on.
+func (n *Net) ipLocalOut(k *kernel.Kernel, s *skb.SKB) int {
+	k.Call(fnIPLocalOut, s)
+	err := n.ipLocalOutInner(k, s)
+	if err == 1 {
+		err = n.dstOutput(k, s)
+	}
+	return int(kernel.Ret(k, fnIPLocalOut, core.NetXmit(err)))
+}
+
+// ipLocalOutInner is __ip_local_out(): set tot_len, compute the header
+// checksum (ip_send_check) and pass NF_INET_LOCAL_OUT.
+func (n *Net) ipLocalOutInner(k *kernel.Kernel, s *skb.SKB) int {
+	k.Call(fnIPLocalOutInner, s)
+	iph := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+	iph.SetTotalLen(s.Len())
+	iph.SetChecksum()
+	s.InetSkbParm()
+	return int(kernel.Ret(k, fnIPLocalOutInner, kernel.Err(n.nfHook(k, nfInetLocalOut, s))))
+}
+
+// nfHook is nf_hook(): run the hook's rules. No rules are registered yet,
+// so every packet is accepted (1).
+func (n *Net) nfHook(k *kernel.Kernel, hook string, s *skb.SKB) int {
+	e := k.Call(fnNfHook, s)
+	e.Note = hook + ": no rules registered, accept"
+	return int(kernel.Ret(k, fnNfHook, kernel.Err(1)))
+}
+
+// dstOutput is dst_output(): skb_dst(skb)->output, which for a unicast
+// route is ip_output.
+func (n *Net) dstOutput(k *kernel.Kernel, s *skb.SKB) int {
+	k.Call(fnDstOutput, s)
+	return int(kernel.Ret(k, fnDstOutput, core.NetXmit(n.ipOutput(k, s))))
+}
+
+// ipOutput is ip_output(): set skb->dev from the route and pass
+// NF_INET_POST_ROUTING into ip_finish_output.
+func (n *Net) ipOutput(k *kernel.Kernel, s *skb.SKB) int {
+	k.Call(fnIPOutput, s)
+	rt := s.Dst.(*Rtable)
+	s.Dev = rt.Dev.Name
+	r := n.nfHook(k, nfInetPostRouting, s)
+	if r == 1 {
+		r = n.ipFinishOutput(k, s)
+	}
+	return int(kernel.Ret(k, fnIPOutput, core.NetXmit(r)))
+}
+
+// ipFinishOutput is ip_finish_output(): the cgroup BPF egress hook
+// (nothing attached), then __ip_finish_output.
+func (n *Net) ipFinishOutput(k *kernel.Kernel, s *skb.SKB) int {
+	k.Call(fnIPFinishOutput, s)
+	return int(kernel.Ret(k, fnIPFinishOutput, core.NetXmit(n.ipFinishOutputInner(k, s))))
+}
+
+// ipFinishOutputInner is __ip_finish_output(): GSO, fragmentation or the
+// plain path; the datagram fits the MTU here.
+func (n *Net) ipFinishOutputInner(k *kernel.Kernel, s *skb.SKB) int {
+	e := k.Call(fnIPFinishOutputIn, s)
+	rt := s.Dst.(*Rtable)
+	e.Note = fmt.Sprintf("len %d ≤ mtu %d, not GSO: no fragmentation", s.Len(), rt.MTU)
+	return int(kernel.Ret(k, fnIPFinishOutputIn, core.NetXmit(n.ipFinishOutput2(k, s))))
+}
+
+// ipFinishOutput2 is ip_finish_output2(): find the neighbour for the next
+// hop and hand the skb to it.
+func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
+	k.Call(fnIPFinishOutput2, s)
+	rt := s.Dst.(*Rtable)
+	daddr := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Dst()
+	nh := rt.Nexthop(daddr)
+	e := k.Call(fnIPNeighForGw, s)
+	neigh := n.Core.NeighLookup(rt.Dev, nh)
+	if neigh == nil {
+		e.Note = "no neighbour entry for " + nh.String() + ": creating one arrives with the ARP lesson"
+		k.RetS(fnIPNeighForGw, "NULL")
+		k.Note(trace.State, "no neighbour", s)
+		core.KfreeSkbReason(k, s, skb.NeighCreateFail)
+		return int(kernel.Ret(k, fnIPFinishOutput2, kernel.Err(-kernel.EINVAL)))
+	}
+	e.Note = "__ipv4_neigh_lookup_noref(" + rt.Dev.Name + ", " + nh.String() + ") → " + neigh.HA.String()
+	k.RetS(fnIPNeighForGw, "neigh")
+	return int(kernel.Ret(k, fnIPFinishOutput2, core.NeighOutput(k, neigh, s)))
+}

@@ -1,0 +1,35 @@
+// Package ipv4 models net/ipv4: the inet socket family (af_inet.c), UDP
+// (udp.c), IP output (ip_output.c) and routing (route.c, fib).
+package ipv4
+
+import (
+	"skbscope/stack/core"
+	"skbscope/stack/kernel"
+	"skbscope/stack/socket"
+)
+
+// Net is one host's IPv4 state: routes, bound UDP sockets and sysctls.
+type Net struct {
+	K      *kernel.Kernel
+	Core   *core.Net
+	Routes []Route
+	udp    []*socket.Sock // the UDP hash table, as a list
+
+	DefaultTTL                  int // net.ipv4.ip_default_ttl
+	LocalPortLow, LocalPortHigh int // net.ipv4.ip_local_port_range
+	DefaultSndBuf               int // net.core.wmem_default
+}
+
+// New sets up IPv4 with Linux's default sysctls.
+func New(k *kernel.Kernel, c *core.Net) *Net {
+	return &Net{
+		K: k, Core: c,
+		DefaultTTL:    64,
+		LocalPortLow:  32768,
+		LocalPortHigh: 60999,
+		DefaultSndBuf: 212992,
+	}
+}
+
+// Family is the AF_INET net_proto_family.
+func (n *Net) Family() socket.Family { return inetFamily{n} }

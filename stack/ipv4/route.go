@@ -1,0 +1,80 @@
+package ipv4
+
+import (
+	"fmt"
+	"net/netip"
+
+	"skbscope/stack/core"
+	"skbscope/stack/kernel"
+)
+
+var fnIPRouteOutputFlow = kernel.NewFn("ip_route_output_flow", "net/ipv4/route.c", "ip")
+
+// Route is one FIB entry, as `ip route` prints it.
+type Route struct {
+	Dst netip.Prefix
+	Dev *core.Device
+	Gw  netip.Addr // invalid when on-link
+	Src netip.Addr // the preferred source address
+}
+
+func (r Route) String() string {
+	s := r.Dst.String()
+	if r.Gw.IsValid() {
+		s += " via " + r.Gw.String()
+	}
+	s += " dev " + r.Dev.Name
+	if !r.Gw.IsValid() {
+		s += " scope link"
+	}
+	return s + " src " + r.Src.String()
+}
+
+// Rtable is struct rtable: the dst an output route attaches to an skb.
+type Rtable struct {
+	Dev   *core.Device
+	Gw    netip.Addr // rt_gw4, invalid when the destination is on-link
+	Src   netip.Addr
+	MTU   int
+	Route Route
+}
+
+// Nexthop is the address the neighbour layer must resolve.
+func (rt *Rtable) Nexthop(daddr netip.Addr) netip.Addr {
+	if rt.Gw.IsValid() {
+		return rt.Gw
+	}
+	return daddr
+}
+
+// Flowi4 is struct flowi4: the flow the route was looked up for.
+type Flowi4 struct {
+	Saddr, Daddr netip.Addr
+	Sport, Dport uint16
+	Proto        uint8
+	TOS          uint8
+}
+
+// ipRouteOutputFlow is ip_route_output_flow(): the longest matching
+// prefix of the FIB, or -ENETUNREACH.
+func (n *Net) ipRouteOutputFlow(k *kernel.Kernel, fl *Flowi4) (*Rtable, int) {
+	e := k.Call(fnIPRouteOutputFlow)
+	var best *Route
+	for i := range n.Routes {
+		r := &n.Routes[i]
+		if r.Dst.Contains(fl.Daddr) && r.Dev.Up && (best == nil || r.Dst.Bits() > best.Dst.Bits()) {
+			best = r
+		}
+	}
+	if best == nil {
+		e.Note = "fib_lookup: no route to " + fl.Daddr.String()
+		return nil, int(kernel.Ret(k, fnIPRouteOutputFlow, kernel.Err(-kernel.ENETUNREACH)))
+	}
+	rt := &Rtable{Dev: best.Dev, Gw: best.Gw, Src: best.Src, MTU: best.Dev.MTU, Route: *best}
+	if !fl.Saddr.IsValid() {
+		fl.Saddr = best.Src
+	}
+	e.Note = "fib_lookup: " + best.String()
+	k.RetS(fnIPRouteOutputFlow, fmt.Sprintf("rt dev %s", rt.Dev.Name))
+	return rt, 0
+}

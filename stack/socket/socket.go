@@ -1,0 +1,156 @@
+// Package socket models net/socket.c (the system calls) and the struct
+// socket / struct sock pair every protocol hangs its state on.
+package socket
+
+import (
+	"fmt"
+	"net/netip"
+
+	"skbscope/stack/kernel"
+)
+
+const socketC = "net/socket.c"
+
+var (
+	fnSysSocket     = kernel.NewFn("__sys_socket", socketC, "syscall")
+	fnSockCreate    = kernel.NewFn("__sock_create", socketC, "socket")
+	fnSysSendto     = kernel.NewFn("__sys_sendto", socketC, "syscall")
+	fnSockSendmsg   = kernel.NewFn("__sock_sendmsg", socketC, "socket")
+	fnSockFromFile  = kernel.NewFn("sock_from_file", socketC, "socket")
+	fnSecuritySendm = kernel.NewFn("security_socket_sendmsg", "security/security.c", "socket")
+)
+
+// Address families and socket types (include/linux/socket.h, net.h).
+const (
+	AFInet    = 2
+	SockDgram = 2
+)
+
+// Msg flags (include/linux/socket.h).
+const (
+	MsgDontwait = 0x40
+)
+
+// Msghdr is struct msghdr as the kernel builds it for sendto().
+type Msghdr struct {
+	Name  *netip.AddrPort // msg_name: the destination, or nil
+	Iter  []byte          // msg_iter: the user's buffer
+	Flags int
+}
+
+// ProtoOps is struct proto_ops: the family's socket operations.
+type ProtoOps interface {
+	Sendmsg(k *kernel.Kernel, sock *Socket, msg *Msghdr) int
+}
+
+// Family is struct net_proto_family: creates sockets of one family.
+type Family interface {
+	Create(k *kernel.Kernel, sock *Socket, protocol int) int
+}
+
+// Socket is struct socket: the file-facing half.
+type Socket struct {
+	Type  int
+	Ops   ProtoOps
+	Sk    *Sock
+	NonBl bool // O_NONBLOCK on the file
+}
+
+// Sock is struct sock with the inet_sock fields the model uses.
+type Sock struct {
+	Name     string // "sk1": how the trace names this socket
+	Family   int
+	Type     int
+	Protocol int
+	// Proto is sk->sk_prot, the transport's own state and operations.
+	Proto any
+
+	Saddr, Daddr netip.Addr // inet_saddr, inet_daddr
+	Num          uint16     // inet_num: the bound local port, 0 if none
+	Dport        uint16
+	TOS          uint8
+	TTL          int // -1: the route's default (sysctl ip_default_ttl)
+	Priority     uint32
+	SndBuf       int // sk_sndbuf
+	WmemAlloc    int // sk_wmem_alloc: bytes of skbs in flight
+}
+
+// Layer is the socket layer's per-host state: the families it can create.
+type Layer struct {
+	Families map[int]Family
+	nsk      int
+}
+
+// SysSocket is __sys_socket(): create a socket and install it in the
+// task's fd table.
+func (l *Layer) SysSocket(k *kernel.Kernel, t *kernel.Task, family, typ, protocol int) int {
+	k.Call(fnSysSocket)
+	sock := &Socket{Type: typ}
+	if r := l.sockCreate(k, sock, family, protocol); r < 0 {
+		return int(kernel.Ret(k, fnSysSocket, kernel.Err(r)))
+	}
+	fd := t.Files.Install(&kernel.File{Private: sock})
+	return int(kernel.Ret(k, fnSysSocket, kernel.Err(fd)))
+}
+
+func (l *Layer) sockCreate(k *kernel.Kernel, sock *Socket, family, protocol int) int {
+	k.Call(fnSockCreate)
+	f, ok := l.Families[family]
+	if !ok {
+		return int(kernel.Ret(k, fnSockCreate, kernel.Err(-kernel.EAFNOSUPPORT)))
+	}
+	r := f.Create(k, sock, protocol)
+	if r == 0 {
+		l.nsk++
+		sock.Sk.Name = fmt.Sprintf("sk%d", l.nsk)
+	}
+	return int(kernel.Ret(k, fnSockCreate, kernel.Err(r)))
+}
+
+// SysSendto is __sys_sendto(): find the socket behind fd, build the
+// msghdr and send through the protocol.
+func (l *Layer) SysSendto(k *kernel.Kernel, t *kernel.Task, fd int, buf []byte, flags int, to *netip.AddrPort) int {
+	e := k.Call(fnSysSendto)
+	e.Note = fmt.Sprintf("sendto(%d, %q, %d, 0x%x, %v)", fd, buf, len(buf), flags, addrString(to))
+	file := t.Files.Get(fd)
+	if file == nil {
+		return int(kernel.Ret(k, fnSysSendto, kernel.Err(-kernel.EBADF)))
+	}
+	sock, err := sockFromFile(k, file)
+	if err < 0 {
+		return int(kernel.Ret(k, fnSysSendto, kernel.Err(err)))
+	}
+	msg := &Msghdr{Name: to, Iter: buf, Flags: flags}
+	if sock.NonBl {
+		msg.Flags |= MsgDontwait
+	}
+	return int(kernel.Ret(k, fnSysSendto, kernel.Err(sockSendmsg(k, sock, msg))))
+}
+
+func addrString(a *netip.AddrPort) string {
+	if a == nil {
+		return "NULL"
+	}
+	return a.String()
+}
+
+// sockFromFile is sock_from_file(): -ENOTSOCK unless the file is a socket.
+func sockFromFile(k *kernel.Kernel, f *kernel.File) (*Socket, int) {
+	k.Call(fnSockFromFile)
+	if s, ok := f.Private.(*Socket); ok {
+		k.RetS(fnSockFromFile, "sock")
+		return s, 0
+	}
+	k.RetS(fnSockFromFile, "NULL")
+	return nil, -kernel.ENOTSOCK
+}
+
+// sockSendmsg is __sock_sendmsg(): the LSM check, then sock->ops->sendmsg
+// (sock_sendmsg_nosec).
+func sockSendmsg(k *kernel.Kernel, sock *Socket, msg *Msghdr) int {
+	k.Call(fnSockSendmsg)
+	k.Call(fnSecuritySendm)
+	k.RetS(fnSecuritySendm, "0")
+	r := sock.Ops.Sendmsg(k, sock, msg)
+	return int(kernel.Ret(k, fnSockSendmsg, kernel.Err(r)))
+}
