@@ -157,7 +157,10 @@ func schedule(h *host, p Program) {
 			case "sendto":
 				to := netip.MustParseAddrPort(s.To) // checked by Parse
 				fd, ok := fds[s.Sock]
-				if !ok {
+				switch {
+				case s.FD != nil:
+					fd = *s.FD
+				case !ok:
 					fd = -1 // an unknown socket name is a bad fd, as in C
 				}
 				h.sock.SysSendto(h.k, t, fd, []byte(s.Data), 0, &to)

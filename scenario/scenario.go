@@ -73,6 +73,7 @@ type Step struct {
 	Type string `json:"type"` // socket: "udp"
 	As   string `json:"as"`   // socket: the name later steps use
 	Sock string `json:"sock"` // sendto: which socket
+	FD   *int   `json:"fd"`   // sendto: a raw descriptor instead of a socket name
 	To   string `json:"to"`   // sendto: "ADDR:PORT"
 	Data string `json:"data"` // sendto: the payload
 }
