@@ -74,7 +74,7 @@ func cbEqual(sn *trace.SkbSnap, s *SKB) bool {
 func Regions(buf []byte, mac, network, transport int) []trace.Region {
 	var rs []trace.Region
 	proto := -1
-	if mac >= 0 && mac+header.EthernetLen <= len(buf) && (network < 0 || mac < network) {
+	if mac >= 0 && mac <= len(buf)-header.EthernetLen && (network < 0 || mac < network) {
 		e := header.Ethernet(buf[mac:])
 		rs = append(rs, trace.Region{Layer: "eth", Off: mac, Len: header.EthernetLen, Fields: []trace.Field{
 			{Name: "h_dest", Value: e.Dst().String()},
@@ -82,10 +82,10 @@ func Regions(buf []byte, mac, network, transport int) []trace.Region {
 			{Name: "h_proto", Value: fmt.Sprintf("0x%04x", e.Type())},
 		}})
 	}
-	if network >= 0 && network+header.IPv4MinLen <= len(buf) && buf[network]>>4 == 4 {
+	if network >= 0 && network <= len(buf)-header.IPv4MinLen && buf[network]>>4 == 4 {
 		ip := header.IPv4(buf[network:])
 		ihl := ip.IHL()
-		if ihl >= header.IPv4MinLen && network+ihl <= len(buf) {
+		if ihl >= header.IPv4MinLen && ihl <= len(buf)-network {
 			proto = int(ip.Protocol())
 			rs = append(rs, trace.Region{Layer: "ip", Off: network, Len: ihl, Fields: []trace.Field{
 				{Name: "version", Value: fmt.Sprint(ip.Version())},
@@ -102,7 +102,7 @@ func Regions(buf []byte, mac, network, transport int) []trace.Region {
 			}})
 		}
 	}
-	if transport >= 0 && transport+header.UDPLen <= len(buf) && proto == header.ProtoUDP {
+	if transport >= 0 && transport <= len(buf)-header.UDPLen && proto == header.ProtoUDP {
 		u := header.UDP(buf[transport:])
 		rs = append(rs, trace.Region{Layer: "udp", Off: transport, Len: header.UDPLen, Fields: []trace.Field{
 			{Name: "source", Value: fmt.Sprint(u.SrcPort())},
