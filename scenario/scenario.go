@@ -110,7 +110,7 @@ func positioned(data []byte, err error, fallback int64) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		off = se.Offset
+		off = se.Offset - 1 // the offset is just past the bad byte
 	case errors.As(err, &te):
 		off = te.Offset
 	}
@@ -119,9 +119,7 @@ func positioned(data []byte, err error, fallback int64) error {
 
 // where turns a byte offset into "line L, column C".
 func where(data []byte, off int64) string {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
+	off = min(max(off, 0), int64(len(data)))
 	before := data[:off]
 	line := bytes.Count(before, []byte("\n")) + 1
 	col := int(off) - bytes.LastIndexByte(before, '\n')

@@ -135,7 +135,7 @@ func (t *Trace) WritePwru(w io.Writer) error {
 		}
 		for k, id := range e.Skb {
 			s := &t.Snaps[e.Snap[k]]
-			fmt.Fprintf(bw, "%#018x %-6s %-20s %-6s %#04x %-5d %-5d %-40s %s\n",
+			fmt.Fprintf(bw, "0x%016x %-6s %-20s %-6s %#04x %-5d %-5d %-40s %s\n",
 				SkbAddr(id), fmt.Sprintf("%s:%d", e.Host, e.CPU), pwruProc(e.Ctx), dash(s.Dev),
 				s.Protocol, t.mtu(e.Host, s.Dev), s.Len, Tuple(s), e.Fn)
 		}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/gopacket/pcapgo"
+)
+
+func runCmd(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestTraceJSON(t *testing.T) {
+	out, stderr, code := runCmd(t, "trace", "-scenario", "udp-sendto", "-format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	n, wire := 0, 0
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d is not JSON: %v", n+1, err)
+		}
+		for _, k := range []string{"seq", "t_ns", "host", "cpu", "ctx", "kind"} {
+			if _, ok := m[k]; !ok {
+				t.Fatalf("line %d lacks %q: %s", n+1, k, sc.Text())
+			}
+		}
+		if m["seq"].(float64) != float64(n) {
+			t.Fatalf("line %d has seq %v", n+1, m["seq"])
+		}
+		if m["kind"] == "wire" {
+			wire++
+			if f, _ := m["frame"].(string); len(f) != 120 {
+				t.Errorf("wire event frame %q, want 60 bytes in hex", f)
+			}
+		}
+		n++
+	}
+	if n < 100 || wire != 1 {
+		t.Fatalf("%d events, %d wire events", n, wire)
+	}
+}
+
+func TestTraceFtrace(t *testing.T) {
+	out, stderr, code := runCmd(t, "trace", "-scenario", "udp-sendto", "-format", "ftrace")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, re := range []string{
+		`(?m)^# tracer: function_graph$`,
+		`(?m)^ A:0\) +\|  __sys_sendto\(\) \{$`,
+		`(?m)^ A:0\) +[0-9.]+ us \|  \} /\* __sys_sendto = 5 \*/$`,
+		`(?m)^ A:0\) +\| +e1000_xmit_frame\(\) \{$`,
+		`(?m)^ A:0\) +[0-9.]+ us \| +e1000_maybe_stop_tx\(\);$`,
+		`(?m)^ A:0\)  task:sender\[101\]  =>  hardirq:eth0$`,
+		`(?m)^ A:hw\) +\|  /\* wire lan0 60 bytes`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("ftrace output lacks %s", re)
+		}
+	}
+}
+
+func TestTracePwru(t *testing.T) {
+	out, stderr, code := runCmd(t, "trace", "-scenario", "udp-sendto", "-format", "pwru")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	re := regexp.MustCompile(`(?m)^0xffff888000000100 A:0 +\[sender:101\] +eth0 +0x0800 1500 +47 +192\.0\.2\.1:\d+->192\.0\.2\.2:9000\(udp\) +e1000_xmit_frame$`)
+	if !re.MatchString(out) {
+		t.Errorf("no pwru line for skb 1 in e1000_xmit_frame:\n%s", out)
+	}
+	if !strings.Contains(out, "0xffff888000000200") {
+		t.Error("the tcpdump clone (skb 2) is missing")
+	}
+}
+
+func TestTraceBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"trace"},
+		{"trace", "-scenario", "nope"},
+		{"trace", "-scenario", "udp-sendto", "-format", "xml"},
+		{"trace", "-bogus"},
+		{"pcap", "-scenario", "udp-sendto", "-o", filepath.Join(t.TempDir(), "no", "such", "dir.pcap")},
+		{"nosuchcommand"},
+	} {
+		_, stderr, code := runCmd(t, args...)
+		if code == 0 || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{\n \"version\": 1,\n \"hosts\": [\n}"), 0o644)
+	_, stderr, code := runCmd(t, "trace", "-scenario", bad)
+	if code != 1 || !strings.Contains(stderr, "line 4, column 1") {
+		t.Errorf("broken scenario file: exit %d, %q", code, stderr)
+	}
+}
+
+func TestPcap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "udp.pcap")
+	if _, stderr, code := runCmd(t, "pcap", "-scenario", "udp-sendto", "-o", path); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, ci, err := r.ReadPacketData()
+	if err != nil || len(data) != 60 || ci.Timestamp.UnixNano() <= 0 {
+		t.Fatalf("first packet: %d bytes at %v, %v", len(data), ci.Timestamp, err)
+	}
+	// Wireshark's dissector judges the frame, checksums included.
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed (make test installs it): the Wireshark check did not run")
+	}
+	out, err := exec.Command(tshark, "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+		"-T", "fields", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "udp.dstport", "-e", "data.data").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v\n%s", err, out)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) != 4 || fields[0] != "1" || fields[1] != "1" || fields[2] != "9000" || fields[3] != "68656c6c6f" {
+		t.Errorf("tshark reads %q; want good IP and UDP checksums (status 1), port 9000, payload hello", out)
+	}
+	bad, err := exec.Command(tshark, "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+		"-Y", "_ws.expert.severity >= warning || _ws.malformed").Output()
+	if err != nil || len(bytes.TrimSpace(bad)) != 0 {
+		t.Errorf("tshark finds problems: %v\n%s", err, bad)
+	}
+}
