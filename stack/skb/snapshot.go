@@ -37,6 +37,7 @@ func (s *SKB) Snapshot() trace.SkbSnap {
 		GSOType:   s.GSOType,
 		CBType:    s.CBType,
 		CB:        DecodeCB(s.CBType, s.CB[:]),
+		CBRaw:     bytes.Clone(s.CB[:]),
 		Hdrs:      Regions(s.buf.b[:s.tail], s.MACHeader, s.NetworkHeader, s.TransportHeader),
 	}
 }
@@ -52,20 +53,7 @@ func (s *SKB) Matches(sn *trace.SkbSnap) bool {
 		sn.Dataref == s.buf.dataref && sn.Cloned == s.cloned && sn.Dev == s.Dev &&
 		sn.Sk == s.Sk && sn.PktType == s.PktType.String() && sn.Truesize == s.Truesize &&
 		sn.GSOSize == s.GSOSize && sn.GSOSegs == s.GSOSegs && sn.GSOType == s.GSOType &&
-		sn.CBType == s.CBType && cbEqual(sn, s) && bytes.Equal(sn.Buf, s.buf.b[:s.tail])
-}
-
-func cbEqual(sn *trace.SkbSnap, s *SKB) bool {
-	d := DecodeCB(s.CBType, s.CB[:])
-	if len(d) != len(sn.CB) {
-		return false
-	}
-	for i := range d {
-		if d[i] != sn.CB[i] {
-			return false
-		}
-	}
-	return true
+		sn.CBType == s.CBType && bytes.Equal(sn.CBRaw, s.CB[:]) && bytes.Equal(sn.Buf, s.buf.b[:s.tail])
 }
 
 // Regions finds the headers in buf from the three header offsets and
