@@ -113,9 +113,6 @@ func (k *Kernel) RetVoid(f *Fn, skbs ...*skb.SKB) { k.RetS(f, "", skbs...) }
 func valueString(v any) string {
 	switch x := v.(type) {
 	case fmt.Stringer:
-		if p, ok := v.(*skb.SKB); ok && p == nil {
-			return "NULL"
-		}
 		return x.String()
 	case int:
 		return strconv.Itoa(x)
