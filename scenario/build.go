@@ -92,7 +92,7 @@ func endpoint(hosts map[string]*host, name string) (*e1000e.NIC, error) {
 
 func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 	k := sim.NewKernel(hs.Name, 1)
-	c := &core.Net{K: k, Sched: sched.Runner{}}
+	c := core.NewNet(k, sched.Runner{})
 	ip := ipv4.New(k, c)
 	h := &host{k: k, core: c, ip: ip, sock: &socket.Layer{Families: map[int]socket.Family{socket.AFInet: ip.Family()}}}
 	info := trace.Host{Name: hs.Name}
@@ -144,27 +144,47 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 	return h, info, nil
 }
 
-// schedule starts a program's task at its time; its system calls run one
-// after the other in that task's context.
+// schedule starts a program's task at its time. Its system calls run
+// one after the other in that task's context; one that sleeps (recvfrom
+// on an empty queue) resumes the program when it returns.
 func schedule(h *host, p Program) {
 	t := h.k.NewTask(p.Name)
-	h.k.RunOn(p.AtNs, 0, t.Context(), func() {
-		fds := map[string]int{}
-		for _, s := range p.Steps {
+	fds := map[string]int{}
+	fdOf := func(s Step) int {
+		if s.FD != nil {
+			return *s.FD
+		}
+		if fd, ok := fds[s.Sock]; ok {
+			return fd
+		}
+		return -1 // an unknown socket name is a bad fd, as in C
+	}
+	var run func(i int)
+	run = func(i int) {
+		for ; i < len(p.Steps); i++ {
+			s := p.Steps[i]
 			switch s.Op {
 			case "socket":
 				fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, socket.SockDgram, 0)
+			case "bind":
+				h.sock.SysBind(h.k, t, fdOf(s), netip.MustParseAddrPort(s.Addr)) // checked by Parse
 			case "sendto":
 				to := netip.MustParseAddrPort(s.To) // checked by Parse
-				fd, ok := fds[s.Sock]
-				switch {
-				case s.FD != nil:
-					fd = *s.FD
-				case !ok:
-					fd = -1 // an unknown socket name is a bad fd, as in C
+				h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), 0, &to)
+			case "recvfrom":
+				returned, asleep, next := false, false, i+1
+				h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) {
+					returned = true
+					if asleep {
+						run(next)
+					}
+				})
+				if !returned {
+					asleep = true // the wake-up runs the rest of the program
+					return
 				}
-				h.sock.SysSendto(h.k, t, fd, []byte(s.Data), 0, &to)
 			}
 		}
-	})
+	}
+	h.k.RunOn(p.AtNs, 0, t.Context(), func() { run(0) })
 }

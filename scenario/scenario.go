@@ -69,12 +69,14 @@ type Program struct {
 
 // Step is one system call.
 type Step struct {
-	Op   string `json:"op"`   // "socket", "sendto"
+	Op   string `json:"op"`   // "socket", "bind", "sendto", "recvfrom"
 	Type string `json:"type"` // socket: "udp"
 	As   string `json:"as"`   // socket: the name later steps use
 	Sock string `json:"sock"` // sendto: which socket
 	FD   *int   `json:"fd"`   // sendto: a raw descriptor instead of a socket name
 	To   string `json:"to"`   // sendto: "ADDR:PORT"
+	Addr string `json:"addr"` // bind: "ADDR:PORT", e.g. "0.0.0.0:9000"
+	Size int    `json:"size"` // recvfrom: the buffer's size
 	Data string `json:"data"` // sendto: the payload
 }
 
@@ -162,6 +164,14 @@ func (f *File) check() error {
 				case "sendto":
 					if _, err := netip.ParseAddrPort(s.To); err != nil {
 						bad("%s/%s step %d: to %q: %v", h.Name, p.Name, i+1, s.To, err)
+					}
+				case "bind":
+					if _, err := netip.ParseAddrPort(s.Addr); err != nil {
+						bad("%s/%s step %d: addr %q: %v", h.Name, p.Name, i+1, s.Addr, err)
+					}
+				case "recvfrom":
+					if s.Size < 0 || s.Size > 1<<20 {
+						bad("%s/%s step %d: size %d outside 0..1048576", h.Name, p.Name, i+1, s.Size)
 					}
 				default:
 					bad("%s/%s step %d: unknown op %q", h.Name, p.Name, i+1, s.Op)

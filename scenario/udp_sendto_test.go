@@ -71,35 +71,52 @@ func retOf(tr *trace.Trace, call int) *trace.Event {
 	return nil
 }
 
-// TestUDPSendtoNesting checks that every call returns, in LIFO order per
-// host and CPU, and that the stack rebuilt from Up matches.
-func TestUDPSendtoNesting(t *testing.T) {
-	tr := runLesson(t, "udp-sendto")
-	stacks := map[string][]int{}
-	for i := range tr.Events {
+// TestNesting checks every lesson's call/ret structure: each event's Up
+// is a call still open, each ret closes the call it names, the stack
+// rebuilt by Stack() holds only open calls, and nothing is left open
+// except the calls of tasks still asleep at the end.
+func TestNesting(t *testing.T) {
+	for _, l := range Lessons() {
+		tr := runLesson(t, l.Name)
+		open := map[int]bool{}
+		for i := range tr.Events {
+			e := &tr.Events[i]
+			if e.Up >= 0 && !open[e.Up] {
+				t.Fatalf("%s seq %d: Up %d is not an open call", l.Name, i, e.Up)
+			}
+			for _, up := range tr.Stack(i) {
+				if up != i && !open[up] {
+					t.Fatalf("%s seq %d: Stack() holds closed call %d", l.Name, i, up)
+				}
+			}
+			switch e.Kind {
+			case trace.Call:
+				open[e.Seq] = true
+			case trace.Ret:
+				if tr.Events[e.Up].Fn != e.Fn {
+					t.Fatalf("%s seq %d: ret from %s closes %s", l.Name, i, e.Fn, tr.Events[e.Up].Fn)
+				}
+				delete(open, e.Up)
+			}
+		}
+		for seq := range open {
+			if fn := tr.Events[seq].Fn; fn != "schedule" && !sleeping(tr, seq) {
+				t.Errorf("%s: %s (seq %d) never returns", l.Name, fn, seq)
+			}
+		}
+	}
+}
+
+// sleeping reports whether call seq belongs to a task still asleep: a
+// schedule() call above it never returned.
+func sleeping(tr *trace.Trace, seq int) bool {
+	for i := seq + 1; i < len(tr.Events); i++ {
 		e := &tr.Events[i]
-		key := e.Host + "/" + string(rune('0'+e.CPU))
-		st := stacks[key]
-		switch e.Kind {
-		case trace.Call:
-			stacks[key] = append(st, e.Seq)
-			got := tr.Stack(i)
-			slices.Reverse(got)
-			if !slices.Equal(got, stacks[key]) {
-				t.Fatalf("seq %d: Stack() = %v, want %v", i, got, stacks[key])
-			}
-		case trace.Ret:
-			if len(st) == 0 || st[len(st)-1] != e.Up || tr.Events[e.Up].Fn != e.Fn {
-				t.Fatalf("seq %d: ret from %s does not close the innermost call", i, e.Fn)
-			}
-			stacks[key] = st[:len(st)-1]
+		if e.Kind == trace.Call && e.Fn == "schedule" && slices.Contains(tr.Stack(i), seq) && retOf(tr, i) == nil {
+			return true
 		}
 	}
-	for k, st := range stacks {
-		if len(st) != 0 {
-			t.Errorf("%s: calls left open: %v", k, st)
-		}
-	}
+	return false
 }
 
 // TestUDPSendtoWireFrame decodes the frame on the wire with gopacket, an

@@ -7,9 +7,11 @@ package e1000e
 
 import (
 	"fmt"
+	"strings"
 
 	"skbscope/nicsim"
 	"skbscope/stack/core"
+	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/trace"
@@ -34,9 +36,18 @@ type txDesc struct {
 	done bool     // the NIC wrote back DD
 }
 
-// rxDesc is an RX descriptor: a DMA buffer the NIC fills.
+// rxDesc is an RX descriptor: the buffer the NIC fills, and the status
+// it writes back.
 type rxDesc struct {
-	frame []byte
+	frame  []byte
+	status rxStatus
+	skb    *skb.SKB // a buffer the driver allocated at refill; nil: one from ifup
+}
+
+// rxStatus is the descriptor write-back's checksum verdict.
+type rxStatus struct {
+	ipcs, l4cs bool // IPv4 / TCP-UDP checksum checked (IPCS, TCPCS)
+	csumErr    bool // IPE or TCPE: a checksum was wrong
 }
 
 // NIC is the adapter: hardware state plus the driver's private data
@@ -53,16 +64,21 @@ type NIC struct {
 	txBusy            bool
 	rx                []rxDesc
 	rxHead, rxUsed    int
+	rxNextToClean     int
 	lastIRQ           int64
 	irqPending        bool
+	irqMasked         bool   // auto-masked by the ICR read until e1000_irq_enable
+	causes            string // interrupt causes latched while masked
 	ITRNs             int64
 	RxMissed, TxCount int
+	napi              *core.NAPI
 }
 
 // New makes an adapter for dev on host k. Attach it to a link with
 // nicsim.NewLink before sending.
 func New(k *kernel.Kernel, dev *core.Device) *NIC {
 	n := &NIC{k: k, Dev: dev, tx: make([]txDesc, DefaultTxRing), rx: make([]rxDesc, DefaultRxRing), ITRNs: DefaultITRNs, lastIRQ: -DefaultITRNs}
+	n.napi = &core.NAPI{Dev: dev, Weight: core.NapiWeight, Poll: n.poll}
 	dev.Ops = n
 	dev.Driver = "e1000e"
 	return n
@@ -121,38 +137,93 @@ func (n *NIC) txNext() {
 	})
 }
 
-// Arrive is the MAC receiving a frame from the link: DMA it into the next
-// RX buffer and interrupt. With no free descriptor the frame is missed
-// (the RNBC/MPC counters).
+// Arrive is the MAC receiving a frame from the link: check its
+// checksums (RXCSUM), DMA it into the next RX buffer and interrupt. With
+// no free descriptor the frame is missed (the RNBC/MPC counters).
 func (n *NIC) Arrive(frame []byte) {
 	if n.rxUsed == len(n.rx) {
 		n.RxMissed++
 		n.k.Note(trace.Drop, n.Dev.Name+": RX ring full, frame missed by the NIC").Reason = "rx_missed_errors"
 		return
 	}
-	n.rx[n.rxHead] = rxDesc{frame: frame}
+	slot := n.rxHead
+	n.rx[slot].frame = frame
+	n.rx[slot].status = checkRx(frame)
 	n.rxHead = (n.rxHead + 1) % len(n.rx)
 	n.rxUsed++
 	e := n.k.Event(trace.Enqueue, nil)
 	e.Queue, e.QLen = n.rxRingName(), n.rxUsed
 	e.Frame = frame
-	e.Note = fmt.Sprintf("%s: DMA of a %d-byte frame into RX descriptor %d", n.Dev.Name, len(frame), (n.rxHead-1+len(n.rx))%len(n.rx))
+	e.Note = fmt.Sprintf("%s: DMA of a %d-byte frame into RX descriptor %d", n.Dev.Name, len(frame), slot)
 	n.raiseIRQ("RXT0")
 }
 
-// raiseIRQ asserts the interrupt for cause, no sooner than ITR allows
-// after the previous one; causes that arrive meanwhile share it.
+// checkRx is the NIC's receive checksum offload: it verifies the IPv4
+// header checksum and a UDP or TCP checksum.
+func checkRx(f []byte) rxStatus {
+	var st rxStatus
+	if len(f) < header.EthernetLen+header.IPv4MinLen || header.Ethernet(f).Type() != header.EtherTypeIPv4 {
+		return st
+	}
+	ip := header.IPv4(f[header.EthernetLen:])
+	ihl, tot := ip.IHL(), ip.TotalLen()
+	if ip.Version() != 4 || ihl < header.IPv4MinLen || tot < ihl || tot > len(ip) {
+		return st
+	}
+	st.ipcs = true
+	st.csumErr = !ip.ChecksumValid()
+	if ip.FragOff()&0x3fff != 0 {
+		return st
+	}
+	seg := ip[ihl:tot]
+	switch ip.Protocol() {
+	case header.ProtoUDP:
+		if len(seg) < header.UDPLen || header.UDP(seg).Checksum() == 0 {
+			return st
+		}
+	case header.ProtoTCP:
+	default:
+		return st
+	}
+	st.l4cs = true
+	if header.Fold(header.Sum(header.PseudoSum(ip.Src(), ip.Dst(), ip.Protocol(), len(seg)), seg)) != 0xffff {
+		st.csumErr = true
+	}
+	return st
+}
+
+// raiseIRQ latches cause and asserts the interrupt, no sooner than ITR
+// allows after the previous one and not while it is masked; causes that
+// arrive meanwhile share one interrupt.
 func (n *NIC) raiseIRQ(cause string) {
-	if n.irqPending {
+	if !strings.Contains(n.causes, cause) {
+		n.causes = strings.TrimSpace(n.causes + " " + cause)
+	}
+	if n.irqPending || n.irqMasked {
 		return
 	}
 	n.irqPending = true
 	at := max(n.k.Sim.Now(), n.lastIRQ+n.ITRNs)
 	n.k.Sim.At(at, func() {
 		n.irqPending = false
+		n.irqMasked = true
 		n.lastIRQ = n.k.Sim.Now()
 		e := n.k.Event(trace.IRQ, nil)
-		e.Note = fmt.Sprintf("%s raises its MSI (ICR %s)", n.Dev.Name, cause)
-		n.k.RunOn(n.k.Sim.Now(), 0, kernel.Context{Kind: kernel.CtxHardirq, Name: n.Dev.Name}, n.intrMSI)
+		e.Note = fmt.Sprintf("%s raises its MSI (ICR %s)", n.Dev.Name, n.causes)
+		n.causes = ""
+		n.k.RunOn(n.k.Sim.Now(), 0, kernel.Context{Kind: kernel.CtxHardirq, Name: n.Dev.Name}, func() {
+			n.k.HardIRQ(n.Dev.Name, n.intrMSI)
+		})
 	})
+}
+
+// irqEnable is the driver's e1000_irq_enable (a write to IMS): unmask,
+// and interrupt at once if causes were latched meanwhile.
+func (n *NIC) irqEnable() {
+	n.irqMasked = false
+	if n.causes != "" {
+		c := n.causes
+		n.causes = ""
+		n.raiseIRQ(c)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"skbscope/stack/core"
+	"skbscope/stack/ethernet"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/trace"
@@ -17,6 +18,13 @@ var (
 	fnTxMap       = kernel.NewFn("e1000_tx_map", netdevC, "driver")
 	fnTxQueue     = kernel.NewFn("e1000_tx_queue", netdevC, "driver")
 	fnIntrMSI     = kernel.NewFn("e1000_intr_msi", netdevC, "driver")
+	fnPoll        = kernel.NewFn("e1000e_poll", netdevC, "driver")
+	fnCleanTxIrq  = kernel.NewFn("e1000_clean_tx_irq", netdevC, "driver")
+	fnPutTxbuf    = kernel.NewFn("e1000_put_txbuf", netdevC, "driver")
+	fnCleanRxIrq  = kernel.NewFn("e1000_clean_rx_irq", netdevC, "driver")
+	fnRxChecksum  = kernel.NewFn("e1000_rx_checksum", netdevC, "driver")
+	fnReceiveSkb  = kernel.NewFn("e1000_receive_skb", netdevC, "driver")
+	fnIrqEnable   = kernel.NewFn("e1000_irq_enable", netdevC, "driver")
 )
 
 // stopThreshold is what e1000_xmit_frame asks to stay free after a send:
@@ -71,12 +79,12 @@ func (n *NIC) txQueue(k *kernel.Kernel, s *skb.SKB) {
 	k.RetVoid(fnTxQueue)
 }
 
-// intrMSI is e1000_intr_msi(), the hard interrupt handler: it reads ICR
-// (which acknowledges it) and schedules NAPI to do the work in softirq.
+// intrMSI is e1000_intr_msi(), the hard interrupt handler: reading ICR
+// acknowledges and masks the interrupt; the work is left to NAPI.
 func (n *NIC) intrMSI() {
 	k := n.k
-	e := k.Call(fnIntrMSI)
-	e.Note = fmt.Sprintf("%d TX descriptors done, %d RX buffers filled: work for NAPI poll", n.txDone(), n.rxUsed)
+	k.Call(fnIntrMSI).Note = fmt.Sprintf("ICR read: %d TX descriptors done, %d RX buffers filled; schedule NAPI", n.txDone(), n.rxUsed)
+	n.Dev.Net.NapiSchedule(k, n.napi)
 	k.RetS(fnIntrMSI, "IRQ_HANDLED")
 }
 
@@ -88,4 +96,128 @@ func (n *NIC) txDone() int {
 		}
 	}
 	return c
+}
+
+// poll is e1000e_poll(), NAPI's poll for this adapter: reclaim the TX
+// ring, receive up to budget frames, and when done re-enable the
+// interrupt.
+func (n *NIC) poll(k *kernel.Kernel, napi *core.NAPI, budget int) int {
+	k.Call(fnPoll)
+	txDone := n.cleanTxIrq(k)
+	work := n.cleanRxIrq(k, budget)
+	if !txDone {
+		work = budget
+	}
+	if work < budget && n.Dev.Net.NapiCompleteDone(k, napi, work) {
+		k.Call(fnIrqEnable).Note = "write IMS: interrupts back on"
+		n.irqEnable()
+		k.RetVoid(fnIrqEnable)
+	}
+	return int(kernel.Ret(k, fnPoll, kernel.Err(work)))
+}
+
+// txWakeThreshold is TX_WAKE_THRESHOLD: free descriptors needed before a
+// stopped queue is woken.
+const txWakeThreshold = 32
+
+// cleanTxIrq is e1000_clean_tx_irq(): free the skbs of every descriptor
+// the NIC has written back, report them to BQL, and wake the queue if it
+// was stopped and there is room again. It reports whether it finished.
+func (n *NIC) cleanTxIrq(k *kernel.Kernel) bool {
+	k.Call(fnCleanTxIrq)
+	count, bytes := 0, 0
+	for n.txNextToClean != n.txNextToUse && n.tx[n.txNextToClean].done && count < len(n.tx) {
+		d := n.tx[n.txNextToClean]
+		n.tx[n.txNextToClean] = txDesc{}
+		n.txNextToClean = (n.txNextToClean + 1) % len(n.tx)
+		count++
+		bytes += d.skb.Len()
+		k.Dequeue(n.txRingName(), n.txUsed(), d.skb)
+		k.Call(fnPutTxbuf, d.skb).Note = "dma_unmap, then dev_consume_skb_any"
+		n.Dev.Net.DevKfreeSkbAnyReason(k, d.skb, skb.Consumed)
+		k.RetVoid(fnPutTxbuf)
+	}
+	n.Dev.TxPackets += count
+	n.Dev.TxBytes += bytes
+	if count > 0 {
+		k.Note(trace.State, fmt.Sprintf("netdev_completed_queue: %d packets, %d bytes done (BQL)", count, bytes))
+	}
+	if count > 0 && n.Dev.NetifXmitStopped() && n.txUnused() >= txWakeThreshold {
+		n.Dev.NetifWakeQueue(k)
+	}
+	return kernel.Ret(k, fnCleanTxIrq, count < len(n.tx))
+}
+
+// copybreak is the e1000e module parameter: smaller frames are copied
+// into a fresh small skb and the ring buffer is reused.
+const copybreak = 256
+
+// cleanRxIrq is e1000_clean_rx_irq(): for each filled descriptor, up to
+// budget, build the skb (copying small frames), check the hardware's
+// checksum verdict and pass it up with e1000_receive_skb.
+func (n *NIC) cleanRxIrq(k *kernel.Kernel, budget int) int {
+	k.Call(fnCleanRxIrq)
+	work := 0
+	for n.rxUsed > 0 && work < budget {
+		slot := n.rxNextToClean
+		d := n.rx[slot]
+		n.rx[slot] = rxDesc{skb: d.skb}
+		n.rxNextToClean = (n.rxNextToClean + 1) % len(n.rx)
+		n.rxUsed--
+		work++
+		length := len(d.frame)
+		var s *skb.SKB
+		if length < copybreak {
+			s = core.NapiAllocSkb(k, length)
+			k.Dequeue(n.rxRingName(), n.rxUsed, s).Note = fmt.Sprintf("copybreak: %d < %d bytes, copied out of RX descriptor %d, which keeps its buffer", length, copybreak, slot)
+		} else {
+			s = d.skb
+			if s == nil {
+				s = core.RxRingSkb(k, rxBufferLen)
+			}
+			k.Dequeue(n.rxRingName(), n.rxUsed, s).Note = fmt.Sprintf("RX descriptor %d's own skb goes up the stack", slot)
+			n.rx[slot].skb = core.NetdevAllocSkb(k, rxBufferLen)
+			k.Enqueue(n.rxRingName(), n.rxUsed, n.rx[slot].skb).Note = fmt.Sprintf("refill: RX descriptor %d gets a fresh buffer", slot)
+		}
+		b, err := s.PutBytes(length)
+		if err != nil {
+			k.Note(trace.State, err.Error(), s)
+			n.Dev.Net.DevKfreeSkbAnyReason(k, s, skb.NotSpecified)
+			continue
+		}
+		copy(b, d.frame)
+		n.Dev.RxPackets++
+		n.Dev.RxBytes += length
+		n.rxChecksum(k, d.status, s)
+		n.receiveSkb(k, s)
+	}
+	return int(kernel.Ret(k, fnCleanRxIrq, kernel.Err(work)))
+}
+
+// rxBufferLen is the adapter's rx_buffer_len for a 1500-byte MTU:
+// VLAN_ETH_FRAME_LEN + ETH_FCS_LEN.
+const rxBufferLen = 1522
+
+// rxChecksum is e1000_rx_checksum(): trust the NIC's verdict when it
+// checked a TCP or UDP checksum and found no error.
+func (n *NIC) rxChecksum(k *kernel.Kernel, st rxStatus, s *skb.SKB) {
+	e := k.Call(fnRxChecksum, s)
+	switch {
+	case st.csumErr:
+		e.Note = "the NIC found a bad checksum (IPE/TCPE): leave it to the stack"
+	case st.l4cs:
+		s.IPSummed = skb.ChecksumUnnecessary
+		e.Note = "IPCS and TCPCS set: the NIC verified the checksums, CHECKSUM_UNNECESSARY"
+	default:
+		e.Note = "no TCP/UDP checksum verified by the NIC: CHECKSUM_NONE"
+	}
+	k.RetVoid(fnRxChecksum)
+}
+
+// receiveSkb is e1000_receive_skb(): eth_type_trans, then GRO.
+func (n *NIC) receiveSkb(k *kernel.Kernel, s *skb.SKB) {
+	k.Call(fnReceiveSkb, s)
+	s.Protocol = ethernet.EthTypeTrans(k, s, n.Dev)
+	n.Dev.Net.NapiGroReceive(k, n.napi, s)
+	k.RetVoid(fnReceiveSkb)
 }

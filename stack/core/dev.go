@@ -34,18 +34,22 @@ func DevQueueXmit(k *kernel.Kernel, dev *Device, s *skb.SKB) NetXmit {
 func devQueueXmit(k *kernel.Kernel, dev *Device, s *skb.SKB) NetXmit {
 	s.ResetMACHeader()
 	k.Call(fnDevQueueXmitInner, s).Note = "bottom halves off (rcu_read_lock_bh) from here to the driver"
+	k.LocalBhDisable()
 	k.Call(fnNetdevCorePickTx, s)
 	k.RetS(fnNetdevCorePickTx, "txq 0")
-	q := dev.Qdisc
-	if q != nil && q.CanEnqueue() {
-		rc := devXmitSkb(k, s, q, dev)
-		return kernel.Ret(k, fnDevQueueXmitInner, rc)
+	var rc NetXmit
+	if q := dev.Qdisc; q != nil && q.CanEnqueue() {
+		rc = devXmitSkb(k, s, q, dev)
+	} else {
+		// The noqueue branch for virtual devices arrives with loopback.
+		k.Note(trace.State, dev.Name+" has no qdisc that can enqueue and is not a virtual device: dropped", s)
+		dev.TxDropped++
+		KfreeSkbReason(k, s, skb.NotSpecified)
+		rc = NetXmit(-kernel.ENETDOWN)
 	}
-	// The noqueue branch for virtual devices arrives with loopback.
-	k.Note(trace.State, dev.Name+" has no qdisc that can enqueue and is not a virtual device: dropped", s)
-	dev.TxDropped++
-	KfreeSkbReason(k, s, skb.NotSpecified)
-	return kernel.Ret(k, fnDevQueueXmitInner, NetXmit(-kernel.ENETDOWN))
+	// rcu_read_unlock_bh(): softirqs raised meanwhile run here.
+	k.LocalBhEnable()
+	return kernel.Ret(k, fnDevQueueXmitInner, rc)
 }
 
 // devXmitSkb is __dev_xmit_skb() for a lockless qdisc such as pfifo_fast:

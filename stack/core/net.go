@@ -10,6 +10,9 @@ type Net struct {
 	PtypeAll   []PacketType // net_hotdata.ptype_all
 	Neighbours []*Neighbour
 	Sched      QdiscRunner
+
+	softnet   []*SoftnetData
+	ptypeBase map[uint16]PacketHandler
 }
 
 // AddDevice registers dev (register_netdevice) with the next ifindex.

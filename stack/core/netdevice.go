@@ -90,6 +90,7 @@ type Device struct {
 	txqStopped bool
 
 	TxPackets, TxBytes, TxDropped int
+	RxPackets, RxBytes, RxDropped int
 }
 
 // LLReservedSpace is LL_RESERVED_SPACE(dev): the headroom a packet for

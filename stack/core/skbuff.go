@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/trace"
@@ -67,4 +69,43 @@ func release(k *kernel.Kernel, s *skb.SKB, reason skb.Reason) {
 	s.ReleaseData()
 	e := k.Event(kind, nil, s)
 	e.Reason = string(reason)
+}
+
+var (
+	fnNapiAllocSkb   = kernel.NewFn("__napi_alloc_skb", skbuffC, "skb")
+	fnNetdevAllocSkb = kernel.NewFn("__netdev_alloc_skb", skbuffC, "skb")
+)
+
+// NetSkbPad is NET_SKB_PAD on x86_64 (max(32, L1_CACHE_BYTES)): the
+// headroom receive skbs start with. NET_IP_ALIGN is 0 on x86.
+const NetSkbPad = 64
+
+// NapiAllocSkb is napi_alloc_skb() → __napi_alloc_skb(): a receive skb
+// for len bytes with NET_SKB_PAD of headroom, from NAPI context.
+func NapiAllocSkb(k *kernel.Kernel, length int) *skb.SKB {
+	return rxAlloc(k, fnNapiAllocSkb, length)
+}
+
+// NetdevAllocSkb is netdev_alloc_skb() → __netdev_alloc_skb(): the same
+// for a driver refilling its ring.
+func NetdevAllocSkb(k *kernel.Kernel, length int) *skb.SKB {
+	s := rxAlloc(k, fnNetdevAllocSkb, length)
+	return s
+}
+
+func rxAlloc(k *kernel.Kernel, f *kernel.Fn, length int) *skb.SKB {
+	k.Call(f)
+	s := skb.New(k.Sim.NextSkbID(), length+NetSkbPad)
+	_ = s.Reserve(NetSkbPad) // a new skb always has room for its pad
+	k.Event(trace.Alloc, f, s).Note = fmt.Sprintf("receive skb: %d bytes of headroom (NET_SKB_PAD), room for %d", NetSkbPad, s.Tailroom())
+	return kernel.Ret(k, f, s, s)
+}
+
+// RxRingSkb is an RX ring buffer the driver allocated when the device
+// came up, before the simulation started: it has no alloc event.
+func RxRingSkb(k *kernel.Kernel, length int) *skb.SKB {
+	s := skb.New(k.Sim.NextSkbID(), length+NetSkbPad)
+	_ = s.Reserve(NetSkbPad)
+	k.Note(trace.State, fmt.Sprintf("skb %d: an RX buffer allocated by e1000_alloc_rx_buffers when the device came up", s.ID), s)
+	return s
 }

@@ -2,6 +2,7 @@ package ipv4
 
 import (
 	"fmt"
+	"net/netip"
 
 	"skbscope/stack/kernel"
 	"skbscope/stack/socket"
@@ -35,6 +36,7 @@ func (f inetFamily) Create(k *kernel.Kernel, sock *socket.Socket, protocol int) 
 		Protocol: protoUDP,
 		TTL:      -1,
 		SndBuf:   f.n.DefaultSndBuf,
+		RcvBuf:   f.n.DefaultRcvBuf,
 	}
 	return int(kernel.Ret(k, fnInetCreate, kernel.Err(0)))
 }
@@ -75,4 +77,48 @@ func (n *Net) inetAutobind(k *kernel.Kernel, sk *socket.Sock) int {
 		return int(kernel.Ret(k, fnInetAutobind, kernel.Err(-kernel.EAGAIN)))
 	}
 	return int(kernel.Ret(k, fnInetAutobind, kernel.Err(0)))
+}
+
+var (
+	fnInetBind    = kernel.NewFn("inet_bind", afInetC, "socket")
+	fnInetBindIn  = kernel.NewFn("__inet_bind", afInetC, "socket")
+	fnInetRecvmsg = kernel.NewFn("inet_recvmsg", afInetC, "socket")
+)
+
+// Bind is inet_bind() → inet_bind_sk → __inet_bind(): check the address
+// is ours (or INADDR_ANY) and take the port.
+func (o dgramOps) Bind(k *kernel.Kernel, sock *socket.Socket, addr netip.AddrPort) int {
+	k.Call(fnInetBind)
+	e := k.Call(fnInetBindIn)
+	sk := sock.Sk
+	r := 0
+	switch {
+	case !addr.Addr().Is4():
+		r = -kernel.EAFNOSUPPORT
+	case sk.Num != 0:
+		e.Note = "already bound"
+		r = -kernel.EINVAL
+	case !addr.Addr().IsUnspecified() && !o.n.isLocal(addr.Addr()):
+		e.Note = addr.Addr().String() + " is not an address of this host"
+		r = -kernel.EADDRNOTAVAIL
+	case o.n.udpV4GetPort(k, sk, addr.Port()) != 0:
+		r = -kernel.EADDRINUSE
+	default:
+		sk.Saddr = addr.Addr()
+		if addr.Addr().IsUnspecified() {
+			sk.Saddr = netip.Addr{}
+		}
+		e.Note = fmt.Sprintf("bound to %s:%d", addr.Addr(), sk.Num)
+	}
+	kernel.Ret(k, fnInetBindIn, kernel.Err(r))
+	return int(kernel.Ret(k, fnInetBind, kernel.Err(r)))
+}
+
+// Recvmsg is inet_recvmsg(): sk_prot->recvmsg, which is udp_recvmsg.
+func (o dgramOps) Recvmsg(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, msg *socket.Msghdr, done func(int)) {
+	k.Call(fnInetRecvmsg)
+	o.n.udpRecvmsg(k, t, sock.Sk, msg, func(r int) {
+		kernel.Ret(k, fnInetRecvmsg, kernel.Err(r))
+		done(r)
+	})
 }

@@ -4,6 +4,7 @@ package ipv4
 
 import (
 	"skbscope/stack/core"
+	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/socket"
 )
@@ -18,17 +19,21 @@ type Net struct {
 	DefaultTTL                  int // net.ipv4.ip_default_ttl
 	LocalPortLow, LocalPortHigh int // net.ipv4.ip_local_port_range
 	DefaultSndBuf               int // net.core.wmem_default
+	DefaultRcvBuf               int // net.core.rmem_default
 }
 
 // New sets up IPv4 with Linux's default sysctls.
 func New(k *kernel.Kernel, c *core.Net) *Net {
-	return &Net{
+	n := &Net{
 		K: k, Core: c,
 		DefaultTTL:    64,
 		LocalPortLow:  32768,
 		LocalPortHigh: 60999,
 		DefaultSndBuf: 212992,
+		DefaultRcvBuf: 212992,
 	}
+	c.DevAddPack(header.EtherTypeIPv4, ipPacketType{n})
+	return n
 }
 
 // Family is the AF_INET net_proto_family.

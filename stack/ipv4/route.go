@@ -37,6 +37,7 @@ type Rtable struct {
 	Src   netip.Addr
 	MTU   int
 	Route Route
+	Local bool // an input route to this host (RTN_LOCAL)
 }
 
 // Nexthop is the address the neighbour layer must resolve.

@@ -2,7 +2,9 @@ package ipv4
 
 import (
 	"fmt"
+	"net/netip"
 
+	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
@@ -114,4 +116,205 @@ func (n *Net) udpSendSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB, fl *Flow
 		err = 0
 	}
 	return int(kernel.Ret(k, fnUDPSendSkb, kernel.Err(err)))
+}
+
+var (
+	fnUDPRcv              = kernel.NewFn("udp_rcv", udpC, "udp")
+	fnUDP4LibRcv          = kernel.NewFn("__udp4_lib_rcv", udpC, "udp")
+	fnUDP4LibLookup       = kernel.NewFn("__udp4_lib_lookup", udpC, "udp")
+	fnUDPUnicastRcvSkb    = kernel.NewFn("udp_unicast_rcv_skb", udpC, "udp")
+	fnUDPQueueRcvSkb      = kernel.NewFn("udp_queue_rcv_skb", udpC, "udp")
+	fnUDPQueueRcvOneSkb   = kernel.NewFn("udp_queue_rcv_one_skb", udpC, "udp")
+	fnUDPLibChecksumCompl = kernel.NewFn("__udp_lib_checksum_complete", "include/net/udp.h", "udp")
+	fnUDPEnqueueSchedule  = kernel.NewFn("__udp_enqueue_schedule_skb", udpC, "udp")
+	fnSockDefReadable     = kernel.NewFn("sock_def_readable", "net/core/sock.c", "socket")
+	fnUDPRecvmsg          = kernel.NewFn("udp_recvmsg", udpC, "udp")
+	fnSkbRecvUDP          = kernel.NewFn("__skb_recv_udp", udpC, "udp")
+	fnSkbWaitForMore      = kernel.NewFn("__skb_wait_for_more_packets", "net/core/datagram.c", "socket")
+	fnCopyLinearSkb       = kernel.NewFn("copy_linear_skb", "include/net/udp.h", "udp")
+	fnSkbConsumeUDP       = kernel.NewFn("skb_consume_udp", udpC, "udp")
+	dropUDPCsum           = skb.Reason("SKB_DROP_REASON_UDP_CSUM")
+	dropNoSocket          = skb.Reason("SKB_DROP_REASON_NO_SOCKET")
+	dropSocketRcvbuff     = skb.Reason("SKB_DROP_REASON_SOCKET_RCVBUFF")
+	receiveQueue          = "sk_receive_queue"
+)
+
+// udpRcv is udp_rcv() → __udp4_lib_rcv(): check the header's length and
+// checksum, find the socket bound to the port, and queue the datagram
+// there; with no socket, the datagram is dropped.
+func (n *Net) udpRcv(k *kernel.Kernel, s *skb.SKB) {
+	k.Call(fnUDPRcv, s)
+	e := k.Call(fnUDP4LibRcv, s)
+	drop := func(r skb.Reason, why string) {
+		e.Note = why
+		core.KfreeSkbReason(k, s, r)
+		k.RetS(fnUDP4LibRcv, "0")
+		k.RetS(fnUDPRcv, "0")
+	}
+	uh := header.UDP(s.At(s.DataOff(), header.UDPLen))
+	if uh == nil || s.Len() < header.UDPLen {
+		drop(dropPktTooSmall, "shorter than a UDP header")
+		return
+	}
+	ulen := uh.Length()
+	if ulen > s.Len() || ulen < header.UDPLen {
+		drop(dropPktTooSmall, fmt.Sprintf("UDP length %d, %d bytes present", ulen, s.Len()))
+		return
+	}
+	s.Trim(ulen)
+	ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+	switch {
+	case s.IPSummed == skb.ChecksumUnnecessary:
+		e.Note = "udp4_csum_init: the NIC verified the checksum"
+	case uh.Checksum() == 0:
+		e.Note = "udp4_csum_init: checksum 0, the sender did not compute one"
+		s.IPSummed = skb.ChecksumUnnecessary
+	default:
+		e.Note = "udp4_csum_init: checksum to verify in software"
+	}
+	sk := n.udp4LibLookup(k, s, ip, uh)
+	if sk == nil {
+		drop(dropNoSocket, fmt.Sprintf("no socket on port %d: UDP_MIB_NOPORTS (ICMP port unreachable arrives with the ICMP lesson)", uh.DstPort()))
+		return
+	}
+	k.Call(fnUDPUnicastRcvSkb, s)
+	n.udpQueueRcvSkb(k, sk, s)
+	k.RetS(fnUDPUnicastRcvSkb, "0")
+	k.RetS(fnUDP4LibRcv, "0")
+	k.RetS(fnUDPRcv, "0")
+}
+
+// udp4LibLookup is __udp4_lib_lookup(): the socket bound to the
+// destination port, on the destination address or on INADDR_ANY.
+func (n *Net) udp4LibLookup(k *kernel.Kernel, s *skb.SKB, ip header.IPv4, uh header.UDP) *socket.Sock {
+	e := k.Call(fnUDP4LibLookup, s)
+	for _, sk := range n.udp {
+		if sk.Num == uh.DstPort() && (!sk.Saddr.IsValid() || sk.Saddr == ip.Dst()) {
+			e.Note = fmt.Sprintf("%s bound to port %d", sk.Name, sk.Num)
+			k.RetS(fnUDP4LibLookup, sk.Name)
+			return sk
+		}
+	}
+	e.Note = fmt.Sprintf("nothing bound to %s:%d", ip.Dst(), uh.DstPort())
+	k.RetS(fnUDP4LibLookup, "NULL")
+	return nil
+}
+
+// udpQueueRcvSkb is udp_queue_rcv_skb() → udp_queue_rcv_one_skb(): verify
+// a checksum the NIC did not, then __udp_enqueue_schedule_skb.
+func (n *Net) udpQueueRcvSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) {
+	k.Call(fnUDPQueueRcvSkb, s)
+	k.Call(fnUDPQueueRcvOneSkb, s)
+	if s.IPSummed != skb.ChecksumUnnecessary {
+		e := k.Call(fnUDPLibChecksumCompl, s)
+		ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+		seg := s.Data()
+		ok := header.Fold(header.Sum(header.PseudoSum(ip.Src(), ip.Dst(), header.ProtoUDP, len(seg)), seg)) == 0xffff
+		k.Spend(int64(len(seg)) / 8)
+		if !ok {
+			e.Note = "bad UDP checksum"
+			kernel.Ret(k, fnUDPLibChecksumCompl, true)
+			sk.Drops++
+			core.KfreeSkbReason(k, s, dropUDPCsum)
+			k.RetS(fnUDPQueueRcvOneSkb, "0")
+			k.RetS(fnUDPQueueRcvSkb, "0")
+			return
+		}
+		s.IPSummed = skb.ChecksumUnnecessary
+		e.Note = "checksum verified in software"
+		kernel.Ret(k, fnUDPLibChecksumCompl, false)
+	}
+	r := n.udpEnqueueScheduleSkb(k, sk, s)
+	if r < 0 {
+		sk.Drops++
+		core.KfreeSkbReason(k, s, dropSocketRcvbuff)
+	}
+	k.RetS(fnUDPQueueRcvOneSkb, "0")
+	k.RetS(fnUDPQueueRcvSkb, "0")
+}
+
+// udpEnqueueScheduleSkb is __udp_enqueue_schedule_skb(): charge the skb
+// to the receive buffer, or refuse it with -ENOMEM when rcvbuf is full;
+// queue it and wake the readers (sk_data_ready).
+func (n *Net) udpEnqueueScheduleSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) int {
+	e := k.Call(fnUDPEnqueueSchedule, s)
+	if sk.RmemAlloc+s.Truesize > sk.RcvBuf {
+		e.Note = fmt.Sprintf("sk_rmem_alloc %d + %d > sk_rcvbuf %d", sk.RmemAlloc, s.Truesize, sk.RcvBuf)
+		return int(kernel.Ret(k, fnUDPEnqueueSchedule, kernel.Err(-kernel.ENOMEM)))
+	}
+	sk.RmemAlloc += s.Truesize
+	s.Sk = sk.Name
+	s.Dev = ""
+	sk.ReceiveQueue = append(sk.ReceiveQueue, s)
+	k.Enqueue(sk.QueueName(receiveQueue), len(sk.ReceiveQueue), s).Note = fmt.Sprintf("sk_rmem_alloc %d of sk_rcvbuf %d", sk.RmemAlloc, sk.RcvBuf)
+	k.Call(fnSockDefReadable).Note = fmt.Sprintf("%d task(s) waiting on %s", sk.Wq.Len(), sk.Wq.Name)
+	k.WakeUp(&sk.Wq)
+	k.RetVoid(fnSockDefReadable)
+	return int(kernel.Ret(k, fnUDPEnqueueSchedule, kernel.Err(0)))
+}
+
+// udpRecvmsg is udp_recvmsg(): take a datagram (sleeping for one if
+// needed), copy it to the user and free it.
+func (n *Net) udpRecvmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, msg *socket.Msghdr, done func(int)) {
+	k.Call(fnUDPRecvmsg)
+	n.skbRecvUDP(k, t, sk, msg.Flags, func(s *skb.SKB, err int) {
+		if s == nil {
+			kernel.Ret(k, fnUDPRecvmsg, kernel.Err(err))
+			done(err)
+			return
+		}
+		ulen := s.Len() - header.UDPLen
+		copied := min(len(msg.Iter), ulen)
+		if copied < ulen {
+			msg.Flags |= socket.MsgTrunc
+		}
+		k.Call(fnCopyLinearSkb, s).Note = fmt.Sprintf("copy_to_iter: %d bytes to the user (a linear skb; CHECKSUM_UNNECESSARY)", copied)
+		copy(msg.Iter, s.At(s.DataOff()+header.UDPLen, copied))
+		k.Spend(int64(copied) / 16)
+		k.RetS(fnCopyLinearSkb, "0")
+		ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+		uh := header.UDP(s.At(s.TransportHeader, header.UDPLen))
+		*msg.Name = netip.AddrPortFrom(ip.Src(), uh.SrcPort())
+		n.skbConsumeUDP(k, sk, s)
+		kernel.Ret(k, fnUDPRecvmsg, kernel.Err(copied))
+		done(copied)
+	})
+}
+
+// skbRecvUDP is __skb_recv_udp(): dequeue the first datagram; with none,
+// -EAGAIN for a non-blocking reader, else sleep in
+// __skb_wait_for_more_packets until sk_data_ready wakes us, and retry.
+func (n *Net) skbRecvUDP(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, flags int, done func(*skb.SKB, int)) {
+	k.Call(fnSkbRecvUDP)
+	var try func()
+	try = func() {
+		if len(sk.ReceiveQueue) > 0 {
+			s := sk.ReceiveQueue[0]
+			sk.ReceiveQueue = sk.ReceiveQueue[1:]
+			k.Dequeue(sk.QueueName(receiveQueue), len(sk.ReceiveQueue), s)
+			k.RetS(fnSkbRecvUDP, "skb", s)
+			done(s, 0)
+			return
+		}
+		if flags&socket.MsgDontwait != 0 {
+			k.RetS(fnSkbRecvUDP, "NULL")
+			done(nil, -kernel.EAGAIN)
+			return
+		}
+		k.Call(fnSkbWaitForMore).Note = "sk_receive_queue is empty: sleep until a datagram arrives"
+		k.Sleep(t, &sk.Wq, func() {
+			k.RetS(fnSkbWaitForMore, "0")
+			try()
+		})
+	}
+	try()
+}
+
+// skbConsumeUDP is skb_consume_udp(): give the receive buffer back
+// (udp_rmem_release) and free the skb.
+func (n *Net) skbConsumeUDP(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) {
+	k.Call(fnSkbConsumeUDP, s).Note = fmt.Sprintf("udp_rmem_release: sk_rmem_alloc %d → %d", sk.RmemAlloc, sk.RmemAlloc-s.Truesize)
+	sk.RmemAlloc -= s.Truesize
+	core.ConsumeSkb(k, s)
+	k.RetVoid(fnSkbConsumeUDP)
 }

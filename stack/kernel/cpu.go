@@ -44,6 +44,7 @@ type CPU struct {
 	ctx   Context
 	ctxS  string
 	stack []int // seqs of the open calls, innermost last
+	sirq  softirqState
 }
 
 func (c *CPU) run(ev *event) {
@@ -59,18 +60,21 @@ func (c *CPU) run(ev *event) {
 
 // Kernel is one simulated host's kernel: its CPUs and their trace.
 type Kernel struct {
-	Sim     *Sim
-	Name    string
-	CPUs    []*CPU
-	cur     *CPU
-	nextPID int
+	Sim      *Sim
+	Name     string
+	CPUs     []*CPU
+	cur      *CPU
+	nextPID  int
+	softirqs [nrSoftirqs]func()
 }
 
 // NewKernel adds a host with n CPUs to the simulation.
 func (s *Sim) NewKernel(name string, n int) *Kernel {
 	k := &Kernel{Sim: s, Name: name, nextPID: 100}
 	for i := range n {
-		k.CPUs = append(k.CPUs, &CPU{K: k, ID: i})
+		c := &CPU{K: k, ID: i}
+		c.sirq.ksoftirqd = &Task{Name: fmt.Sprintf("ksoftirqd/%d", i), PID: 15 + 8*i, Files: &Files{}}
+		k.CPUs = append(k.CPUs, c)
 	}
 	s.hosts = append(s.hosts, k)
 	return k

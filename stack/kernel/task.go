@@ -5,6 +5,7 @@ type Task struct {
 	Name  string
 	PID   int
 	Files *Files
+	saved []int // open calls while the task sleeps
 }
 
 // Context is the task's process context.

@@ -2,6 +2,7 @@ package sched_test
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"skbscope/nicsim"
@@ -29,7 +30,7 @@ func newRig() *rig {
 	var nics [2]*e1000e.NIC
 	for i, name := range []string{"A", "B"} {
 		k := sim.NewKernel(name, 1)
-		c := &core.Net{K: k, Sched: sched.Runner{}}
+		c := core.NewNet(k, sched.Runner{})
 		dev := &core.Device{Name: "eth0", Addr: header.MAC{2, 0, 0, 0, 0, byte(i + 1)}, MTU: 1500, Up: true}
 		c.AddDevice(dev)
 		nics[i] = e1000e.New(k, dev)
@@ -107,7 +108,7 @@ func TestEnqueueBranch(t *testing.T) {
 		switch {
 		case e.Kind == trace.Wire:
 			wire = append(wire, e)
-		case e.Kind == trace.Dequeue:
+		case e.Kind == trace.Dequeue && strings.HasPrefix(e.Queue, "pfifo_fast"):
 			deq = append(deq, e.Queue)
 		}
 	}

@@ -216,6 +216,14 @@ func (s *SKB) Pull(n int) error {
 	return nil
 }
 
+// Trim is pskb_trim(): cut the data to n bytes (dropping padding).
+func (s *SKB) Trim(n int) {
+	if n < s.len {
+		s.tail -= s.len - n
+		s.len = n
+	}
+}
+
 // Data returns the bytes from data to tail.
 func (s *SKB) Data() []byte { return s.buf.b[s.data:s.tail] }
 

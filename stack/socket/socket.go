@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"skbscope/stack/kernel"
+	"skbscope/stack/skb"
 )
 
 const socketC = "net/socket.c"
@@ -18,6 +19,10 @@ var (
 	fnSockSendmsg   = kernel.NewFn("__sock_sendmsg", socketC, "socket")
 	fnSockFromFile  = kernel.NewFn("sock_from_file", socketC, "socket")
 	fnSecuritySendm = kernel.NewFn("security_socket_sendmsg", "security/security.c", "socket")
+	fnSysBind       = kernel.NewFn("__sys_bind", socketC, "syscall")
+	fnSysRecvfrom   = kernel.NewFn("__sys_recvfrom", socketC, "syscall")
+	fnSockRecvmsg   = kernel.NewFn("sock_recvmsg", socketC, "socket")
+	fnSecurityRecvm = kernel.NewFn("security_socket_recvmsg", "security/security.c", "socket")
 )
 
 // Address families and socket types (include/linux/socket.h, net.h).
@@ -28,6 +33,8 @@ const (
 
 // Msg flags (include/linux/socket.h).
 const (
+	MsgPeek     = 0x02
+	MsgTrunc    = 0x20
 	MsgDontwait = 0x40
 )
 
@@ -40,7 +47,11 @@ type Msghdr struct {
 
 // ProtoOps is struct proto_ops: the family's socket operations.
 type ProtoOps interface {
+	Bind(k *kernel.Kernel, sock *Socket, addr netip.AddrPort) int
 	Sendmsg(k *kernel.Kernel, sock *Socket, msg *Msghdr) int
+	// Recvmsg may sleep: it finishes by calling done, now or after a
+	// wake-up, with the byte count or an errno.
+	Recvmsg(k *kernel.Kernel, t *kernel.Task, sock *Socket, msg *Msghdr, done func(int))
 }
 
 // Family is struct net_proto_family: creates sockets of one family.
@@ -73,7 +84,18 @@ type Sock struct {
 	Priority     uint32
 	SndBuf       int // sk_sndbuf
 	WmemAlloc    int // sk_wmem_alloc: bytes of skbs in flight
+	RcvBuf       int // sk_rcvbuf
+	RmemAlloc    int // sk_rmem_alloc: bytes queued for reading
+	Drops        int // sk_drops
+
+	// ReceiveQueue is sk_receive_queue.
+	ReceiveQueue []*skb.SKB
+	// Wq is the socket's wait queue (sk->sk_wq): readers sleep here.
+	Wq kernel.WaitQueue
 }
+
+// QueueName is how the trace names one of this socket's queues.
+func (sk *Sock) QueueName(q string) string { return sk.Name + " " + q }
 
 // Layer is the socket layer's per-host state: the families it can create.
 type Layer struct {
@@ -103,6 +125,7 @@ func (l *Layer) sockCreate(k *kernel.Kernel, sock *Socket, family, protocol int)
 	if r == 0 {
 		l.nsk++
 		sock.Sk.Name = fmt.Sprintf("sk%d", l.nsk)
+		sock.Sk.Wq.Name = sock.Sk.Name + " sk_wq"
 	}
 	return int(kernel.Ret(k, fnSockCreate, kernel.Err(r)))
 }
@@ -125,6 +148,56 @@ func (l *Layer) SysSendto(k *kernel.Kernel, t *kernel.Task, fd int, buf []byte, 
 		msg.Flags |= MsgDontwait
 	}
 	return int(kernel.Ret(k, fnSysSendto, kernel.Err(sockSendmsg(k, sock, msg))))
+}
+
+// SysBind is __sys_bind(): give the socket a local address and port.
+func (l *Layer) SysBind(k *kernel.Kernel, t *kernel.Task, fd int, addr netip.AddrPort) int {
+	k.Call(fnSysBind).Note = fmt.Sprintf("bind(%d, %s)", fd, addr)
+	file := t.Files.Get(fd)
+	if file == nil {
+		return int(kernel.Ret(k, fnSysBind, kernel.Err(-kernel.EBADF)))
+	}
+	sock, err := sockFromFile(k, file)
+	if err < 0 {
+		return int(kernel.Ret(k, fnSysBind, kernel.Err(err)))
+	}
+	return int(kernel.Ret(k, fnSysBind, kernel.Err(sock.Ops.Bind(k, sock, addr))))
+}
+
+// SysRecvfrom is __sys_recvfrom(): receive into a buffer of size bytes.
+// It may sleep; done gets the result, the bytes and the sender's address.
+func (l *Layer) SysRecvfrom(k *kernel.Kernel, t *kernel.Task, fd, size, flags int, done func(ret int, data []byte, from netip.AddrPort)) {
+	k.Call(fnSysRecvfrom).Note = fmt.Sprintf("recvfrom(%d, buf, %d, 0x%x, &addr, &len)", fd, size, flags)
+	fail := func(err int) {
+		kernel.Ret(k, fnSysRecvfrom, kernel.Err(err))
+		done(err, nil, netip.AddrPort{})
+	}
+	file := t.Files.Get(fd)
+	if file == nil {
+		fail(-kernel.EBADF)
+		return
+	}
+	sock, err := sockFromFile(k, file)
+	if err < 0 {
+		fail(err)
+		return
+	}
+	msg := &Msghdr{Iter: make([]byte, size), Flags: flags, Name: &netip.AddrPort{}}
+	if sock.NonBl {
+		msg.Flags |= MsgDontwait
+	}
+	k.Call(fnSockRecvmsg)
+	k.Call(fnSecurityRecvm)
+	k.RetS(fnSecurityRecvm, "0")
+	sock.Ops.Recvmsg(k, t, sock, msg, func(r int) {
+		kernel.Ret(k, fnSockRecvmsg, kernel.Err(r))
+		kernel.Ret(k, fnSysRecvfrom, kernel.Err(r))
+		if r < 0 {
+			done(r, nil, netip.AddrPort{})
+			return
+		}
+		done(r, msg.Iter[:r], *msg.Name)
+	})
 }
 
 func addrString(a *netip.AddrPort) string {

@@ -1,0 +1,63 @@
+package kernel
+
+import "skbscope/stack/trace"
+
+var (
+	fnSchedule     = NewFn("schedule", "kernel/sched/core.c", "sched")
+	fnTryToWakeUp  = NewFn("try_to_wake_up", "kernel/sched/core.c", "sched")
+	fnWakeUpCommon = NewFn("__wake_up", "kernel/sched/wait.c", "sched")
+)
+
+// WaitQueue is a wait_queue_head_t: tasks asleep until someone wakes them.
+type WaitQueue struct {
+	Name    string
+	waiters []waiter
+}
+
+type waiter struct {
+	t      *Task
+	resume func()
+}
+
+// Len is how many tasks sleep on the queue.
+func (w *WaitQueue) Len() int { return len(w.waiters) }
+
+// Sleep puts the current task to sleep on w: its open calls leave the CPU
+// with it (they are still open in the trace), and resume runs, in the task's
+// context with those calls restored, once the task is woken and scheduled.
+// The caller must return without recording its own ret: resume does that.
+func (k *Kernel) Sleep(t *Task, w *WaitQueue, resume func()) {
+	c := k.CPU()
+	k.Call(fnSchedule).Note = t.Name + " sleeps on " + w.Name
+	t.saved = append([]int(nil), c.stack...)
+	c.stack = c.stack[:0]
+	w.waiters = append(w.waiters, waiter{t: t, resume: resume})
+	e := k.Event(trace.State, nil)
+	e.Note = t.Name + " is TASK_INTERRUPTIBLE: the CPU is free for others"
+}
+
+// WakeUp is __wake_up(): every task asleep on w becomes runnable and runs
+// after the scheduler's latency.
+func (k *Kernel) WakeUp(w *WaitQueue) {
+	if len(w.waiters) == 0 {
+		return
+	}
+	k.Call(fnWakeUpCommon).Note = "wake the tasks sleeping on " + w.Name
+	ws := w.waiters
+	w.waiters = nil
+	for _, x := range ws {
+		k.Call(fnTryToWakeUp).Note = x.t.Name + " becomes TASK_RUNNING"
+		k.RetS(fnTryToWakeUp, "1")
+		t, resume := x.t, x.resume
+		k.Later(wakeupLatencyNs, t.Context(), func() {
+			c := k.CPU()
+			c.stack = append(c.stack[:0], t.saved...)
+			t.saved = nil
+			// schedule() returns in the woken task: its ret closes the
+			// frame opened when the task went to sleep.
+			k.RetVoid(fnSchedule)
+			resume()
+		})
+	}
+	k.RetVoid(fnWakeUpCommon)
+}
