@@ -1,0 +1,47 @@
+# skbscope: `make run` to try it, `make test` before pushing.
+# Works on a fresh Debian machine with Go: what else it needs, it installs
+# with apt (as root, or through sudo).
+
+GO      ?= go
+ADDR    ?= 127.0.0.1:8080
+BROTLI_Q ?= 11
+WASM    := static/web/app.wasm
+SERVER  := bin/skbscope
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT     := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+
+.PHONY: run test bench wasm server deps test-deps clean
+
+run: wasm server
+	./$(SERVER) serve -addr $(ADDR)
+
+server:
+	$(GO) build -o $(SERVER) ./server
+
+# The wasm is replaced only when its bytes change, so the compressed copies
+# (brotli -q 11 takes a while) are redone only when needed.
+wasm: deps
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(WASM).new ./wasm
+	@if cmp -s $(WASM).new $(WASM); then rm $(WASM).new; else mv $(WASM).new $(WASM); fi
+	@[ $(WASM).br -nt $(WASM) ] || { echo "brotli -q $(BROTLI_Q) $(WASM)"; brotli -f -n -q $(BROTLI_Q) -o $(WASM).br $(WASM); }
+	@[ $(WASM).gz -nt $(WASM) ] || { echo "gzip -9 $(WASM)"; gzip -9 -c $(WASM) > $(WASM).gz; }
+
+deps:
+	@command -v brotli >/dev/null || { $(APT) update && $(APT) install -y brotli; }
+
+# The browser test drives Debian's Chromium; the wasm tests run under node.
+test-deps: deps
+	@command -v chromium >/dev/null || { $(APT) update && $(APT) install -y chromium; }
+	@command -v node >/dev/null || { $(APT) update && $(APT) install -y nodejs; }
+
+test: test-deps wasm
+	$(GO) vet ./...
+	$(GO) test ./...
+	PATH="$$($(GO) env GOROOT)/lib/wasm:$$PATH" GOOS=js GOARCH=wasm $(GO) test ./stack/... ./scenario/...
+
+bench: wasm
+	$(GO) test -run '^$$' -bench . ./...
+	@echo "app.wasm: $$(stat -c %s $(WASM)) bytes raw, $$(stat -c %s $(WASM).br) brotli -q $(BROTLI_Q), $$(stat -c %s $(WASM).gz) gzip -9"
+
+clean:
+	rm -rf bin $(WASM) $(WASM).br $(WASM).gz $(WASM).new

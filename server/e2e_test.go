@@ -1,0 +1,321 @@
+package main
+
+import (
+	"compress/gzip"
+	"context"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+var screenshot = flag.String("screenshot", "../web/testdata/screenshots/udp-sendto.png",
+	"where the browser test saves its screenshot (docs/screenshot.png is made with -screenshot ../docs/screenshot.png)")
+
+// chromium finds Debian's Chromium; `make test-deps` installs it.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("browser test skipped: no chromium on PATH (apt-get install -y chromium, or `make test`)")
+	return ""
+}
+
+// siteDir is a resource directory holding a freshly built app.wasm (and
+// its gzip variant) beside copies of static/web's files, so the test
+// never runs a stale wasm.
+func siteDir(t *testing.T) string {
+	dir := t.TempDir()
+	web := filepath.Join(dir, "web")
+	if err := os.MkdirAll(web, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir("../static/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.IsDir() || strings.HasPrefix(e.Name(), "app.wasm") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("../static/web", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(web, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wasm := filepath.Join(web, "app.wasm")
+	gobin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		gobin = "go"
+	}
+	cmd := exec.Command(gobin, "build", "-o", wasm, "../wasm")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building app.wasm: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(wasm + ".gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser starts headless Chromium and collects every console error,
+// uncaught exception and browser-logged error (such as a failed load).
+func browser(t *testing.T) (context.Context, func() []string) {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.WindowSize(1280, 1000),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+
+	var mu sync.Mutex
+	var problems []string
+	chromedp.ListenTarget(ctx, func(ev any) {
+		var p string
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeAssert {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				p = "console." + string(ev.Type) + ": " + strings.Join(args, " ")
+			}
+		case *runtime.EventExceptionThrown:
+			p = "exception: " + ev.ExceptionDetails.Error()
+		case *cdplog.EventEntryAdded:
+			if ev.Entry.Level == cdplog.LevelError {
+				p = "log: " + ev.Entry.Text + " " + ev.Entry.URL
+			}
+		}
+		if p != "" {
+			mu.Lock()
+			problems = append(problems, p)
+			mu.Unlock()
+		}
+	})
+	if err := chromedp.Run(ctx, cdplog.Enable()); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), problems...)
+	}
+}
+
+// view is what the page shows at its cursor.
+type view struct {
+	Cursor, Last int
+	Fn, What     string
+}
+
+const readView = `(() => {
+	const c = document.getElementById("cursor");
+	const t = id => (document.getElementById(id) || {}).textContent || "";
+	return c ? {Cursor: +c.dataset.cursor, Last: +c.dataset.last, Fn: t("cur-fn"), What: t("cur-what")} : null;
+})()`
+
+// load opens url afresh and waits until the wasm app has taken over the
+// page (going through about:blank, so that reopening the current URL
+// cannot be mistaken for having loaded).
+func load(ctx context.Context, url string) error {
+	return chromedp.Run(ctx,
+		chromedp.Navigate("about:blank"),
+		chromedp.Navigate(url),
+		chromedp.WaitNotPresent("#app-wasm-loader", chromedp.ByQuery),
+	)
+}
+
+func readNow(ctx context.Context) (view, error) {
+	var v view
+	err := chromedp.Run(ctx, chromedp.Evaluate(readView, &v))
+	return v, err
+}
+
+// press sends a key and waits until the cursor reaches want.
+func press(ctx context.Context, key string, want int) (view, error) {
+	if err := chromedp.Run(ctx, chromedp.KeyEvent(key)); err != nil {
+		return view{}, err
+	}
+	var v view
+	for range 200 {
+		var err error
+		if v, err = readNow(ctx); err != nil {
+			return v, err
+		}
+		if v.Cursor == want {
+			return v, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return v, fmt.Errorf("after %q the cursor is %d, want %d", key, v.Cursor, want)
+}
+
+// TestBrowser drives the real page in headless Chromium: keyboard stepping
+// down to the e1000e driver, End, a shareable URL that reopens the same
+// frame, and no console error on the way.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ctx, problems := browser(t)
+	h, err := newHandler(siteDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	if err := load(ctx, srv.URL+"/?lesson=udp-sendto"); err != nil {
+		t.Fatal(err)
+	}
+	v, err := readNow(ctx)
+	if err != nil || v.Cursor != 0 || v.Last < 10 {
+		t.Fatalf("first view %+v, %v", v, err)
+	}
+	reached := false
+	for v.Cursor < v.Last {
+		if v, err = press(ctx, kb.ArrowRight, v.Cursor+1); err != nil {
+			t.Fatal(err)
+		}
+		if v.Fn == "e1000_xmit_frame" {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Fatal("stepping with → never reached e1000_xmit_frame")
+	}
+	var row string
+	if err := chromedp.Run(ctx, chromedp.Text("#ev-cur", &row, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(row, "e1000_xmit_frame") {
+		t.Errorf("highlighted log row %q does not show e1000_xmit_frame", row)
+	}
+	var canvasW int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById("map").width`, &canvasW)); err != nil {
+		t.Fatal(err)
+	}
+	if canvasW <= 300 {
+		t.Errorf("the stack map was never drawn: canvas width %d", canvasW)
+	}
+
+	if v, err = press(ctx, kb.End, v.Last); err != nil {
+		t.Fatal(err)
+	}
+	if v, err = press(ctx, kb.PageUp, v.Last-1); err != nil {
+		t.Fatal(err)
+	}
+	if v, err = press(ctx, kb.ArrowLeft, v.Last-2); err != nil {
+		t.Fatal(err)
+	}
+	var url string
+	if err := chromedp.Run(ctx, chromedp.Location(&url)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(url, "c="+strconv.Itoa(v.Cursor)) || !strings.Contains(url, "lesson=udp-sendto") {
+		t.Fatalf("URL %q does not hold lesson and cursor %d", url, v.Cursor)
+	}
+	if err := load(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	again, err := readNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != v {
+		t.Errorf("reopening %s shows %+v, want %+v", url, again, v)
+	}
+
+	// A view worth a picture: the driver queues the frame on its TX ring.
+	if err := load(ctx, srv.URL+"/?lesson=udp-sendto&c="+strconv.Itoa(txRingEvent(t))); err != nil {
+		t.Fatal(err)
+	}
+	var png []byte
+	if err := chromedp.Run(ctx,
+		chromedp.Sleep(300*time.Millisecond), // the first animation frame
+		chromedp.CaptureScreenshot(&png),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(*screenshot), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*screenshot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// An unknown lesson is a message, not a crash.
+	if err := load(ctx, srv.URL+"/?lesson=no-such-lesson"); err != nil {
+		t.Fatal(err)
+	}
+	var msg string
+	if err := chromedp.Run(ctx, chromedp.Text("#error", &msg, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, "no-such-lesson") {
+		t.Errorf("unknown lesson: error text %q", msg)
+	}
+
+	for _, p := range problems() {
+		t.Errorf("browser reported: %s", p)
+	}
+}
+
+// txRingEvent is the event where skb 1 joins the NIC's TX ring.
+func txRingEvent(t *testing.T) int {
+	tr, err := lessonTrace("udp-sendto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range tr.Events {
+		if strings.HasSuffix(e.Queue, "tx_ring") {
+			return e.Seq
+		}
+	}
+	return len(tr.Events) - 1
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"skbscope/web"
+)
+
+// wasmLengthHeader carries app.wasm's uncompressed size, so go-app's
+// loader can show progress while the compressed bytes arrive.
+const wasmLengthHeader = "X-Wasm-Content-Length"
+
+// serveCmd is `server serve`: the web app on a loopback address unless
+// told otherwise.
+func serveCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
+	static := fs.String("static", "static", "resource directory: web/ under it is served as /web/")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	h, err := newHandler(*static)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		log.Printf("warning: listening on %s, beyond this machine", ln.Addr())
+	}
+	fmt.Fprintf(stdout, "skbscope: serving on http://%s/\n", ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return srv.Serve(ln)
+}
+
+// newHandler is the whole site: go-app's page handler, with static/ as the
+// resource root and a precompressed app.wasm.
+func newHandler(staticDir string) (http.Handler, error) {
+	st, err := os.Stat(staticDir)
+	if err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("static directory %q not found (run from the repository root)", staticDir)
+	}
+	res := &resources{dir: staticDir}
+	version, err := res.version()
+	if err != nil {
+		log.Printf("warning: %v: run `make run` to build it", err)
+		version = "unbuilt"
+	}
+	web.Routes()
+	return &app.Handler{
+		Name:        "skbscope",
+		ShortName:   "skbscope",
+		Title:       "skbscope: what Linux 6.12 does with a packet",
+		Description: "Step through the Linux 6.12 network stack, one sk_buff at a time.",
+		Icon: app.Icon{
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-512.png",
+			SVG:      "/web/icon.svg",
+		},
+		BackgroundColor:         "#f8fafc",
+		ThemeColor:              "#0f172a",
+		LoadingLabel:            "loading skbscope… {progress}%",
+		Styles:                  []string{"/web/skbscope.css"},
+		Scripts:                 []string{"/web/skbscope.js"},
+		Resources:               res,
+		Version:                 version,
+		WasmContentLengthHeader: wasmLengthHeader,
+	}, nil
+}
+
+// resources serves dir/web/ as /web/ and resolves go-app's resource paths
+// to themselves (go-app's LocalDir prefixes them with the directory).
+type resources struct {
+	dir string
+}
+
+// Resolve implements app.ResourceResolver.
+func (r *resources) Resolve(loc string) string {
+	switch {
+	case loc == "" || loc == "/":
+		return "/"
+	case strings.HasPrefix(loc, "http://"), strings.HasPrefix(loc, "https://"):
+		return loc
+	case strings.HasPrefix(loc, "web/") || loc == "web":
+		return "/" + loc
+	}
+	return loc
+}
+
+// version names the build by app.wasm's contents, so a browser updates
+// exactly when the app changed.
+func (r *resources) version() (string, error) {
+	f, err := os.Open(r.wasmPath())
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func (r *resources) wasmPath() string { return filepath.Join(r.dir, "web", "app.wasm") }
+
+// ServeHTTP serves files under /web/; go-app hands it those requests.
+func (r *resources) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	p := path.Clean("/" + req.URL.Path)
+	if p == "/web/app.wasm" {
+		r.serveWasm(w, req)
+		return
+	}
+	rel, ok := strings.CutPrefix(p, "/web/")
+	if !ok {
+		http.NotFound(w, req)
+		return
+	}
+	name := filepath.Join(r.dir, "web", filepath.FromSlash(rel))
+	f, err := os.Open(name)
+	if err != nil {
+		http.NotFound(w, req)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.IsDir() {
+		http.NotFound(w, req)
+		return
+	}
+	http.ServeContent(w, req, st.Name(), st.ModTime(), f)
+}
+
+// encodings are the precompressed variants of app.wasm, best first; the
+// Makefile writes them beside it.
+var encodings = []struct{ name, ext string }{{"br", ".br"}, {"gzip", ".gz"}}
+
+// serveWasm sends the smallest variant of app.wasm the client accepts. A
+// variant older than app.wasm is stale and never sent.
+func (r *resources) serveWasm(w http.ResponseWriter, req *http.Request) {
+	raw := r.wasmPath()
+	st, err := os.Stat(raw)
+	if err != nil {
+		http.Error(w, "app.wasm is not built: run `make run`", http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/wasm")
+	h.Add("Vary", "Accept-Encoding")
+	h.Set(wasmLengthHeader, strconv.FormatInt(st.Size(), 10))
+	name := raw
+	for _, enc := range encodings {
+		if !accepts(req.Header.Get("Accept-Encoding"), enc.name) {
+			continue
+		}
+		if cst, err := os.Stat(raw + enc.ext); err == nil && !cst.ModTime().Before(st.ModTime()) {
+			h.Set("Content-Encoding", enc.name)
+			name = raw + enc.ext
+			break
+		}
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	fst, err := f.Stat()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	http.ServeContent(w, req, "app.wasm", fst.ModTime(), f)
+}
+
+// accepts reports whether an Accept-Encoding header allows coding: listed
+// by name with a q-value above zero.
+func accepts(header, coding string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), coding) {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "q") {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				}
+			}
+		}
+		return q > 0
+	}
+	return false
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeSite is a resource directory with a small stand-in app.wasm and
+// distinguishable compressed variants.
+func fakeSite(t *testing.T) string {
+	dir := t.TempDir()
+	web := filepath.Join(dir, "web")
+	if err := os.MkdirAll(filepath.Join(web, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"app.wasm":     "\x00asm raw bytes",
+		"app.wasm.br":  "brotli",
+		"app.wasm.gz":  "gzip",
+		"skbscope.css": "body{}",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(web, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func get(t *testing.T, h http.Handler, path string, hdr ...string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Result()
+}
+
+func body(t *testing.T, r *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestWasmEncodings(t *testing.T) {
+	dir := fakeSite(t)
+	h, err := newHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := "\x00asm raw bytes"
+	for _, c := range []struct{ accept, enc, body string }{
+		{"gzip, deflate, br, zstd", "br", "brotli"},
+		{"gzip, deflate", "gzip", "gzip"},
+		{"br;q=0, gzip;q=0.5", "gzip", "gzip"},
+		{"identity", "", raw},
+		{"", "", raw},
+	} {
+		for _, path := range []string{"/web/app.wasm", "/app.wasm"} {
+			r := get(t, h, path, "Accept-Encoding", c.accept)
+			if r.StatusCode != 200 || r.Header.Get("Content-Encoding") != c.enc || body(t, r) != c.body {
+				t.Errorf("%s with %q: %d %q", path, c.accept, r.StatusCode, r.Header.Get("Content-Encoding"))
+			}
+			if r.Header.Get("Content-Type") != "application/wasm" || r.Header.Get("Vary") != "Accept-Encoding" ||
+				r.Header.Get(wasmLengthHeader) != "14" {
+				t.Errorf("%s with %q: headers %v", path, c.accept, r.Header)
+			}
+		}
+	}
+
+	// A compressed variant older than app.wasm is stale: never served.
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "web", "app.wasm.br"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if r := get(t, h, "/web/app.wasm", "Accept-Encoding", "br, gzip"); r.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("stale brotli: served %q", r.Header.Get("Content-Encoding"))
+	}
+}
+
+func TestPagesAndNotFound(t *testing.T) {
+	h, err := newHandler(fakeSite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := get(t, h, "/?lesson=udp-sendto&c=3")
+	page := body(t, r)
+	if r.StatusCode != 200 || !strings.Contains(page, `id="skbscope"`) || !strings.Contains(page, "/web/skbscope.js") {
+		t.Errorf("page: %d\n%s", r.StatusCode, page)
+	}
+	if strings.Contains(page, "https://raw.githubusercontent.com") {
+		t.Error("the page links icons on the internet")
+	}
+	if r := get(t, h, "/web/skbscope.css"); r.StatusCode != 200 || body(t, r) != "body{}" {
+		t.Errorf("css: %d", r.StatusCode)
+	}
+	if r := get(t, h, "/?lesson=no-such-lesson"); r.StatusCode != 200 || !strings.Contains(body(t, r), "no-such-lesson") {
+		t.Errorf("unknown lesson: %d", r.StatusCode)
+	}
+	for _, p := range []string{
+		"/garbage", "/lesson/x/y", "/%2e%2e/etc/passwd", "/web/../../etc/passwd", "/web/", "/web/sub",
+		"/web/missing.js", "/web/app.wasm.br/x", "/web/%00", "/" + strings.Repeat("a/", 500),
+	} {
+		if r := get(t, h, p); r.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", p, r.StatusCode)
+		}
+	}
+}
+
+func TestMissingWasm(t *testing.T) {
+	dir := fakeSite(t)
+	if err := os.Remove(filepath.Join(dir, "web", "app.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := get(t, h, "/web/app.wasm"); r.StatusCode != http.StatusNotFound || !strings.Contains(body(t, r), "make run") {
+		t.Errorf("missing wasm: %d", r.StatusCode)
+	}
+	if _, err := newHandler(filepath.Join(dir, "nope")); err == nil {
+		t.Error("a missing static directory was accepted")
+	}
+}
+
+func TestAccepts(t *testing.T) {
+	for _, c := range []struct {
+		header, coding string
+		want           bool
+	}{
+		{"br", "br", true},
+		{"gzip, br;q=0.1", "br", true},
+		{"BR", "br", true},
+		{"br;q=0", "br", false},
+		{"br;q=0.0", "br", false},
+		{"brotli", "br", false},
+		{"*", "br", false},
+		{"", "gzip", false},
+	} {
+		if got := accepts(c.header, c.coding); got != c.want {
+			t.Errorf("accepts(%q, %q) = %v", c.header, c.coding, got)
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "usage") {
+		t.Errorf("no command: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"frobnicate"}, &out, &errb); code != 2 {
+		t.Errorf("unknown command: %d", code)
+	}
+	if code := run([]string{"help"}, &out, &errb); code != 0 {
+		t.Errorf("help: %d", code)
+	}
+	errb.Reset()
+	if code := run([]string{"serve", "-static", t.TempDir() + "/none"}, &out, &errb); code != 1 {
+		t.Errorf("serve without static: %d %q", code, errb.String())
+	}
+}

@@ -1,0 +1,110 @@
+"use strict";
+// skbDraw paints one frame of the stack map. Go (web/draw.go) encodes the
+// whole frame into one byte buffer, so a frame costs one call across the
+// WebAssembly boundary however many boxes and cards it holds. The opcodes
+// and field layout here must match web/draw.go.
+(function () {
+  const decoder = new TextDecoder();
+  const colours = new Map();
+
+  function colour(v) {
+    let s = colours.get(v);
+    if (s === undefined) {
+      s = "rgba(" + (v >>> 24) + "," + ((v >>> 16) & 255) + "," +
+        ((v >>> 8) & 255) + "," + ((v & 255) / 255).toFixed(3) + ")";
+      colours.set(v, s);
+    }
+    return s;
+  }
+
+  const fonts = [
+    "11px system-ui, sans-serif",
+    "bold 11px system-ui, sans-serif",
+    "11px ui-monospace, monospace",
+    "bold 11px ui-monospace, monospace",
+  ];
+
+  function font(flags, size) {
+    return fonts[flags & 3].replace("11px", size + "px");
+  }
+
+  window.skbDraw = function (id, bytes, n) {
+    const canvas = document.getElementById(id);
+    if (!canvas) {
+      return;
+    }
+    const g = canvas.getContext("2d");
+    const v = new DataView(bytes.buffer, bytes.byteOffset, n);
+    let p = 0;
+    const f = () => { const x = v.getFloat32(p, true); p += 4; return x; };
+    const u = () => { const x = v.getUint32(p, true); p += 4; return x; };
+    while (p < n) {
+      switch (v.getUint8(p++)) {
+        case 1: { // clear
+          const w = f(), h = f(), c = u();
+          const dpr = window.devicePixelRatio || 1;
+          if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+            canvas.width = Math.round(w * dpr);
+            canvas.height = Math.round(h * dpr);
+          }
+          g.setTransform(dpr, 0, 0, dpr, 0, 0);
+          g.fillStyle = colour(c);
+          g.fillRect(0, 0, w, h);
+          break;
+        }
+        case 2: { // rect
+          const x = f(), y = f(), w = f(), h = f(), r = f(), fill = u(), stroke = u(), lw = f();
+          g.beginPath();
+          if (r > 0 && g.roundRect) {
+            g.roundRect(x, y, w, h, r);
+          } else {
+            g.rect(x, y, w, h);
+          }
+          if (fill & 255) {
+            g.fillStyle = colour(fill);
+            g.fill();
+          }
+          if ((stroke & 255) && lw > 0) {
+            g.strokeStyle = colour(stroke);
+            g.lineWidth = lw;
+            g.stroke();
+          }
+          break;
+        }
+        case 3: { // text
+          const x = f(), y = f(), size = f(), c = u();
+          const flags = v.getUint8(p++), align = v.getUint8(p++);
+          const maxW = f();
+          const len = v.getUint16(p, true);
+          p += 2;
+          const s = decoder.decode(bytes.subarray(p, p + len));
+          p += len;
+          g.font = font(flags, size);
+          g.fillStyle = colour(c);
+          g.textAlign = align === 1 ? "center" : align === 2 ? "right" : "left";
+          if (maxW > 0) {
+            g.fillText(s, x, y, maxW);
+          } else {
+            g.fillText(s, x, y);
+          }
+          break;
+        }
+        case 4: { // line
+          const x1 = f(), y1 = f(), x2 = f(), y2 = f(), c = u(), lw = f();
+          const dash = v.getUint8(p++);
+          g.beginPath();
+          g.setLineDash(dash ? [4, 3] : []);
+          g.moveTo(x1, y1);
+          g.lineTo(x2, y2);
+          g.strokeStyle = colour(c);
+          g.lineWidth = lw;
+          g.stroke();
+          g.setLineDash([]);
+          break;
+        }
+        default: // a buffer this script does not understand: stop, do not guess
+          return;
+      }
+    }
+  };
+})();

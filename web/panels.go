@@ -1,0 +1,531 @@
+package web
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"skbscope/stack/skb"
+	"skbscope/stack/trace"
+)
+
+// SourceURL links a kernel source path to its v6.12 text on Elixir.
+func SourceURL(file string) string {
+	return "https://elixir.bootlin.com/linux/v6.12/source/" + strings.TrimPrefix(file, "/")
+}
+
+// micros formats virtual nanoseconds as microseconds.
+func micros(ns int64) string { return fmt.Sprintf("%.3f", float64(ns)/1000) }
+
+// describe says what event e does, in words, from its kind and fields.
+func describe(e *trace.Event) string {
+	ids := skbList(e.Skb)
+	switch e.Kind {
+	case trace.Call:
+		return "calls " + e.Fn + "()"
+	case trace.Ret:
+		if e.Ret == "" {
+			return e.Fn + "() returns"
+		}
+		return e.Fn + "() returns " + e.Ret
+	case trace.Enqueue:
+		return fmt.Sprintf("%s joins %s (qlen %d)", ids, e.Queue, e.QLen)
+	case trace.Dequeue:
+		return fmt.Sprintf("%s leaves %s (qlen %d)", ids, e.Queue, e.QLen)
+	case trace.Drop:
+		return strings.TrimSpace(ids + " dropped " + e.Reason)
+	case trace.Free:
+		return ids + " freed"
+	case trace.Alloc:
+		return ids + " allocated"
+	case trace.Clone:
+		return ids + " cloned"
+	case trace.Wire:
+		w := e.Wire
+		if w == "" {
+			w = "the wire"
+		}
+		return fmt.Sprintf("%d-byte frame on %s", len(e.Frame), w)
+	}
+	return string(e.Kind)
+}
+
+func skbList(ids []int) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = "skb " + strconv.Itoa(id)
+	}
+	return strings.Join(s, ", ")
+}
+
+// nowLine is "this function": where the cursor is, what happens there and
+// a link to the source.
+func nowLine(m *Model, c int) app.UI {
+	e := &m.T.Events[c]
+	fn, file := m.fnOf(c)
+	cls := ctxClass(e.Ctx)
+	return app.Div().ID("now").Class("now").Body(
+		app.Span().Class("ctx ctx-"+cls).Text(e.Ctx),
+		app.Span().Class("where").Text(e.Host+" cpu"+strconv.Itoa(e.CPU)),
+		app.Code().ID("cur-fn").Class("fn").Text(fn),
+		app.If(file != "", func() app.UI {
+			return app.A().ID("cur-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").Text(file)
+		}),
+		app.Span().ID("cur-what").Class("what").Text(describe(e)),
+		app.If(e.Note != "", func() app.UI {
+			return app.Span().ID("cur-note").Class("note").Text(e.Note)
+		}),
+	)
+}
+
+// seg is a run of buffer bytes of one kind: headroom, a header, data or
+// tailroom.
+type seg struct {
+	class  string
+	off, n int
+	inData bool // between data and tail: part of the packet now
+}
+
+// segments cuts the buffer from head to end at the pointers and header
+// boundaries. Offsets are clamped, so a malformed snapshot still draws.
+func segments(sn *trace.SkbSnap) []seg {
+	end := max(sn.End, 0)
+	tail := min(max(sn.Tail, 0), end)
+	data := min(max(sn.Data, 0), tail)
+	cuts := []int{0, data, tail, end}
+	for _, r := range sn.Hdrs {
+		for _, o := range []int{r.Off, r.Off + r.Len} {
+			if o > 0 && o < tail {
+				cuts = append(cuts, o)
+			}
+		}
+	}
+	sort.Ints(cuts)
+	var out []seg
+	for i := 0; i+1 < len(cuts); i++ {
+		a, b := cuts[i], cuts[i+1]
+		if a == b {
+			continue
+		}
+		class := "data"
+		switch {
+		case a >= tail:
+			class = "tailroom"
+		default:
+			class = ""
+			for _, r := range sn.Hdrs {
+				if r.Off <= a && a < r.Off+r.Len {
+					class = r.Layer
+				}
+			}
+			if class == "" {
+				if a < data {
+					class = "headroom"
+				} else {
+					class = "data"
+				}
+			}
+		}
+		in := a >= data && a < tail
+		if n := len(out); n > 0 && out[n-1].class == class && out[n-1].inData == in {
+			out[n-1].n += b - a
+			continue
+		}
+		out = append(out, seg{class: class, off: a, n: b - a, inData: in})
+	}
+	return out
+}
+
+// skbView is the skb panel's subject: a snapshot and how it was found.
+type skbView struct {
+	title string
+	snap  *trace.SkbSnap
+	frame bool // a frame on the wire rather than an skb
+}
+
+// skbAtCursor picks what the skb panel shows: the frame of a wire event,
+// else the skb most recently touched at or before the cursor.
+func (m *Model) skbAtCursor(c int) skbView {
+	e := &m.T.Events[c]
+	if e.Kind == trace.Wire && len(e.Frame) > 0 {
+		return skbView{title: describe(e), snap: frameSnap(e.Frame), frame: true}
+	}
+	id := m.lastSkb[c]
+	if id < 0 {
+		return skbView{}
+	}
+	sn := m.snapOf(c, id)
+	if sn == nil {
+		return skbView{}
+	}
+	title := "skb " + strconv.Itoa(id)
+	k := sort.Search(len(m.skbs), func(i int) bool { return m.skbs[i].id >= id })
+	if k < len(m.skbs) {
+		if st, seq := m.skbAt(&m.skbs[k], c); st < 0 {
+			title += " (gone)"
+		} else if seq != c {
+			title += " (as of event " + strconv.Itoa(seq) + ")"
+		}
+	}
+	return skbView{title: title, snap: sn}
+}
+
+// frameSnap presents wire bytes as a buffer whose data is the frame.
+func frameSnap(f []byte) *trace.SkbSnap {
+	n := len(f)
+	net, transport := -1, -1
+	if n >= 14 && f[12] == 0x08 && f[13] == 0x00 {
+		net = 14
+		if n > 14 {
+			transport = 14 + int(f[14]&0x0f)*4
+		}
+	}
+	return &trace.SkbSnap{Buf: f, Tail: n, End: n, Len: n, MAC: 0, Network: net, Transport: transport,
+		Hdrs: skb.Regions(f, 0, net, transport)}
+}
+
+// hexRows caps the dump; a GSO super-packet would otherwise be thousands
+// of rows.
+const hexRows = 64
+
+func skbPanel(m *Model, c int) app.UI {
+	v := m.skbAtCursor(c)
+	if v.snap == nil {
+		return app.Section().ID("skb").Class("panel").Body(
+			app.H2().Text("sk_buff"),
+			app.P().Class("muted").Text("No skb yet at this event."),
+		)
+	}
+	sn := v.snap
+	segs := segments(sn)
+	cols := make([]string, len(segs))
+	for i, s := range segs {
+		cols[i] = fmt.Sprintf("minmax(3.2em, %dfr)", s.n)
+	}
+	grid := strings.Join(cols, " ")
+	return app.Section().ID("skb").Class("panel").Body(
+		app.H2().Text(v.title),
+		app.Div().ID("skb-bar").Class("skb-bar").Style("grid-template-columns", grid).Body(
+			app.Range(segs).Slice(func(i int) app.UI {
+				s := segs[i]
+				cls := "seg l-" + s.class
+				if !s.inData && s.class != "headroom" && s.class != "tailroom" {
+					cls += " outside"
+				}
+				return app.Div().Class(cls).
+					Title(fmt.Sprintf("%s: %d bytes at head+%d", s.class, s.n, s.off)).
+					Body(app.Span().Text(s.class), app.Span().Class("n").Text(strconv.Itoa(s.n)))
+			}),
+		),
+		pointerRow(sn, segs, grid),
+		app.If(!v.frame, func() app.UI { return metaTable(sn) }),
+		fieldsView(sn),
+		hexDump(sn, segs),
+	)
+}
+
+// pointerRow labels head, data, tail and end under the bar, each at its
+// boundary; pointers at the same offset share one label.
+func pointerRow(sn *trace.SkbSnap, segs []seg, grid string) app.UI {
+	if len(segs) == 0 {
+		return app.Div()
+	}
+	end := segs[len(segs)-1].off + segs[len(segs)-1].n
+	type ptr struct {
+		names []string
+		off   int
+	}
+	var ptrs []ptr
+	add := func(name string, off int) {
+		for i := range ptrs {
+			if ptrs[i].off == off {
+				ptrs[i].names = append(ptrs[i].names, name)
+				return
+			}
+		}
+		ptrs = append(ptrs, ptr{[]string{name}, off})
+	}
+	// data and tail on the first row, head and end on the second: head and
+	// data are often a few bytes apart.
+	add("data", min(max(sn.Data, 0), end))
+	add("tail", min(max(sn.Tail, 0), end))
+	add("head", 0)
+	add("end", end)
+	return app.Div().ID("skb-ptrs").Class("skb-ptrs").Style("grid-template-columns", grid).Body(
+		app.Range(ptrs).Slice(func(i int) app.UI {
+			p := ptrs[i]
+			col, align := len(segs), "end"
+			for k, s := range segs {
+				if s.off == p.off {
+					col, align = k+1, "start"
+					break
+				}
+			}
+			row := "1"
+			if p.names[0] == "head" || p.names[0] == "end" {
+				row = "2"
+			}
+			return app.Span().Class("ptr ptr-"+align).
+				Style("grid-column", strconv.Itoa(col)).
+				Style("grid-row", row).
+				Style("justify-self", align).
+				Text(strings.Join(p.names, "=") + " +" + strconv.Itoa(p.off))
+		}),
+	)
+}
+
+func metaTable(sn *trace.SkbSnap) app.UI {
+	kv := [][2]string{
+		{"len", strconv.Itoa(sn.Len)},
+		{"headroom", strconv.Itoa(sn.Headroom())},
+		{"tailroom", strconv.Itoa(sn.Tailroom())},
+		{"protocol", fmt.Sprintf("0x%04x", sn.Protocol)},
+		{"ip_summed", sn.IPSummed},
+		{"users", strconv.Itoa(sn.Users)},
+		{"dataref", strconv.Itoa(sn.Dataref)},
+		{"cloned", strconv.FormatBool(sn.Cloned)},
+		{"truesize", strconv.Itoa(sn.Truesize)},
+	}
+	opt := func(k, v string) {
+		if v != "" {
+			kv = append(kv, [2]string{k, v})
+		}
+	}
+	if sn.IPSummed == "CHECKSUM_PARTIAL" {
+		opt("csum_start", strconv.Itoa(sn.CsumStart))
+		opt("csum_offset", strconv.Itoa(sn.CsumOff))
+	}
+	opt("dev", sn.Dev)
+	opt("sk", sn.Sk)
+	opt("pkt_type", sn.PktType)
+	if sn.Priority != 0 {
+		opt("priority", strconv.Itoa(int(sn.Priority)))
+	}
+	if sn.GSOSize != 0 {
+		opt("gso_size", strconv.Itoa(sn.GSOSize))
+		opt("gso_segs", strconv.Itoa(sn.GSOSegs))
+		opt("gso_type", sn.GSOType)
+	}
+	hdr := func(name string, off int) {
+		if off >= 0 {
+			kv = append(kv, [2]string{name, "+" + strconv.Itoa(off)})
+		} else {
+			kv = append(kv, [2]string{name, "unset"})
+		}
+	}
+	hdr("mac_header", sn.MAC)
+	hdr("network_header", sn.Network)
+	hdr("transport_header", sn.Transport)
+	for _, f := range sn.CB {
+		kv = append(kv, [2]string{"cb." + f.Name, f.Value})
+	}
+	return app.Dl().Class("meta").Body(
+		app.If(sn.CBType != "", func() app.UI {
+			return app.Div().Class("cbtype").Text("cb read as struct " + sn.CBType)
+		}),
+		app.Range(kv).Slice(func(i int) app.UI {
+			return app.Div().Body(app.Dt().Text(kv[i][0]), app.Dd().Text(kv[i][1]))
+		}),
+	)
+}
+
+func fieldsView(sn *trace.SkbSnap) app.UI {
+	return app.Div().Class("hdrs").Body(
+		app.Range(sn.Hdrs).Slice(func(i int) app.UI {
+			r := sn.Hdrs[i]
+			if len(r.Fields) == 0 {
+				return nil
+			}
+			return app.Div().Class("hdr").Body(
+				app.Span().Class("hname l-"+r.Layer).Text(r.Layer),
+				app.Range(r.Fields).Slice(func(k int) app.UI {
+					f := r.Fields[k]
+					return app.Span().Class("field").Body(
+						app.Span().Class("k").Text(f.Name),
+						app.Span().Class("v").Text(f.Value),
+					)
+				}),
+			)
+		}),
+	)
+}
+
+// hexDump prints the bytes that hold the packet and its headers, 16 a row,
+// each run coloured like its segment in the bar.
+func hexDump(sn *trace.SkbSnap, segs []seg) app.UI {
+	tail := min(max(sn.Tail, 0), len(sn.Buf))
+	lo := min(max(sn.Data, 0), tail)
+	for _, r := range sn.Hdrs {
+		if r.Off >= 0 && r.Off < lo {
+			lo = r.Off
+		}
+	}
+	lo &^= 15
+	classAt := func(o int) string {
+		for _, s := range segs {
+			if o >= s.off && o < s.off+s.n {
+				return s.class
+			}
+		}
+		return "data"
+	}
+	type run struct {
+		class, text string
+	}
+	type row struct {
+		off   int
+		runs  []run
+		ascii string
+	}
+	var rows []row
+	for o := lo; o < tail && len(rows) < hexRows; o += 16 {
+		r := row{off: o}
+		var asc strings.Builder
+		for b := o; b < o+16 && b < tail; b++ {
+			cl := classAt(b)
+			h := fmt.Sprintf("%02x ", sn.Buf[b])
+			if n := len(r.runs); n > 0 && r.runs[n-1].class == cl {
+				r.runs[n-1].text += h
+			} else {
+				r.runs = append(r.runs, run{cl, h})
+			}
+			ch := sn.Buf[b]
+			if ch < 0x20 || ch > 0x7e {
+				ch = '.'
+			}
+			asc.WriteByte(ch)
+		}
+		r.ascii = asc.String()
+		rows = append(rows, r)
+	}
+	more := tail - (lo + 16*hexRows)
+	return app.Pre().ID("hex").Class("hex").Body(
+		app.Range(rows).Slice(func(i int) app.UI {
+			r := rows[i]
+			return app.Div().Body(
+				app.Span().Class("off").Text(fmt.Sprintf("+%04x  ", r.off)),
+				app.Range(r.runs).Slice(func(k int) app.UI {
+					return app.Span().Class("l-" + r.runs[k].class).Text(r.runs[k].text)
+				}),
+				app.Span().Class("asc").Text(strings.Repeat("   ", 16-len(r.ascii))+" "+r.ascii),
+			)
+		}),
+		app.If(more > 0, func() app.UI {
+			return app.Div().Class("muted").Text(fmt.Sprintf("… %d more bytes", more))
+		}),
+	)
+}
+
+// stackPanel prints the call stack at the cursor innermost first, framed
+// like the kernel's backtraces (<TASK> or <IRQ>), with each frame's file.
+func stackPanel(m *Model, c int, onFrame func(seq int) app.EventHandler) app.UI {
+	e := &m.T.Events[c]
+	cls := ctxClass(e.Ctx)
+	frames := m.stack(c)
+	var lines []app.UI
+	head := e.Ctx
+	if cls == "task" {
+		// task:NAME[PID] reads as the kernel's "PID: .. Comm: .." header.
+		name, pid := strings.TrimPrefix(e.Ctx, "task:"), ""
+		if k := strings.LastIndexByte(name, '['); k >= 0 && strings.HasSuffix(name, "]") {
+			name, pid = name[:k], name[k+1:len(name)-1]
+		}
+		head = fmt.Sprintf("CPU: %d PID: %s Comm: %s", e.CPU, pid, name)
+	} else if e.CPU >= 0 {
+		head = fmt.Sprintf("CPU: %d %s", e.CPU, e.Ctx)
+	}
+	lines = append(lines, app.Div().Class("bt-head").Text(head))
+	if e.Kind == trace.Ret {
+		lines = append(lines, app.Div().Class("bt-ret").Text(describe(e)))
+	}
+	if cls == "hw" {
+		lines = append(lines, app.Div().Class("muted").Text("hardware: no CPU is running kernel code for this event"))
+	} else {
+		mark := "TASK"
+		if cls != "task" {
+			mark = "IRQ"
+		}
+		lines = append(lines, app.Div().Text("Call Trace:"), app.Div().Text(" <"+mark+">"))
+		for k, seq := range frames {
+			f := &m.T.Events[seq]
+			cls := "bt-frame"
+			if k == 0 {
+				cls += " bt-top"
+			}
+			lines = append(lines, app.Div().Class(cls).Body(
+				app.Span().Class("bt-fn").Title("go to this call").OnClick(onFrame(seq)).Text("  "+f.Fn),
+				app.Text(" "),
+				app.If(f.File != "", func() app.UI {
+					return app.A().Class("bt-file").Href(SourceURL(f.File)).Target("_blank").Rel("noopener").Text("(" + f.File + ")")
+				}),
+			))
+		}
+		lines = append(lines, app.Div().Text(" </"+mark+">"))
+	}
+	return app.Section().ID("stack").Class("panel").Body(
+		app.H2().Text("Call stack"),
+		app.Pre().Class("bt").Body(lines...),
+	)
+}
+
+// logWindow is how many rows the event log shows on each side of the
+// cursor: the table costs the same on a long trace as on a short one.
+const logWindow = 30
+
+func logPanel(m *Model, c int, onRow func(seq int) app.EventHandler) app.UI {
+	lo, hi := max(0, c-logWindow), min(m.Len(), c+logWindow+1)
+	rows := make([]app.UI, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		e := &m.T.Events[i]
+		what := e.Fn
+		if what == "" {
+			what = e.Queue
+		}
+		if what == "" {
+			what = e.Wire
+		}
+		detail := e.Ret
+		for _, s := range []string{e.Reason, e.Note} {
+			if s != "" {
+				detail = strings.TrimSpace(detail + " " + s)
+			}
+		}
+		if e.Kind == trace.Enqueue || e.Kind == trace.Dequeue {
+			detail = strings.TrimSpace("qlen " + strconv.Itoa(e.QLen) + " " + detail)
+		}
+		tr := app.Tr().Class("k-" + string(e.Kind)).OnClick(onRow(i))
+		if i == c {
+			tr = tr.ID("ev-cur").Class("cur")
+		}
+		rows = append(rows, tr.Body(
+			app.Td().Class("num").Text(strconv.Itoa(e.Seq)),
+			app.Td().Class("num").Text(micros(e.T)),
+			app.Td().Text(e.Host),
+			app.Td().Class("num").Text(strconv.Itoa(e.CPU)),
+			app.Td().Body(app.Span().Class("ctx ctx-"+ctxClass(e.Ctx)).Text(e.Ctx)),
+			app.Td().Text(string(e.Kind)),
+			app.Td().Class("fn").Style("padding-left", fmt.Sprintf("%.1fem", 0.4+0.6*float64(e.Depth))).Text(what),
+			app.Td().Text(skbList(e.Skb)),
+			app.Td().Class("detail").Text(detail),
+		))
+	}
+	return app.Section().ID("log").Class("panel log").Body(
+		app.H2().Text(fmt.Sprintf("Event log (%d events)", m.Len())),
+		app.Div().Class("log-scroll").Body(
+			app.Table().Body(
+				app.THead().Body(app.Tr().Body(
+					app.Th().Text("#"), app.Th().Text("t µs"), app.Th().Text("host"), app.Th().Text("cpu"),
+					app.Th().Text("context"), app.Th().Text("kind"), app.Th().Text("function / queue"),
+					app.Th().Text("skb"), app.Th().Text("ret / note"),
+				)),
+				app.TBody().Body(rows...),
+			),
+		),
+	)
+}
