@@ -244,6 +244,24 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the stack map was never drawn: canvas width %d", canvasW)
 	}
 
+	// Space plays: the cursor walks on by itself until Space again.
+	from := v.Cursor
+	if err := chromedp.Run(ctx, chromedp.KeyEvent(" ")); err != nil {
+		t.Fatal(err)
+	}
+	for range 300 {
+		if v, err = readNow(ctx); err != nil || v.Cursor >= from+2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := chromedp.Run(ctx, chromedp.KeyEvent(" ")); err != nil {
+		t.Fatal(err)
+	}
+	if v.Cursor < from+2 {
+		t.Errorf("playing for 6 s moved the cursor from %d to %d", from, v.Cursor)
+	}
+
 	if v, err = press(ctx, kb.End, v.Last); err != nil {
 		t.Fatal(err)
 	}
@@ -277,8 +295,10 @@ func TestBrowser(t *testing.T) {
 	}
 	var png []byte
 	if err := chromedp.Run(ctx,
+		chromedp.EmulateViewport(1280, 1560),
 		chromedp.Sleep(300*time.Millisecond), // the first animation frame
 		chromedp.CaptureScreenshot(&png),
+		chromedp.EmulateViewport(1280, 1000),
 	); err != nil {
 		t.Fatal(err)
 	}

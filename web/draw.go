@@ -244,17 +244,17 @@ func (m *Model) drawStation(d *cmdBuf, s, c int, current, onStack bool, cc uint3
 			if k < n {
 				col = colSlotFull
 			}
-			d.rect(x0+float32(k)*sw, st.y+5, sw-2, st.h-10, 1, col, 0, 0)
+			d.rect(x0+float32(k)*sw, st.y+4, sw-2, st.h-8, 1, col, 0, 0)
 		}
 		label := st.label
 		if n > slots {
 			label += " (" + strconv.Itoa(n) + ")"
 		}
-		d.text(st.x+5, st.y+15, 10, txt, flags, left, x0-st.x-8, label)
+		d.text(st.x+5, st.y+14, 10, txt, flags, left, x0-st.x-8, label)
 	case stWire:
-		d.text(st.x+st.w/2, st.y+15, 10, txt, flags, centr, st.w-8, st.label)
+		d.text(st.x+st.w/2, st.y+14, 10, txt, flags, centr, st.w-8, st.label)
 	default:
-		d.text(st.x+5, st.y+15, 11, txt, flags, left, st.w-10, st.label)
+		d.text(st.x+5, st.y+14, 11, txt, flags, left, st.w-10, st.label)
 	}
 }
 

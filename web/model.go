@@ -12,8 +12,8 @@ import (
 // lane above the driver, in order of first appearance, so a new subsystem in
 // the simulation shows up without a UI change.
 var laneOrder = []string{
-	"syscall", "socket", "tcp", "udp", "icmp", "ip", "route", "skb", "netfilter",
-	"neigh", "arp", "dev", "qdisc", "softirq", "napi", "driver", "nic",
+	"syscall", "socket", "sched", "tcp", "udp", "icmp", "ip", "route", "skb", "netfilter",
+	"neigh", "arp", "dev", "qdisc", "softirq", "timer", "napi", "irq", "driver", "nic",
 }
 
 // unknownBefore is where unlisted layers go.
@@ -26,10 +26,10 @@ const (
 	hostHead   = 36
 	laneLabelW = 64
 	boxW       = 132
-	boxH       = 22
+	boxH       = 20
 	gapX       = 6
-	gapY       = 6
-	lanePadY   = 6
+	gapY       = 5
+	lanePadY   = 5
 	mapCols    = 8 // box columns across the whole map
 	minCols    = 2 // box columns a host gets however quiet it is
 	wireGapW   = 120
@@ -185,7 +185,7 @@ func (m *Model) up(i int) int {
 }
 
 // laneOf is the layer event i is drawn in: its own, else its caller's,
-// else "nic" for hardware and "wire" for the link.
+// else the lane of the context it runs in ("wire" for the link).
 func (m *Model) laneOf(i int) string {
 	for j := i; j >= 0; j = m.up(j) {
 		if l := m.T.Events[j].Layer; l != "" {
@@ -193,13 +193,21 @@ func (m *Model) laneOf(i int) string {
 		}
 	}
 	e := &m.T.Events[i]
-	switch {
-	case e.Kind == trace.Wire:
+	if e.Kind == trace.Wire {
 		return "wire"
-	case e.Ctx == "hw":
-		return "nic"
 	}
-	return "other"
+	return ctxLane[ctxClass(e.Ctx)]
+}
+
+// ctxLane places an event that has neither layer nor caller by its
+// context: a task at the system call boundary, an interrupt with the
+// interrupt code, hardware at the NIC.
+var ctxLane = map[string]string{
+	"task":    "syscall",
+	"softirq": "softirq",
+	"hardirq": "irq",
+	"timer":   "timer",
+	"hw":      "nic",
 }
 
 func (m *Model) hosts() {

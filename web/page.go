@@ -36,7 +36,7 @@ func cursorQuery(lesson string, c int) string {
 }
 
 // Speeds offered while playing, in events per second.
-var speeds = []string{"0.5", "1", "2", "4", "8"}
+var speeds = []string{"1", "2", "4", "8", "16"}
 
 // Scope is the page. Its rendered fields change only when the cursor (or
 // lesson, or play state) changes; the moving cards live in anim, which the
@@ -177,7 +177,7 @@ func (s *Scope) setPlaying(on bool) {
 func (s *Scope) stepMillis() float64 {
 	v, err := strconv.ParseFloat(s.speed, 64)
 	if err != nil || v <= 0 {
-		v = 2
+		v = 4
 	}
 	return 1000 / v
 }
@@ -285,7 +285,7 @@ func (s *Scope) body() app.UI {
 	}
 	speed := s.speed
 	if speed == "" {
-		speed = "2"
+		speed = "4"
 	}
 	return app.Div().Body(
 		app.Div().Class("controls").Body(
