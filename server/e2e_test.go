@@ -198,9 +198,6 @@ func press(ctx context.Context, key string, want int) (view, error) {
 // down to the e1000e driver, End, a shareable URL that reopens the same
 // frame, and no console error on the way.
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
 	ctx, problems := browser(t)
 	h, err := newHandler(siteDir(t))
 	if err != nil {

@@ -241,3 +241,30 @@ func TestCursorQuery(t *testing.T) {
 		t.Errorf("query %q", q)
 	}
 }
+
+// BenchmarkDraw is the Go side of one animation frame mid-ease: what a
+// 60 fps animation spends before the single call into JavaScript.
+func BenchmarkDraw(b *testing.B) {
+	tr, err := scenario.Run("udp-sendto")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := NewModel(tr)
+	var d cmdBuf
+	c := m.Len() / 2
+	for b.Loop() {
+		m.Draw(&d, Frame{From: c - 1, To: c, P: 0.5})
+	}
+	b.ReportMetric(float64(len(d.b)), "bytes/frame")
+}
+
+// BenchmarkModel is the layout work done once when a lesson opens.
+func BenchmarkModel(b *testing.B) {
+	tr, err := scenario.Run("udp-sendto")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		NewModel(tr)
+	}
+}
