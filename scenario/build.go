@@ -7,6 +7,7 @@ import (
 
 	"skbscope/nicsim"
 	"skbscope/nicsim/e1000e"
+	"skbscope/nicsim/loopback"
 	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/ipv4"
@@ -96,6 +97,8 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 	ip := ipv4.New(k, c)
 	h := &host{k: k, core: c, ip: ip, sock: &socket.Layer{Families: map[int]socket.Family{socket.AFInet: ip.Family()}}}
 	info := trace.Host{Name: hs.Name}
+	lo := loopback.New(c)
+	info.Devices = append(info.Devices, trace.Device{Name: lo.Name, Driver: lo.Driver, MAC: lo.Addr.String(), Addr: lo.IPv4.String(), MTU: lo.MTU, Qdisc: "noqueue"})
 	for _, ns := range hs.NICs {
 		mac, err := header.ParseMAC(ns.MAC)
 		if err != nil {
@@ -144,11 +147,48 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 	return h, info, nil
 }
 
+// expand turns a program's composite steps into system calls: ping
+// becomes what iputils' ping does (a ping socket, then per packet an echo
+// request with an 8-byte timestamp and a byte pattern, the wait for the
+// reply, and a sleep until the next).
+func expand(steps []Step) []Step {
+	var out []Step
+	for _, s := range steps {
+		if s.Op != "ping" {
+			out = append(out, s)
+			continue
+		}
+		count, size, interval := max(s.Count, 1), s.Size, s.Ns
+		if size == 0 {
+			size = 56
+		}
+		if interval == 0 {
+			interval = 1_000_000_000
+		}
+		out = append(out, Step{Op: "socket", Type: "icmp", As: "ping " + s.To})
+		for i := range count {
+			msg := make([]byte, header.ICMPLen+size)
+			header.ICMP(msg).Encode(header.ICMPEcho, 0, uint32(i+1))
+			for j := header.ICMPLen; j < len(msg); j++ {
+				msg[j] = byte(j - header.ICMPLen) // the timestamp is not modelled; the pattern is
+			}
+			out = append(out,
+				Step{Op: "sendto", Sock: "ping " + s.To, To: s.To + ":0", Data: string(msg)},
+				Step{Op: "recvfrom", Sock: "ping " + s.To, Size: len(msg) + 128})
+			if i+1 < count {
+				out = append(out, Step{Op: "sleep", Ns: interval})
+			}
+		}
+	}
+	return out
+}
+
 // schedule starts a program's task at its time. Its system calls run
 // one after the other in that task's context; one that sleeps (recvfrom
-// on an empty queue) resumes the program when it returns.
+// on an empty queue, sleep) resumes the program when it returns.
 func schedule(h *host, p Program) {
 	t := h.k.NewTask(p.Name)
+	steps := expand(p.Steps)
 	fds := map[string]int{}
 	fdOf := func(s Step) int {
 		if s.FD != nil {
@@ -161,16 +201,24 @@ func schedule(h *host, p Program) {
 	}
 	var run func(i int)
 	run = func(i int) {
-		for ; i < len(p.Steps); i++ {
-			s := p.Steps[i]
+		for ; i < len(steps); i++ {
+			s := steps[i]
 			switch s.Op {
 			case "socket":
-				fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, socket.SockDgram, 0)
+				proto := 0
+				if s.Type == "icmp" {
+					proto = header.ProtoICMP
+				}
+				fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, socket.SockDgram, proto)
 			case "bind":
 				h.sock.SysBind(h.k, t, fdOf(s), netip.MustParseAddrPort(s.Addr)) // checked by Parse
 			case "sendto":
 				to := netip.MustParseAddrPort(s.To) // checked by Parse
 				h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), 0, &to)
+			case "sleep":
+				next := i + 1
+				h.k.Nanosleep(t, s.Ns, func() { run(next) })
+				return
 			case "recvfrom":
 				returned, asleep, next := false, false, i+1
 				h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) {

@@ -69,15 +69,17 @@ type Program struct {
 
 // Step is one system call.
 type Step struct {
-	Op   string `json:"op"`   // "socket", "bind", "sendto", "recvfrom"
-	Type string `json:"type"` // socket: "udp"
-	As   string `json:"as"`   // socket: the name later steps use
-	Sock string `json:"sock"` // sendto: which socket
-	FD   *int   `json:"fd"`   // sendto: a raw descriptor instead of a socket name
-	To   string `json:"to"`   // sendto: "ADDR:PORT"
-	Addr string `json:"addr"` // bind: "ADDR:PORT", e.g. "0.0.0.0:9000"
-	Size int    `json:"size"` // recvfrom: the buffer's size
-	Data string `json:"data"` // sendto: the payload
+	Op    string `json:"op"`    // "socket", "bind", "sendto", "recvfrom", "sleep", "ping"
+	Type  string `json:"type"`  // socket: "udp", or "icmp" for a ping socket
+	As    string `json:"as"`    // socket: the name later steps use
+	Sock  string `json:"sock"`  // sendto: which socket
+	FD    *int   `json:"fd"`    // sendto: a raw descriptor instead of a socket name
+	To    string `json:"to"`    // sendto: "ADDR:PORT"
+	Addr  string `json:"addr"`  // bind: "ADDR:PORT", e.g. "0.0.0.0:9000"
+	Size  int    `json:"size"`  // recvfrom: the buffer's size; ping: payload bytes (56)
+	Ns    int64  `json:"ns"`    // sleep: how long; ping: interval (1 s)
+	Count int    `json:"count"` // ping: how many echo requests (1)
+	Data  string `json:"data"`  // sendto: the payload
 }
 
 // Link is a cable between two NICs, named "HOST.NIC".
@@ -158,8 +160,19 @@ func (f *File) check() error {
 			for i, s := range p.Steps {
 				switch s.Op {
 				case "socket":
-					if s.Type != "udp" {
-						bad("%s/%s step %d: socket type %q is not modelled (udp is)", h.Name, p.Name, i+1, s.Type)
+					if s.Type != "udp" && s.Type != "icmp" {
+						bad("%s/%s step %d: socket type %q is not modelled (udp and icmp are)", h.Name, p.Name, i+1, s.Type)
+					}
+				case "sleep":
+					if s.Ns <= 0 || s.Ns > 3_600_000_000_000 {
+						bad("%s/%s step %d: sleep ns %d outside 1..3600 s", h.Name, p.Name, i+1, s.Ns)
+					}
+				case "ping":
+					if a, err := netip.ParseAddr(s.To); err != nil || !a.Is4() {
+						bad("%s/%s step %d: ping to %q is not an IPv4 address", h.Name, p.Name, i+1, s.To)
+					}
+					if s.Count < 0 || s.Count > 100 || s.Size < 0 || s.Size > 1400 || s.Ns < 0 {
+						bad("%s/%s step %d: ping count 0..100, size 0..1400, ns >= 0", h.Name, p.Name, i+1)
 					}
 				case "sendto":
 					if _, err := netip.ParseAddrPort(s.To); err != nil {

@@ -41,11 +41,7 @@ func devQueueXmit(k *kernel.Kernel, dev *Device, s *skb.SKB) NetXmit {
 	if q := dev.Qdisc; q != nil && q.CanEnqueue() {
 		rc = devXmitSkb(k, s, q, dev)
 	} else {
-		// The noqueue branch for virtual devices arrives with loopback.
-		k.Note(trace.State, dev.Name+" has no qdisc that can enqueue and is not a virtual device: dropped", s)
-		dev.TxDropped++
-		KfreeSkbReason(k, s, skb.NotSpecified)
-		rc = NetXmit(-kernel.ENETDOWN)
+		rc = noqueueXmit(k, dev, s)
 	}
 	// rcu_read_unlock_bh(): softirqs raised meanwhile run here.
 	k.LocalBhEnable()
@@ -149,4 +145,39 @@ func netdevStartXmit(k *kernel.Kernel, s *skb.SKB, dev *Device, more bool) Netde
 	}
 	rc := dev.Ops.NdoStartXmit(k, s, dev)
 	return kernel.Ret(k, fnNetdevStartXmit, rc)
+}
+
+// xmitRecursionLimit is XMIT_RECURSION_LIMIT.
+const xmitRecursionLimit = 8
+
+// noqueueXmit is the branch of __dev_queue_xmit for a device without a
+// queue (noqueue: lo, veth, tunnels): validate and call the driver at
+// once; a device that cannot take the skb loses it.
+func noqueueXmit(k *kernel.Kernel, dev *Device, s *skb.SKB) NetXmit {
+	k.Note(trace.State, dev.Name+" has the noqueue qdisc: straight to the driver", s)
+	rc := NetXmit(-kernel.ENOMEM)
+	switch {
+	case !dev.Up:
+		k.Note(trace.State, dev.Name+" is down", s)
+	case dev.xmitRecursion >= xmitRecursionLimit:
+		k.Note(trace.State, "Dead loop on virtual device "+dev.Name+", fix it urgently!", s)
+		rc = NetXmit(-kernel.ENETDOWN)
+	default:
+		if s = validateXmitSkb(k, s, dev); s == nil {
+			return NetXmitDrop
+		}
+		if !dev.NetifXmitStopped() {
+			dev.xmitRecursion++
+			rest, txrc := DevHardStartXmit(k, s, dev)
+			dev.xmitRecursion--
+			if rest == nil {
+				return NetXmit(txrc)
+			}
+			k.Note(trace.State, "Virtual device "+dev.Name+" asks to queue packet!", s)
+			rc = NetXmit(-kernel.ENETDOWN)
+		}
+	}
+	dev.TxDropped++
+	KfreeSkbReason(k, s, skb.NotSpecified)
+	return rc
 }

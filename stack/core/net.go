@@ -10,6 +10,7 @@ type Net struct {
 	PtypeAll   []PacketType // net_hotdata.ptype_all
 	Neighbours []*Neighbour
 	Sched      QdiscRunner
+	NeighOps   NeighOps // arp_tbl's ops, set by the ARP layer
 
 	softnet   []*SoftnetData
 	ptypeBase map[uint16]PacketHandler

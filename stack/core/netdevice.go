@@ -80,6 +80,7 @@ type Device struct {
 	IPv4          netip.Prefix // the address `ip addr add` gave it
 	MTU           int
 	Up            bool // IFF_UP
+	Loopback      bool // IFF_LOOPBACK
 	HardHeaderLen int  // ETH_HLEN for Ethernet
 	TxQueueLen    int
 	Ops           NetdevOps
@@ -88,6 +89,8 @@ type Device struct {
 
 	// txqStopped is __QUEUE_STATE_DRV_XOFF on the one netdev_queue.
 	txqStopped bool
+	// xmitRecursion is dev_xmit_recursion's per-CPU counter.
+	xmitRecursion int
 
 	TxPackets, TxBytes, TxDropped int
 	RxPackets, RxBytes, RxDropped int

@@ -21,6 +21,7 @@ type SoftnetData struct {
 	completionQueue []*skb.SKB
 	TimeSqueeze     int
 	Processed       int
+	backlog         backlogState
 }
 
 // NewNet sets up one host's net/core: per-CPU softnet_data, and the

@@ -216,3 +216,115 @@ func TransportChecksum(src, dst netip.Addr, proto uint8, seg []byte) uint16 {
 	}
 	return c
 }
+
+// ARP is a view of an Ethernet/IPv4 ARP packet (28 bytes).
+type ARP []byte
+
+// ARPLen is the length of an Ethernet/IPv4 ARP packet.
+const ARPLen = 28
+
+// ARP opcodes.
+const (
+	ARPRequest = 1
+	ARPReply   = 2
+)
+
+// HType is ar_hrd.
+func (a ARP) HType() uint16 { return binary.BigEndian.Uint16(a[0:2]) }
+
+// PType is ar_pro.
+func (a ARP) PType() uint16 { return binary.BigEndian.Uint16(a[2:4]) }
+
+// HLen is ar_hln.
+func (a ARP) HLen() uint8 { return a[4] }
+
+// PLen is ar_pln.
+func (a ARP) PLen() uint8 { return a[5] }
+
+// Op is ar_op.
+func (a ARP) Op() uint16 { return binary.BigEndian.Uint16(a[6:8]) }
+
+// SHA is the sender's hardware address.
+func (a ARP) SHA() MAC { return MAC(a[8:14]) }
+
+// SIP is the sender's IPv4 address.
+func (a ARP) SIP() netip.Addr { return netip.AddrFrom4([4]byte(a[14:18])) }
+
+// THA is the target's hardware address.
+func (a ARP) THA() MAC { return MAC(a[18:24]) }
+
+// TIP is the target's IPv4 address.
+func (a ARP) TIP() netip.Addr { return netip.AddrFrom4([4]byte(a[24:28])) }
+
+// Encode writes an Ethernet/IPv4 ARP packet.
+func (a ARP) Encode(op uint16, sha MAC, sip netip.Addr, tha MAC, tip netip.Addr) {
+	binary.BigEndian.PutUint16(a[0:2], 1) // ARPHRD_ETHER
+	binary.BigEndian.PutUint16(a[2:4], EtherTypeIPv4)
+	a[4], a[5] = 6, 4
+	binary.BigEndian.PutUint16(a[6:8], op)
+	s, t := sip.As4(), tip.As4()
+	copy(a[8:14], sha[:])
+	copy(a[14:18], s[:])
+	copy(a[18:24], tha[:])
+	copy(a[24:28], t[:])
+}
+
+// Broadcast is ff:ff:ff:ff:ff:ff.
+var Broadcast = MAC{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// ICMP is a view of an ICMPv4 header (8 bytes) and what follows it.
+type ICMP []byte
+
+// ICMPLen is the length of the ICMP header.
+const ICMPLen = 8
+
+// ICMP types and codes the model uses.
+const (
+	ICMPEchoReply     = 0
+	ICMPDestUnreach   = 3
+	ICMPEcho          = 8
+	ICMPTimeExceeded  = 11
+	ICMPHostUnreach   = 1
+	ICMPPortUnreach   = 3
+	ICMPFragNeeded    = 4
+	ICMPProtUnreach   = 2
+	ICMPNetUnreach    = 0
+	ICMPParamProblem  = 12
+	ICMPSourceQuench  = 4
+	ICMPTimestamp     = 13
+	ICMPTimestampRepl = 14
+)
+
+// Type is the ICMP type.
+func (c ICMP) Type() uint8 { return c[0] }
+
+// Code is the ICMP code.
+func (c ICMP) Code() uint8 { return c[1] }
+
+// Checksum is the stored checksum.
+func (c ICMP) Checksum() uint16 { return binary.BigEndian.Uint16(c[2:4]) }
+
+// ID is the echo identifier.
+func (c ICMP) ID() uint16 { return binary.BigEndian.Uint16(c[4:6]) }
+
+// Seq is the echo sequence number.
+func (c ICMP) Seq() uint16 { return binary.BigEndian.Uint16(c[6:8]) }
+
+// Encode writes type, code and the 4-byte rest of the header, with a zero
+// checksum.
+func (c ICMP) Encode(typ, code uint8, rest uint32) {
+	c[0], c[1], c[2], c[3] = typ, code, 0, 0
+	binary.BigEndian.PutUint32(c[4:8], rest)
+}
+
+// SetID sets the echo identifier.
+func (c ICMP) SetID(id uint16) { binary.BigEndian.PutUint16(c[4:6], id) }
+
+// SetChecksum computes the checksum over the whole message.
+func (c ICMP) SetChecksum() {
+	c[2], c[3] = 0, 0
+	binary.BigEndian.PutUint16(c[2:4], ^Fold(Sum(0, c)))
+}
+
+// ChecksumValid reports whether the message sums to all ones.
+func (c ICMP) ChecksumValid() bool { return Fold(Sum(0, c)) == 0xffff }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/socket"
 )
@@ -26,14 +27,19 @@ type inetFamily struct{ n *Net }
 // the struct sock and initialise it.
 func (f inetFamily) Create(k *kernel.Kernel, sock *socket.Socket, protocol int) int {
 	k.Call(fnInetCreate)
-	if sock.Type != socket.SockDgram || (protocol != 0 && protocol != protoUDP) {
+	if sock.Type != socket.SockDgram || (protocol != 0 && protocol != protoUDP && protocol != header.ProtoICMP) {
 		return int(kernel.Ret(k, fnInetCreate, kernel.Err(-kernel.EPROTONOSUPPORT)))
 	}
 	sock.Ops = dgramOps{f.n}
+	if protocol == header.ProtoICMP {
+		sock.Ops = pingOps{f.n}
+	} else {
+		protocol = protoUDP
+	}
 	sock.Sk = &socket.Sock{
 		Family:   socket.AFInet,
 		Type:     socket.SockDgram,
-		Protocol: protoUDP,
+		Protocol: protocol,
 		TTL:      -1,
 		SndBuf:   f.n.DefaultSndBuf,
 		RcvBuf:   f.n.DefaultRcvBuf,

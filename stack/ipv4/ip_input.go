@@ -8,7 +8,6 @@ import (
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
-	"skbscope/stack/trace"
 )
 
 const ipInputC = "net/ipv4/ip_input.c"
@@ -176,7 +175,7 @@ func (n *Net) ipRcvFinishCore(k *kernel.Kernel, s *skb.SKB, dev *core.Device) bo
 // isLocal reports whether addr is one of this host's addresses.
 func (n *Net) isLocal(addr netip.Addr) bool {
 	for _, d := range n.Core.Devices {
-		if d.IPv4.IsValid() && d.IPv4.Addr() == addr {
+		if d.IPv4.IsValid() && (d.IPv4.Addr() == addr || d.Loopback && d.IPv4.Contains(addr)) {
 			return true
 		}
 	}
@@ -227,9 +226,12 @@ func (n *Net) ipProtocolDeliverRcu(k *kernel.Kernel, s *skb.SKB, proto uint8) {
 	case header.ProtoUDP:
 		e.Note = "protocol 17: udp_rcv"
 		n.udpRcv(k, s)
+	case header.ProtoICMP:
+		e.Note = "protocol 1: icmp_rcv"
+		n.icmpRcv(k, s)
 	default:
-		e.Note = fmt.Sprintf("no handler for protocol %d", proto)
-		k.Event(trace.State, nil, s).Note = "ICMP protocol unreachable arrives with the ICMP lesson"
+		e.Note = fmt.Sprintf("no handler for protocol %d: INUNKNOWNPROTOS, ICMP protocol unreachable", proto)
+		n.icmpSend(k, s, icmpDestUnreach, icmpProtUnreach)
 		core.KfreeSkbReason(k, s, dropIPNoproto)
 	}
 	k.RetVoid(fnIPProtocolDeliver)

@@ -2,13 +2,13 @@ package ipv4
 
 import (
 	"fmt"
+	"net/netip"
 
 	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/socket"
-	"skbscope/stack/trace"
 )
 
 const ipOutputC = "net/ipv4/ip_output.c"
@@ -17,6 +17,9 @@ var (
 	fnIPMakeSkb         = kernel.NewFn("ip_make_skb", ipOutputC, "ip")
 	fnIPAppendData      = kernel.NewFn("__ip_append_data", ipOutputC, "ip")
 	fnIPGenericGetfrag  = kernel.NewFn("ip_generic_getfrag", ipOutputC, "ip")
+	fnIPAppendDataQ     = kernel.NewFn("ip_append_data", ipOutputC, "ip")
+	fnIPPushPending     = kernel.NewFn("ip_push_pending_frames", ipOutputC, "ip")
+	writeQueue          = "sk_write_queue"
 	fnIPMakeSkbInner    = kernel.NewFn("__ip_make_skb", ipOutputC, "ip")
 	fnIPSendSkb         = kernel.NewFn("ip_send_skb", ipOutputC, "ip")
 	fnIPLocalOut        = kernel.NewFn("ip_local_out", ipOutputC, "ip")
@@ -41,27 +44,56 @@ const (
 
 // ipMakeSkb is ip_make_skb(): build one datagram on a private queue
 // (__ip_append_data) and turn it into a single skb with its IP header
-// (__ip_make_skb). transhdrlen bytes are left for the transport header.
-func (n *Net) ipMakeSkb(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, data []byte, transhdrlen int, noblock bool) (*skb.SKB, int) {
+// (__ip_make_skb). skip bytes are left for the transport header, which
+// the caller writes.
+func (n *Net) ipMakeSkb(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, data []byte, skip int, noblock bool) (*skb.SKB, int) {
 	k.Call(fnIPMakeSkb)
-	s, err := n.ipAppendData(k, sk, rt, data, transhdrlen, noblock)
+	s, err := n.ipAppendData(k, sk, rt, fnIPGenericGetfrag, data, skip, noblock)
 	if err < 0 {
 		k.RetS(fnIPMakeSkb, kernel.Err(err).String())
 		return nil, err
 	}
 	k.Enqueue(corkQueue, 1, s)
-	s = n.ipMakeSkbInner(k, sk, fl, rt, s)
+	s = n.ipMakeSkbInner(k, sk, fl, rt, s, corkQueue)
 	k.RetS(fnIPMakeSkb, "skb", s)
 	return s, 0
 }
 
+// ipAppendDataQueued is ip_append_data(): the corked path, which builds
+// the datagram on sk_write_queue until ip_push_pending_frames sends it.
+func (n *Net) ipAppendDataQueued(k *kernel.Kernel, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte) int {
+	k.Call(fnIPAppendDataQ)
+	s, err := n.ipAppendData(k, sk, rt, getfrag, data, 0, true)
+	if err < 0 {
+		return int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(err)))
+	}
+	sk.WriteQueue = append(sk.WriteQueue, s)
+	k.Enqueue(sk.QueueName(writeQueue), len(sk.WriteQueue), s)
+	return int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(0)))
+}
+
+// ipPushPendingFrames is ip_push_pending_frames(): ip_finish_skb (which
+// is __ip_make_skb on sk_write_queue), then ip_send_skb.
+func (n *Net) ipPushPendingFrames(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable) int {
+	k.Call(fnIPPushPending)
+	if len(sk.WriteQueue) == 0 {
+		return int(kernel.Ret(k, fnIPPushPending, kernel.Err(0)))
+	}
+	s := sk.WriteQueue[0]
+	sk.WriteQueue = sk.WriteQueue[1:]
+	s = n.ipMakeSkbInner(k, sk, fl, rt, s, sk.QueueName(writeQueue))
+	err := n.ipSendSkb(k, s)
+	return int(kernel.Ret(k, fnIPPushPending, kernel.Err(err)))
+}
+
 // ipAppendData is __ip_append_data() for a datagram that fits the MTU:
 // allocate the skb with room for the link-layer header (hh_len), reserve
-// that room, put the IP and transport headers' space and copy the payload.
-func (n *Net) ipAppendData(k *kernel.Kernel, sk *socket.Sock, rt *Rtable, data []byte, transhdrlen int, noblock bool) (*skb.SKB, int) {
+// that room, put the IP header's space, leave skip bytes, and let getfrag
+// copy data after them.
+func (n *Net) ipAppendData(k *kernel.Kernel, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, skip int, noblock bool) (*skb.SKB, int) {
 	e := k.Call(fnIPAppendData)
 	const fragheaderlen = header.IPv4MinLen
-	length := len(data) + transhdrlen
+	length := len(data) + skip
 	if length > maxNonFragSize-fragheaderlen {
 		e.Note = fmt.Sprintf("%d bytes do not fit in one IP datagram (64 KiB)", length)
 		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(-kernel.EMSGSIZE)))
@@ -85,25 +117,26 @@ func (n *Net) ipAppendData(k *kernel.Kernel, sk *socket.Sock, rt *Rtable, data [
 	}
 	s.SetNetworkHeader(0)
 	s.TransportHeader = s.NetworkHeader + fragheaderlen
-	ipGenericGetfrag(k, s, s.TransportHeader+transhdrlen, data)
+	getfragCopy(k, getfrag, s, s.TransportHeader+skip, data)
 	kernel.Ret(k, fnIPAppendData, kernel.Err(0), s)
 	return s, 0
 }
 
-// ipGenericGetfrag is ip_generic_getfrag(): copy the user's bytes into
-// the skb (copy_from_iter).
-func ipGenericGetfrag(k *kernel.Kernel, s *skb.SKB, off int, data []byte) {
-	k.Call(fnIPGenericGetfrag, s)
+// getfragCopy is the getfrag callback (ip_generic_getfrag for a user's
+// buffer, icmp_glue_bits for an ICMP message, ping_getfrag for ping):
+// copy the bytes into the skb.
+func getfragCopy(k *kernel.Kernel, getfrag *kernel.Fn, s *skb.SKB, off int, data []byte) {
+	k.Call(getfrag, s)
 	copy(s.At(off, len(data)), data)
 	k.Spend(int64(len(data)) / 16)
-	kernel.Ret(k, fnIPGenericGetfrag, kernel.Err(0), s)
+	kernel.Ret(k, getfrag, kernel.Err(0), s)
 }
 
 // ipMakeSkbInner is __ip_make_skb(): take the skb off the queue and write
 // its IP header, leaving tot_len and the checksum to __ip_local_out.
-func (n *Net) ipMakeSkbInner(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, s *skb.SKB) *skb.SKB {
+func (n *Net) ipMakeSkbInner(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, s *skb.SKB, queue string) *skb.SKB {
 	e := k.Call(fnIPMakeSkbInner, s)
-	k.Dequeue(corkQueue, 0, s)
+	k.Dequeue(queue, 0, s)
 	var frag uint16
 	if s.Len() <= rt.MTU {
 		frag = header.IPv4DF
@@ -115,7 +148,7 @@ func (n *Net) ipMakeSkbInner(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *
 	// An unconnected socket, whose DF is ignorable (ip_sk_ignore_df),
 	// takes its IP ID from __ip_select_ident's hashed counters.
 	id := uint16(n.K.Sim.Rand().Uint32())
-	header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Encode(sk.TOS, id, frag, uint8(ttl), header.ProtoUDP, fl.Saddr, fl.Daddr)
+	header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Encode(sk.TOS, id, frag, uint8(ttl), uint8(sk.Protocol), fl.Saddr, fl.Daddr)
 	s.Priority = sk.Priority
 	s.Protocol = header.EtherTypeIPv4
 	s.Dst = rt
@@ -216,14 +249,13 @@ func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
 	rt := s.Dst.(*Rtable)
 	daddr := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Dst()
 	nh := rt.Nexthop(daddr)
+	if rt.Dev.Loopback {
+		nh = netip.IPv4Unspecified() // lo's one neighbour is keyed INADDR_ANY
+	}
 	e := k.Call(fnIPNeighForGw, s)
 	neigh := n.Core.NeighLookup(rt.Dev, nh)
 	if neigh == nil {
-		e.Note = "no neighbour entry for " + nh.String() + ": creating one arrives with the ARP lesson"
-		k.RetS(fnIPNeighForGw, "NULL")
-		k.Note(trace.State, "no neighbour", s)
-		core.KfreeSkbReason(k, s, skb.NeighCreateFail)
-		return int(kernel.Ret(k, fnIPFinishOutput2, kernel.Err(-kernel.EINVAL)))
+		neigh = n.Core.NeighCreate(k, rt.Dev, nh)
 	}
 	e.Note = "__ipv4_neigh_lookup_noref(" + rt.Dev.Name + ", " + nh.String() + ") → " + neigh.HA.String()
 	k.RetS(fnIPNeighForGw, "neigh")

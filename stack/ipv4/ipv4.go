@@ -15,6 +15,10 @@ type Net struct {
 	Core   *core.Net
 	Routes []Route
 	udp    []*socket.Sock // the UDP hash table, as a list
+	ping   []*socket.Sock // ping sockets, by echo identifier
+	icmp   icmpState
+
+	pingRover uint16 // ping_port_rover
 
 	DefaultTTL                  int // net.ipv4.ip_default_ttl
 	LocalPortLow, LocalPortHigh int // net.ipv4.ip_local_port_range
@@ -33,6 +37,8 @@ func New(k *kernel.Kernel, c *core.Net) *Net {
 		DefaultRcvBuf: 212992,
 	}
 	c.DevAddPack(header.EtherTypeIPv4, ipPacketType{n})
+	c.DevAddPack(header.EtherTypeARP, arpPacketType{n})
+	c.NeighOps = arpOps{n}
 	return n
 }
 

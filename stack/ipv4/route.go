@@ -60,6 +60,20 @@ type Flowi4 struct {
 // prefix of the FIB, or -ENETUNREACH.
 func (n *Net) ipRouteOutputFlow(k *kernel.Kernel, fl *Flowi4) (*Rtable, int) {
 	e := k.Call(fnIPRouteOutputFlow)
+	// The local table comes first: our own addresses go through lo.
+	if n.isLocal(fl.Daddr) {
+		lo := n.loopback()
+		if lo == nil || !lo.Up {
+			return nil, int(kernel.Ret(k, fnIPRouteOutputFlow, kernel.Err(-kernel.ENETUNREACH)))
+		}
+		if !fl.Saddr.IsValid() {
+			fl.Saddr = fl.Daddr
+		}
+		e.Note = "local table: " + fl.Daddr.String() + " is ours, RTN_LOCAL dev lo"
+		rt := &Rtable{Dev: lo, Src: fl.Saddr, MTU: lo.MTU, Local: true}
+		k.RetS(fnIPRouteOutputFlow, "rt dev lo")
+		return rt, 0
+	}
 	var best *Route
 	for i := range n.Routes {
 		r := &n.Routes[i]
@@ -78,4 +92,13 @@ func (n *Net) ipRouteOutputFlow(k *kernel.Kernel, fl *Flowi4) (*Rtable, int) {
 	e.Note = "fib_lookup: " + best.String()
 	k.RetS(fnIPRouteOutputFlow, fmt.Sprintf("rt dev %s", rt.Dev.Name))
 	return rt, 0
+}
+
+func (n *Net) loopback() *core.Device {
+	for _, d := range n.Core.Devices {
+		if d.Loopback {
+			return d
+		}
+	}
+	return nil
 }

@@ -174,7 +174,15 @@ func (n *Net) udpRcv(k *kernel.Kernel, s *skb.SKB) {
 	}
 	sk := n.udp4LibLookup(k, s, ip, uh)
 	if sk == nil {
-		drop(dropNoSocket, fmt.Sprintf("no socket on port %d: UDP_MIB_NOPORTS (ICMP port unreachable arrives with the ICMP lesson)", uh.DstPort()))
+		if s.IPSummed != skb.ChecksumUnnecessary && !udpChecksumOK(s) {
+			drop(dropUDPCsum, "no socket, and the checksum is bad: no ICMP error either")
+			return
+		}
+		e.Note = fmt.Sprintf("no socket on port %d: UDP_MIB_NOPORTS, ICMP port unreachable", uh.DstPort())
+		n.icmpSend(k, s, icmpDestUnreach, icmpPortUnreach)
+		core.KfreeSkbReason(k, s, dropNoSocket)
+		k.RetS(fnUDP4LibRcv, "0")
+		k.RetS(fnUDPRcv, "0")
 		return
 	}
 	k.Call(fnUDPUnicastRcvSkb, s)
@@ -207,10 +215,8 @@ func (n *Net) udpQueueRcvSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) {
 	k.Call(fnUDPQueueRcvOneSkb, s)
 	if s.IPSummed != skb.ChecksumUnnecessary {
 		e := k.Call(fnUDPLibChecksumCompl, s)
-		ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
-		seg := s.Data()
-		ok := header.Fold(header.Sum(header.PseudoSum(ip.Src(), ip.Dst(), header.ProtoUDP, len(seg)), seg)) == 0xffff
-		k.Spend(int64(len(seg)) / 8)
+		ok := udpChecksumOK(s)
+		k.Spend(int64(s.Len()) / 8)
 		if !ok {
 			e.Note = "bad UDP checksum"
 			kernel.Ret(k, fnUDPLibChecksumCompl, true)
@@ -242,14 +248,8 @@ func (n *Net) udpEnqueueScheduleSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SK
 		e.Note = fmt.Sprintf("sk_rmem_alloc %d + %d > sk_rcvbuf %d", sk.RmemAlloc, s.Truesize, sk.RcvBuf)
 		return int(kernel.Ret(k, fnUDPEnqueueSchedule, kernel.Err(-kernel.ENOMEM)))
 	}
-	sk.RmemAlloc += s.Truesize
-	s.Sk = sk.Name
 	s.Dev = ""
-	sk.ReceiveQueue = append(sk.ReceiveQueue, s)
-	k.Enqueue(sk.QueueName(receiveQueue), len(sk.ReceiveQueue), s).Note = fmt.Sprintf("sk_rmem_alloc %d of sk_rcvbuf %d", sk.RmemAlloc, sk.RcvBuf)
-	k.Call(fnSockDefReadable).Note = fmt.Sprintf("%d task(s) waiting on %s", sk.Wq.Len(), sk.Wq.Name)
-	k.WakeUp(&sk.Wq)
-	k.RetVoid(fnSockDefReadable)
+	n.queueRcv(k, sk, s)
 	return int(kernel.Ret(k, fnUDPEnqueueSchedule, kernel.Err(0)))
 }
 
@@ -257,7 +257,7 @@ func (n *Net) udpEnqueueScheduleSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SK
 // needed), copy it to the user and free it.
 func (n *Net) udpRecvmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, msg *socket.Msghdr, done func(int)) {
 	k.Call(fnUDPRecvmsg)
-	n.skbRecvUDP(k, t, sk, msg.Flags, func(s *skb.SKB, err int) {
+	n.recvDatagram(k, t, sk, msg.Flags, fnSkbRecvUDP, func(s *skb.SKB, err int) {
 		if s == nil {
 			kernel.Ret(k, fnUDPRecvmsg, kernel.Err(err))
 			done(err)
@@ -281,35 +281,6 @@ func (n *Net) udpRecvmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, msg 
 	})
 }
 
-// skbRecvUDP is __skb_recv_udp(): dequeue the first datagram; with none,
-// -EAGAIN for a non-blocking reader, else sleep in
-// __skb_wait_for_more_packets until sk_data_ready wakes us, and retry.
-func (n *Net) skbRecvUDP(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, flags int, done func(*skb.SKB, int)) {
-	k.Call(fnSkbRecvUDP)
-	var try func()
-	try = func() {
-		if len(sk.ReceiveQueue) > 0 {
-			s := sk.ReceiveQueue[0]
-			sk.ReceiveQueue = sk.ReceiveQueue[1:]
-			k.Dequeue(sk.QueueName(receiveQueue), len(sk.ReceiveQueue), s)
-			k.RetS(fnSkbRecvUDP, "skb", s)
-			done(s, 0)
-			return
-		}
-		if flags&socket.MsgDontwait != 0 {
-			k.RetS(fnSkbRecvUDP, "NULL")
-			done(nil, -kernel.EAGAIN)
-			return
-		}
-		k.Call(fnSkbWaitForMore).Note = "sk_receive_queue is empty: sleep until a datagram arrives"
-		k.Sleep(t, &sk.Wq, func() {
-			k.RetS(fnSkbWaitForMore, "0")
-			try()
-		})
-	}
-	try()
-}
-
 // skbConsumeUDP is skb_consume_udp(): give the receive buffer back
 // (udp_rmem_release) and free the skb.
 func (n *Net) skbConsumeUDP(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) {
@@ -317,4 +288,12 @@ func (n *Net) skbConsumeUDP(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) {
 	sk.RmemAlloc -= s.Truesize
 	core.ConsumeSkb(k, s)
 	k.RetVoid(fnSkbConsumeUDP)
+}
+
+// udpChecksumOK verifies the UDP checksum of s (data at the UDP header)
+// over the pseudo header, as __udp_lib_checksum_complete does.
+func udpChecksumOK(s *skb.SKB) bool {
+	ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+	seg := s.Data()
+	return header.Fold(header.Sum(header.PseudoSum(ip.Src(), ip.Dst(), header.ProtoUDP, len(seg)), seg)) == 0xffff
 }

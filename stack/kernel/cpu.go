@@ -60,12 +60,15 @@ func (c *CPU) run(ev *event) {
 
 // Kernel is one simulated host's kernel: its CPUs and their trace.
 type Kernel struct {
-	Sim      *Sim
-	Name     string
-	CPUs     []*CPU
-	cur      *CPU
-	nextPID  int
-	softirqs [nrSoftirqs]func()
+	Sim         *Sim
+	Name        string
+	CPUs        []*CPU
+	cur         *CPU
+	nextPID     int
+	softirqs    [nrSoftirqs]func()
+	timers      []*Timer
+	seqTimer    int
+	tickPending bool
 }
 
 // NewKernel adds a host with n CPUs to the simulation.
@@ -76,6 +79,7 @@ func (s *Sim) NewKernel(name string, n int) *Kernel {
 		c.sirq.ksoftirqd = &Task{Name: fmt.Sprintf("ksoftirqd/%d", i), PID: 15 + 8*i, Files: &Files{}}
 		k.CPUs = append(k.CPUs, c)
 	}
+	k.softirqs[TimerSoftirq] = k.runTimerSoftirq
 	s.hosts = append(s.hosts, k)
 	return k
 }

@@ -1,6 +1,10 @@
 package kernel
 
-import "skbscope/stack/trace"
+import (
+	"fmt"
+
+	"skbscope/stack/trace"
+)
 
 var (
 	fnSchedule     = NewFn("schedule", "kernel/sched/core.c", "sched")
@@ -60,4 +64,29 @@ func (k *Kernel) WakeUp(w *WaitQueue) {
 		})
 	}
 	k.RetVoid(fnWakeUpCommon)
+}
+
+var (
+	fnHrtimerNanosleep = NewFn("hrtimer_nanosleep", "kernel/time/hrtimer.c", "sched")
+	fnHrtimerWakeup    = NewFn("hrtimer_wakeup", "kernel/time/hrtimer.c", "sched")
+)
+
+// Nanosleep is nanosleep() → hrtimer_nanosleep(): the task sleeps until
+// its hrtimer fires (in the timer interrupt) and wakes it; then done runs
+// in the task.
+func (k *Kernel) Nanosleep(t *Task, ns int64, done func()) {
+	k.Call(fnHrtimerNanosleep).Note = fmt.Sprintf("sleep %.3f ms", float64(ns)/1e6)
+	wq := &WaitQueue{Name: t.Name + "'s hrtimer_sleeper"}
+	cpu := k.CPU()
+	k.Sleep(t, wq, func() {
+		k.RetS(fnHrtimerNanosleep, "0")
+		done()
+	})
+	k.Sim.schedule(k.Now()+ns, cpu, Context{Kind: CtxHardirq, Name: "hrtimer"}, func() {
+		k.HardIRQ("LOC (local APIC timer)", func() {
+			k.Call(fnHrtimerWakeup)
+			k.WakeUp(wq)
+			k.RetS(fnHrtimerWakeup, "HRTIMER_NORESTART")
+		})
+	})
 }

@@ -87,7 +87,10 @@ type Sock struct {
 	RcvBuf       int // sk_rcvbuf
 	RmemAlloc    int // sk_rmem_alloc: bytes queued for reading
 	Drops        int // sk_drops
+	Err          int // sk_err, negated: reported by the next call
 
+	// WriteQueue is sk_write_queue: corked datagrams being built.
+	WriteQueue []*skb.SKB
 	// ReceiveQueue is sk_receive_queue.
 	ReceiveQueue []*skb.SKB
 	// Wq is the socket's wait queue (sk->sk_wq): readers sleep here.
