@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/gopacket/pcapgo"
+
+	"skbscope/scenario"
 )
 
 func runCmd(t *testing.T, args ...string) (string, string, int) {
@@ -147,5 +149,31 @@ func TestPcap(t *testing.T) {
 		"-Y", "_ws.expert.severity >= warning || _ws.malformed").Output()
 	if err != nil || len(bytes.TrimSpace(bad)) != 0 {
 		t.Errorf("tshark finds problems: %v\n%s", err, bad)
+	}
+}
+
+// TestPcapEveryLessonWireshark: every lesson's frames pass Wireshark's
+// dissectors with checksum checks on: no warning, no error, nothing
+// malformed.
+func TestPcapEveryLessonWireshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed (make test installs it): the Wireshark check did not run")
+	}
+	for _, l := range scenario.Lessons() {
+		path := filepath.Join(t.TempDir(), l.Name+".pcap")
+		if _, stderr, code := runCmd(t, "pcap", "-scenario", l.Name, "-o", path); code != 0 {
+			t.Fatalf("%s: exit %d: %s", l.Name, code, stderr)
+		}
+		n, err := exec.Command(tshark, "-r", path, "-T", "fields", "-e", "frame.number").Output()
+		if err != nil || len(bytes.Fields(n)) == 0 {
+			t.Errorf("%s: tshark read no frames: %v", l.Name, err)
+			continue
+		}
+		bad, err := exec.Command(tshark, "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+			"-o", "tcp.check_checksum:TRUE", "-Y", "_ws.expert.severity >= warning || _ws.malformed").Output()
+		if err != nil || len(bytes.TrimSpace(bad)) != 0 {
+			t.Errorf("%s: tshark finds problems: %v\n%s", l.Name, err, bad)
+		}
 	}
 }

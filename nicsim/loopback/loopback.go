@@ -3,12 +3,14 @@
 package loopback
 
 import (
+	"fmt"
 	"net/netip"
 
 	"skbscope/stack/core"
 	"skbscope/stack/ethernet"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
+	"skbscope/stack/trace"
 )
 
 var fnLoopbackXmit = kernel.NewFn("loopback_xmit", "drivers/net/loopback.c", "driver")
@@ -33,6 +35,11 @@ func New(net *core.Net) *core.Device {
 // it on this CPU's backlog with __netif_rx. It never refuses.
 func (d Device) NdoStartXmit(k *kernel.Kernel, s *skb.SKB, dev *core.Device) core.NetdevTx {
 	k.Call(fnLoopbackXmit, s)
+	// lo's "wire" is memory: record the frame as tcpdump -i lo sees it.
+	w := k.Event(trace.Wire, nil)
+	w.Wire = k.Name + ".lo"
+	w.Frame = append([]byte(nil), s.Data()...)
+	w.Note = fmt.Sprintf("%d bytes looped back on %s", len(w.Frame), dev.Name)
 	core.SkbOrphan(k, s)
 	s.Protocol = ethernet.EthTypeTrans(k, s, dev)
 	if dev.Net.NetifRx(k, s) == 0 {

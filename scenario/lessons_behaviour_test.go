@@ -1,0 +1,245 @@
+package scenario
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"skbscope/stack/header"
+	"skbscope/stack/trace"
+)
+
+// firstEvent returns the index of the first event at or after from that
+// matches, or -1.
+func firstEvent(tr *trace.Trace, from int, match func(*trace.Event) bool) int {
+	for i := from; i < len(tr.Events); i++ {
+		if match(&tr.Events[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasSkb(e *trace.Event, id int) bool { return slices.Contains(e.Skb, id) }
+
+// TestARPParksAndDrains: the first datagram waits on arp_queue while
+// sendto returns, and leaves from the NET_RX softirq that handled the
+// ARP reply.
+func TestARPParksAndDrains(t *testing.T) {
+	tr := runLesson(t, "arp")
+	park := firstEvent(tr, 0, func(e *trace.Event) bool {
+		return e.Host == "A" && e.Kind == trace.Enqueue && e.Queue == "arp_queue 192.0.2.2"
+	})
+	if park < 0 {
+		t.Fatal("nothing parked on arp_queue")
+	}
+	id := tr.Events[park].Skb[0]
+	if ctx := tr.Events[park].Ctx; ctx != "task:sender[101]" {
+		t.Errorf("parked in %s", ctx)
+	}
+	if !slices.ContainsFunc(stackFns(tr, park), func(f string) bool { return f == "__neigh_event_send" }) {
+		t.Errorf("parked outside __neigh_event_send: %v", stackFns(tr, park))
+	}
+	ret := firstEvent(tr, park, func(e *trace.Event) bool { return e.Kind == trace.Ret && e.Fn == "__sys_sendto" })
+	if ret < 0 || tr.Events[ret].Ret != "5" {
+		t.Fatal("sendto did not return 5 while the skb was parked")
+	}
+	reply := firstEvent(tr, ret, func(e *trace.Event) bool { return e.Host == "A" && e.Kind == trace.Call && e.Fn == "arp_process" })
+	drain := firstEvent(tr, reply, func(e *trace.Event) bool {
+		return e.Kind == trace.Dequeue && e.Queue == "arp_queue 192.0.2.2" && hasSkb(e, id)
+	})
+	xmit := firstEvent(tr, drain, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "e1000_xmit_frame" && hasSkb(e, id) })
+	if reply < 0 || drain < 0 || xmit < 0 {
+		t.Fatalf("reply %d, drain %d, xmit %d", reply, drain, xmit)
+	}
+	for _, i := range []int{reply, drain, xmit} {
+		if tr.Events[i].Ctx != "softirq:NET_RX" {
+			t.Errorf("%s/%s in %s, want softirq:NET_RX", tr.Events[i].Kind, tr.Events[i].Fn, tr.Events[i].Ctx)
+		}
+	}
+	if !slices.Contains(stackFns(tr, xmit), "__neigh_update") {
+		t.Errorf("the parked skb is not sent from neigh_update: %v", stackFns(tr, xmit))
+	}
+	// B learned A's address from the request, as NUD_STALE.
+	if firstEvent(tr, 0, func(e *trace.Event) bool {
+		return e.Host == "B" && strings.Contains(e.Note, "192.0.2.1 dev eth0: NUD_NONE → NUD_STALE")
+	}) < 0 {
+		t.Error("B did not learn A's address")
+	}
+	// The datagram arrives.
+	if r := retOfFn(tr, "B", "__sys_recvfrom"); r == nil || r.Ret != "5" {
+		t.Errorf("B's recvfrom returned %v", r)
+	}
+}
+
+func stackFns(tr *trace.Trace, i int) []string {
+	var fns []string
+	for _, s := range tr.Stack(i) {
+		fns = append(fns, tr.Events[s].Fn)
+	}
+	return fns
+}
+
+func retOfFn(tr *trace.Trace, host, fn string) *trace.Event {
+	i := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == host && e.Kind == trace.Call && e.Fn == fn })
+	if i < 0 {
+		return nil
+	}
+	return retOf(tr, i)
+}
+
+// TestARPUnanswered: three broadcast requests a second apart, then
+// NUD_FAILED, the parked skb dropped with NEIGH_FAILED, and an ICMP host
+// unreachable to ourselves over lo.
+func TestARPUnanswered(t *testing.T) {
+	tr := runLesson(t, "arp-unanswered")
+	var asks []int64
+	for _, e := range tr.Events {
+		if e.Kind == trace.Wire && e.Host == "A" && header.Ethernet(e.Frame).Type() == header.EtherTypeARP {
+			asks = append(asks, e.T)
+		}
+	}
+	if len(asks) != 3 {
+		t.Fatalf("%d ARP requests, want 3 (ucast_probes 0 + mcast_probes 3)", len(asks))
+	}
+	for i := 1; i < 3; i++ {
+		if d := asks[i] - asks[i-1]; d < 900_000_000 || d > 1_100_000_000 {
+			t.Errorf("request %d came %d ns after the previous, want about 1 s", i+1, d)
+		}
+	}
+	failed := firstEvent(tr, 0, func(e *trace.Event) bool { return strings.Contains(e.Note, "NUD_INCOMPLETE → NUD_FAILED") })
+	drop := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_NEIGH_FAILED" })
+	if failed < 0 || drop < failed || tr.Events[failed].T < asks[2] {
+		t.Fatalf("failed at %d, drop at %d", failed, drop)
+	}
+	icmp := firstEvent(tr, failed, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "icmp_rcv" && e.Host == "A" })
+	if icmp < 0 || tr.Events[icmp].Note != "destination unreachable, code 1" {
+		t.Fatal("no ICMP host unreachable reached icmp_rcv")
+	}
+	if firstEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "loopback_xmit" }) < 0 {
+		t.Error("the ICMP error did not go over lo")
+	}
+}
+
+// TestPing: two echo requests answered by B's kernel from NET_RX, and
+// recvfrom returning the 64-byte replies.
+func TestPing(t *testing.T) {
+	tr := runLesson(t, "ping")
+	var replies, requests int
+	for i, e := range tr.Events {
+		switch {
+		case e.Host == "B" && e.Kind == trace.Call && e.Fn == "icmp_reply":
+			replies++
+			if e.Ctx != "softirq:NET_RX" {
+				t.Errorf("icmp_reply in %s", e.Ctx)
+			}
+		case e.Host == "A" && e.Kind == trace.Call && e.Fn == "__sys_recvfrom":
+			if r := retOf(tr, i); r == nil || r.Ret != "64" {
+				t.Errorf("recvfrom returned %v", r)
+			}
+		case e.Kind == trace.Wire && e.Host == "A":
+			f := e.Frame
+			ip := header.IPv4(f[header.EthernetLen:])
+			if ip.Protocol() == header.ProtoICMP && header.ICMP(ip[ip.IHL():]).Type() == header.ICMPEcho {
+				requests++
+				if id := header.ICMP(ip[ip.IHL():]).ID(); id != 1 {
+					t.Errorf("echo id %d, want ping_get_port's first identifier, 1", id)
+				}
+			}
+		}
+	}
+	if replies != 2 || requests != 2 {
+		t.Fatalf("%d requests, %d replies", requests, replies)
+	}
+	checkOrder(t, tr, "A", []want{
+		{"ping_v4_sendmsg", "task:ping[101]"}, {"ip_append_data", "task:ping[101]"},
+		{"ping_v4_push_pending_frames", "task:ping[101]"}, {"ip_push_pending_frames", "task:ping[101]"},
+		{"icmp_rcv", "softirq:NET_RX"}, {"ping_rcv", "softirq:NET_RX"}, {"skb_clone", "softirq:NET_RX"},
+		{"ping_recvmsg", "task:ping[101]"},
+	})
+}
+
+// TestPortUnreachable: eight datagrams to a closed port, eight
+// NO_SOCKET drops, and six ICMP errors: the per-peer burst.
+func TestPortUnreachable(t *testing.T) {
+	tr := runLesson(t, "udp-no-listener")
+	drops, icmps := 0, 0
+	for _, e := range tr.Events {
+		if e.Host == "B" && e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_NO_SOCKET" {
+			drops++
+		}
+		if e.Kind == trace.Wire && e.Host == "B" {
+			ip := header.IPv4(e.Frame[header.EthernetLen:])
+			ic := header.ICMP(ip[ip.IHL():])
+			if ip.Protocol() == header.ProtoICMP && ic.Type() == header.ICMPDestUnreach && ic.Code() == header.ICMPPortUnreach {
+				icmps++
+				if ip.TOS() != 0xc0 {
+					t.Errorf("ICMP error TOS %#x, want IPTOS_PREC_INTERNETCONTROL", ip.TOS())
+				}
+				inner := header.IPv4(ic[header.ICMPLen:])
+				if inner.Dst().String() != "192.0.2.2" || header.UDP(inner[inner.IHL():]).DstPort() != 9999 {
+					t.Error("the error does not quote the datagram")
+				}
+			}
+		}
+	}
+	if drops != 8 || icmps != 6 {
+		t.Fatalf("%d drops, %d ICMP errors; want 8 and 6", drops, icmps)
+	}
+	if firstEvent(tr, 0, func(e *trace.Event) bool {
+		return e.Host == "A" && e.Fn == "__udp4_lib_err" && strings.Contains(e.Note, "not connected")
+	}) < 0 {
+		t.Error("A's UDP did not consider the error")
+	}
+}
+
+// TestLoopback: the receive path runs inside the client's sendto, from
+// local_bh_enable at the end of __dev_queue_xmit, on the same CPU.
+func TestLoopback(t *testing.T) {
+	tr := runLesson(t, "loopback")
+	checkOrder(t, tr, "A", []want{
+		{"__sys_sendto", "task:client[102]"}, {"__dev_queue_xmit", "task:client[102]"},
+		{"loopback_xmit", "task:client[102]"}, {"__netif_rx", "task:client[102]"},
+		{"enqueue_to_backlog", "task:client[102]"}, {"__local_bh_enable_ip", "task:client[102]"},
+		{"net_rx_action", "softirq:NET_RX"}, {"process_backlog", "softirq:NET_RX"},
+		{"__netif_receive_skb", "softirq:NET_RX"}, {"ip_rcv", "softirq:NET_RX"},
+		{"udp_rcv", "softirq:NET_RX"}, {"__udp_enqueue_schedule_skb", "softirq:NET_RX"},
+		{"copy_linear_skb", "task:server[101]"},
+	})
+	i := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "ip_rcv" })
+	if !slices.Contains(stackFns(tr, i), "__sys_sendto") {
+		t.Errorf("ip_rcv does not run inside sendto: %v", stackFns(tr, i))
+	}
+	if r := retOfFn(tr, "A", "__sys_recvfrom"); r == nil || r.Ret != "5" {
+		t.Errorf("server's recvfrom returned %v", r)
+	}
+}
+
+// TestInterruptCoalescing: B's three frames arrive within one ITR
+// interval and are all received by NAPI polls; recvfrom returns thrice.
+func TestInterruptCoalescing(t *testing.T) {
+	tr := runLesson(t, "udp-a-to-b")
+	irqs, polls := 0, 0
+	for _, e := range tr.Events {
+		if e.Host == "B" && e.Kind == trace.IRQ {
+			irqs++
+		}
+		if e.Host == "B" && e.Kind == trace.Call && e.Fn == "e1000_clean_rx_irq" {
+			polls++
+		}
+	}
+	if irqs >= 3 || polls < 1 {
+		t.Errorf("%d interrupts and %d RX cleans for three frames", irqs, polls)
+	}
+	n := 0
+	for i, e := range tr.Events {
+		if e.Host == "B" && e.Kind == trace.Call && e.Fn == "__sys_recvfrom" {
+			if r := retOf(tr, i); r != nil && (r.Ret == "3" || r.Ret == "5") {
+				n++
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d recvfrom calls returned a datagram, want 3", n)
+	}
+}
