@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -69,6 +70,14 @@ func Simulate(f *File) (*trace.Trace, error) {
 		for _, p := range hs.Programs {
 			schedule(hosts[hs.Name], p)
 		}
+	}
+	for _, in := range f.Inject {
+		nic, err := endpoint(hosts, in.To)
+		if err != nil {
+			return nil, fmt.Errorf("inject: %w", err)
+		}
+		frame, _ := hex.DecodeString(in.Frame) // checked by Parse
+		sim.At(in.AtNs, func() { nic.Arrive(frame) })
 	}
 	until := f.UntilNs
 	if until == 0 {

@@ -5,6 +5,7 @@ package scenario
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,15 +18,24 @@ const Version = 1
 
 // File is a scenario file.
 type File struct {
-	Version int    `json:"version"`
-	Name    string `json:"name"`
-	Title   string `json:"title"`
-	Seed    string `json:"seed"` // the seed post the lesson follows
-	Intro   string `json:"intro"`
-	RNGSeed uint64 `json:"rng_seed"`
-	UntilNs int64  `json:"until_ns"` // how long to simulate; 0 = until quiet
-	Hosts   []Host `json:"hosts"`
-	Links   []Link `json:"links"`
+	Version int      `json:"version"`
+	Name    string   `json:"name"`
+	Title   string   `json:"title"`
+	Seed    string   `json:"seed"` // the seed post the lesson follows
+	Intro   string   `json:"intro"`
+	RNGSeed uint64   `json:"rng_seed"`
+	UntilNs int64    `json:"until_ns"` // how long to simulate; 0 = until quiet
+	Hosts   []Host   `json:"hosts"`
+	Links   []Link   `json:"links"`
+	Inject  []Inject `json:"inject"`
+}
+
+// Inject puts a frame on the wire towards a NIC at a given time: traffic
+// from outside the scenario (a test, a fuzzer, a bridged real network).
+type Inject struct {
+	AtNs  int64  `json:"at_ns"`
+	To    string `json:"to"`    // "HOST.NIC"
+	Frame string `json:"frame"` // hex, without FCS
 }
 
 // Host is one machine.
@@ -203,6 +213,17 @@ func (f *File) check() error {
 		}
 		if l.DelayNs < 0 {
 			bad("link %s: delay_ns must not be negative", l.Name)
+		}
+	}
+	for i, in := range f.Inject {
+		if !nics[in.To] {
+			bad("inject %d: no NIC %q", i+1, in.To)
+		}
+		if b, err := hex.DecodeString(in.Frame); err != nil || len(b) > 65536 {
+			bad("inject %d: frame is not hex of at most 65536 bytes", i+1)
+		}
+		if in.AtNs < 0 {
+			bad("inject %d: at_ns must not be negative", i+1)
 		}
 	}
 	if len(errs) > 0 {
