@@ -103,3 +103,31 @@ func FuzzParse(f *testing.F) {
 		_, _ = Simulate(sc)
 	})
 }
+
+// TestSemanticErrorPositions: errors found after decoding name the line
+// and column of the offending value.
+func TestSemanticErrorPositions(t *testing.T) {
+	in := `{
+  "version": 1,
+  "hosts": [
+    {"name": "A",
+     "nics": [{"name": "eth0", "driver": "e1000e", "mac": "02:00:00:00:00:01",
+               "addr": "192.0.2.300/24"}],
+     "programs": [{"name": "p", "steps": [{"op": "fly"}]}]}
+  ],
+  "links": [{"name": "l", "a": "A.eth0", "b": "B.eth0", "rate_bps": 1000}]
+}`
+	_, err := Parse([]byte(in))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		`line 6, column 24: hosts[0].nics[0].addr: "192.0.2.300/24" is not an IPv4 prefix`,
+		`line 7, column 50: hosts[0].programs[0].steps[0].op: unknown op "fly"`,
+		`line 9, column 47: links[0].b: no NIC "B.eth0"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

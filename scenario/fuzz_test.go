@@ -83,7 +83,9 @@ func FuzzICMP(f *testing.F) {
 
 func FuzzUDP(f *testing.F) {
 	f.Add([]byte{0x30, 0x39, 0x23, 0x28, 0, 13, 0, 0, 'h', 'e', 'l', 'l', 'o'})
-	f.Fuzz(func(t *testing.T, dgram []byte) { injectFrame(t, eth(header.EtherTypeIPv4, ipPacket(header.ProtoUDP, dgram))) })
+	f.Fuzz(func(t *testing.T, dgram []byte) {
+		injectFrame(t, eth(header.EtherTypeIPv4, ipPacket(header.ProtoUDP, dgram)))
+	})
 }
 
 // TestInjectedFrames: a few hand-made bad frames are dropped with the

@@ -5,12 +5,9 @@ package scenario
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
-	"strings"
 )
 
 // Version is the scenario format this code reads.
@@ -112,7 +109,7 @@ func Parse(data []byte) (*File, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%s: trailing data after the scenario", where(data, dec.InputOffset()))
 	}
-	if err := f.check(); err != nil {
+	if err := f.check(newPositions(data)); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -138,96 +135,4 @@ func where(data []byte, off int64) string {
 	line := bytes.Count(before, []byte("\n")) + 1
 	col := int(off) - bytes.LastIndexByte(before, '\n')
 	return fmt.Sprintf("line %d, column %d", line, col)
-}
-
-func (f *File) check() error {
-	var errs []string
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
-	if f.Version != Version {
-		bad("version %d: this skbscope reads version %d", f.Version, Version)
-	}
-	nics := map[string]bool{}
-	for _, h := range f.Hosts {
-		if h.Name == "" || strings.Contains(h.Name, ".") {
-			bad("host %q: a name without dots is required", h.Name)
-		}
-		for _, n := range h.NICs {
-			nics[h.Name+"."+n.Name] = true
-			if n.Driver != "e1000e" {
-				bad("%s.%s: driver %q is not modelled (e1000e is)", h.Name, n.Name, n.Driver)
-			}
-			if n.Qdisc != "" && n.Qdisc != "pfifo_fast" {
-				bad("%s.%s: qdisc %q is not modelled (pfifo_fast is)", h.Name, n.Name, n.Qdisc)
-			}
-			if _, err := netip.ParsePrefix(n.Addr); err != nil || !strings.Contains(n.Addr, ".") {
-				bad("%s.%s: addr %q is not an IPv4 prefix like 192.0.2.1/24", h.Name, n.Name, n.Addr)
-			}
-			if n.MTU != 0 && (n.MTU < 68 || n.MTU > 9000) {
-				bad("%s.%s: mtu %d outside 68..9000", h.Name, n.Name, n.MTU)
-			}
-		}
-		for _, p := range h.Programs {
-			for i, s := range p.Steps {
-				switch s.Op {
-				case "socket":
-					if s.Type != "udp" && s.Type != "icmp" {
-						bad("%s/%s step %d: socket type %q is not modelled (udp and icmp are)", h.Name, p.Name, i+1, s.Type)
-					}
-				case "sleep":
-					if s.Ns <= 0 || s.Ns > 3_600_000_000_000 {
-						bad("%s/%s step %d: sleep ns %d outside 1..3600 s", h.Name, p.Name, i+1, s.Ns)
-					}
-				case "ping":
-					if a, err := netip.ParseAddr(s.To); err != nil || !a.Is4() {
-						bad("%s/%s step %d: ping to %q is not an IPv4 address", h.Name, p.Name, i+1, s.To)
-					}
-					if s.Count < 0 || s.Count > 100 || s.Size < 0 || s.Size > 1400 || s.Ns < 0 {
-						bad("%s/%s step %d: ping count 0..100, size 0..1400, ns >= 0", h.Name, p.Name, i+1)
-					}
-				case "sendto":
-					if _, err := netip.ParseAddrPort(s.To); err != nil {
-						bad("%s/%s step %d: to %q: %v", h.Name, p.Name, i+1, s.To, err)
-					}
-				case "bind":
-					if _, err := netip.ParseAddrPort(s.Addr); err != nil {
-						bad("%s/%s step %d: addr %q: %v", h.Name, p.Name, i+1, s.Addr, err)
-					}
-				case "recvfrom":
-					if s.Size < 0 || s.Size > 1<<20 {
-						bad("%s/%s step %d: size %d outside 0..1048576", h.Name, p.Name, i+1, s.Size)
-					}
-				default:
-					bad("%s/%s step %d: unknown op %q", h.Name, p.Name, i+1, s.Op)
-				}
-			}
-		}
-	}
-	for _, l := range f.Links {
-		for _, end := range []string{l.A, l.B} {
-			if !nics[end] {
-				bad("link %s: no NIC %q", l.Name, end)
-			}
-		}
-		if l.RateBps <= 0 {
-			bad("link %s: rate_bps must be positive", l.Name)
-		}
-		if l.DelayNs < 0 {
-			bad("link %s: delay_ns must not be negative", l.Name)
-		}
-	}
-	for i, in := range f.Inject {
-		if !nics[in.To] {
-			bad("inject %d: no NIC %q", i+1, in.To)
-		}
-		if b, err := hex.DecodeString(in.Frame); err != nil || len(b) > 65536 {
-			bad("inject %d: frame is not hex of at most 65536 bytes", i+1)
-		}
-		if in.AtNs < 0 {
-			bad("inject %d: at_ns must not be negative", i+1)
-		}
-	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
-	}
-	return nil
 }

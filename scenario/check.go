@@ -1,0 +1,249 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"skbscope/stack/header"
+)
+
+// positions maps each value's JSON path ("hosts[0].nics[1].addr") to
+// the byte offset where it starts, so that errors found after decoding
+// can still name a line and column.
+type positions struct {
+	data []byte
+	at   map[string]int64
+}
+
+// newPositions walks the document's tokens once. It is only called on a
+// document that decoded, so the tokens are well formed.
+func newPositions(data []byte) positions {
+	p := positions{data: data, at: map[string]int64{}}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		object  bool
+		key     string
+		index   int
+		wantKey bool
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for i, f := range stack {
+			switch {
+			case f.object && i > 0:
+				b.WriteString("." + f.key)
+			case f.object:
+				b.WriteString(f.key)
+			default:
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			}
+		}
+		return b.String()
+	}
+	next := func() { // a value ended: on to the next key or element
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].wantKey = true
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+	for {
+		off := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return p
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			next()
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			stack[n-1].key, stack[n-1].wantKey = tok.(string), false
+			continue
+		}
+		p.at[path()] = skipSeparators(data, off)
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, frame{object: d == '{', wantKey: d == '{'})
+			continue
+		}
+		next()
+	}
+}
+
+func skipSeparators(data []byte, off int64) int64 {
+	for off < int64(len(data)) && strings.IndexByte(" \t\r\n:,", data[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// where names the line and column of path, or of its nearest parent that
+// appears in the file (a missing field is reported where its object is).
+func (p positions) where(path string) string {
+	for {
+		if off, ok := p.at[path]; ok {
+			return where(p.data, off)
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return where(p.data, 0)
+		}
+		path = path[:i]
+	}
+}
+
+// problems collects errors, each placed at the value it is about.
+type problems struct {
+	pos  positions
+	errs []string
+}
+
+func (ps *problems) add(path, format string, a ...any) {
+	ps.errs = append(ps.errs, ps.pos.where(path)+": "+path+": "+fmt.Sprintf(format, a...))
+}
+
+func (ps *problems) err() error {
+	if len(ps.errs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(ps.errs, "\n"))
+}
+
+// check validates what decoding cannot: names, addresses, references
+// between hosts, NICs and links, and each step's arguments.
+func (f *File) check(pos positions) error {
+	ps := &problems{pos: pos}
+	if f.Version != Version {
+		ps.add("version", "version %d: this skbscope reads version %d", f.Version, Version)
+	}
+	nics := map[string]bool{}
+	hosts := map[string]bool{}
+	for hi, h := range f.Hosts {
+		hp := fmt.Sprintf("hosts[%d]", hi)
+		if h.Name == "" || strings.ContainsAny(h.Name, ". ") || hosts[h.Name] {
+			ps.add(hp+".name", "host name %q: required, unique, without dots or spaces", h.Name)
+		}
+		hosts[h.Name] = true
+		devs := map[string]bool{}
+		for ni, n := range h.NICs {
+			np := fmt.Sprintf("%s.nics[%d]", hp, ni)
+			if n.Name == "" || n.Name == "lo" || devs[n.Name] {
+				ps.add(np+".name", "NIC name %q: required, unique, and not lo (every host has lo)", n.Name)
+			}
+			devs[n.Name] = true
+			nics[h.Name+"."+n.Name] = true
+			if n.Driver != "e1000e" {
+				ps.add(np+".driver", "driver %q is not modelled (e1000e is)", n.Driver)
+			}
+			if n.Qdisc != "" && n.Qdisc != "pfifo_fast" {
+				ps.add(np+".qdisc", "qdisc %q is not modelled (pfifo_fast is)", n.Qdisc)
+			}
+			if _, err := header.ParseMAC(n.MAC); err != nil {
+				ps.add(np+".mac", "%v", err)
+			}
+			if a, err := netip.ParsePrefix(n.Addr); err != nil || !a.Addr().Is4() {
+				ps.add(np+".addr", "%q is not an IPv4 prefix like 192.0.2.1/24", n.Addr)
+			}
+			if n.MTU != 0 && (n.MTU < 68 || n.MTU > 9000) {
+				ps.add(np+".mtu", "mtu %d outside 68..9000", n.MTU)
+			}
+		}
+		for i, nb := range h.Neighbours {
+			p := fmt.Sprintf("%s.neighbours[%d]", hp, i)
+			if !devs[nb.Dev] {
+				ps.add(p+".dev", "no NIC %q on %s", nb.Dev, h.Name)
+			}
+			if a, err := netip.ParseAddr(nb.Addr); err != nil || !a.Is4() {
+				ps.add(p+".addr", "%q is not an IPv4 address", nb.Addr)
+			}
+			if _, err := header.ParseMAC(nb.LLAddr); err != nil {
+				ps.add(p+".lladdr", "%v", err)
+			}
+		}
+		for i, tp := range h.Taps {
+			if !devs[tp.Dev] {
+				ps.add(fmt.Sprintf("%s.taps[%d].dev", hp, i), "no NIC %q on %s", tp.Dev, h.Name)
+			}
+		}
+		for pi, p := range h.Programs {
+			pp := fmt.Sprintf("%s.programs[%d]", hp, pi)
+			if p.AtNs < 0 {
+				ps.add(pp+".at_ns", "must not be negative")
+			}
+			for si, s := range p.Steps {
+				checkStep(ps, fmt.Sprintf("%s.steps[%d]", pp, si), s)
+			}
+		}
+	}
+	for i, l := range f.Links {
+		lp := fmt.Sprintf("links[%d]", i)
+		for _, end := range []struct{ field, nic string }{{"a", l.A}, {"b", l.B}} {
+			if !nics[end.nic] {
+				ps.add(lp+"."+end.field, "no NIC %q", end.nic)
+			}
+		}
+		if l.RateBps <= 0 {
+			ps.add(lp+".rate_bps", "must be positive")
+		}
+		if l.DelayNs < 0 {
+			ps.add(lp+".delay_ns", "must not be negative")
+		}
+	}
+	for i, in := range f.Inject {
+		ip := fmt.Sprintf("inject[%d]", i)
+		if !nics[in.To] {
+			ps.add(ip+".to", "no NIC %q", in.To)
+		}
+		if b, err := hex.DecodeString(in.Frame); err != nil || len(b) > 65536 {
+			ps.add(ip+".frame", "not hex of at most 65536 bytes")
+		}
+		if in.AtNs < 0 {
+			ps.add(ip+".at_ns", "must not be negative")
+		}
+	}
+	return ps.err()
+}
+
+func checkStep(ps *problems, p string, s Step) {
+	switch s.Op {
+	case "socket":
+		if s.Type != "udp" && s.Type != "icmp" {
+			ps.add(p+".type", "socket type %q is not modelled (udp and icmp are)", s.Type)
+		}
+	case "sleep":
+		if s.Ns <= 0 || s.Ns > 3_600_000_000_000 {
+			ps.add(p+".ns", "sleep %d ns outside 1 ns..3600 s", s.Ns)
+		}
+	case "ping":
+		if a, err := netip.ParseAddr(s.To); err != nil || !a.Is4() {
+			ps.add(p+".to", "%q is not an IPv4 address", s.To)
+		}
+		if s.Count < 0 || s.Count > 100 || s.Size < 0 || s.Size > 1400 || s.Ns < 0 {
+			ps.add(p, "ping count 0..100, size 0..1400, ns >= 0")
+		}
+	case "sendto":
+		if _, err := netip.ParseAddrPort(s.To); err != nil {
+			ps.add(p+".to", "%v", err)
+		}
+	case "bind":
+		if _, err := netip.ParseAddrPort(s.Addr); err != nil {
+			ps.add(p+".addr", "%v", err)
+		}
+	case "recvfrom":
+		if s.Size < 0 || s.Size > 1<<20 {
+			ps.add(p+".size", "%d outside 0..1048576", s.Size)
+		}
+	default:
+		ps.add(p+".op", "unknown op %q", s.Op)
+	}
+}
