@@ -16,6 +16,7 @@ import (
 	"time"
 
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -25,7 +26,7 @@ var screenshot = flag.String("screenshot", "../web/testdata/screenshots/udp-send
 	"where the browser test saves its screenshot (docs/screenshot.png is made with -screenshot ../docs/screenshot.png)")
 
 // chromium finds Debian's Chromium; `make test-deps` installs it.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -38,7 +39,7 @@ func chromium(t *testing.T) string {
 // siteDir is a resource directory holding a freshly built app.wasm (and
 // its gzip variant) beside copies of static/web's files, so the test
 // never runs a stale wasm.
-func siteDir(t *testing.T) string {
+func siteDir(t testing.TB) string {
 	dir := t.TempDir()
 	web := filepath.Join(dir, "web")
 	if err := os.MkdirAll(web, 0o755); err != nil {
@@ -93,7 +94,7 @@ func siteDir(t *testing.T) string {
 
 // browser starts headless Chromium and collects every console error,
 // uncaught exception and browser-logged error (such as a failed load).
-func browser(t *testing.T) (context.Context, func() []string) {
+func browser(t testing.TB) (context.Context, func() []string) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.Flag("headless", true),
@@ -233,6 +234,27 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(row, "e1000_xmit_frame") {
 		t.Errorf("highlighted log row %q does not show e1000_xmit_frame", row)
 	}
+	// Clicking a log row goes to its event, however far the log has paged.
+	var first int
+	if err := chromedp.Run(ctx,
+		chromedp.Evaluate(`+document.querySelector("#log tbody tr").dataset.seq`, &first),
+		chromedp.Click("#log tbody tr", chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if first == 0 {
+		t.Errorf("the log still starts at event 0 at cursor %d", v.Cursor)
+	}
+	for range 100 {
+		if v, err = readNow(ctx); err != nil || v.Cursor == first {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v.Cursor != first {
+		t.Errorf("clicking the log row of event %d went to %d", first, v.Cursor)
+	}
+
 	var canvasW int
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById("map").width`, &canvasW)); err != nil {
 		t.Fatal(err)
@@ -335,4 +357,76 @@ func txRingEvent(t *testing.T) int {
 		}
 	}
 	return len(tr.Events) - 1
+}
+
+// frameTimer wraps requestAnimationFrame before the app starts, so that
+// every animation frame's main-thread time (Go drawing, the copy, the
+// canvas calls) is recorded in window.skbFrames.
+const frameTimer = `(() => {
+	const raf = window.requestAnimationFrame.bind(window);
+	window.skbFrames = [];
+	window.requestAnimationFrame = cb => raf(ts => {
+		const t0 = performance.now();
+		cb(ts);
+		window.skbFrames.push(performance.now() - t0);
+	});
+})()`
+
+// stepOnce presses → in the page and resolves, in milliseconds, once the
+// panels show the next event and the frame after it has been painted.
+const stepOnce = `new Promise(done => {
+	const cur = () => +document.getElementById("cursor").dataset.cursor;
+	const key = cur() >= +document.getElementById("cursor").dataset.last ? "Home" : "ArrowRight";
+	const c0 = cur(), t0 = performance.now();
+	window.dispatchEvent(new KeyboardEvent("keydown", {key}));
+	const check = () => cur() !== c0 ? requestAnimationFrame(() => done(performance.now() - t0)) : setTimeout(check, 0);
+	check();
+})`
+
+// BenchmarkBrowserStep measures, in headless Chromium, the latency of one
+// keyboard step (ns/op: key to panels re-rendered and the map repainted)
+// and what the animation frames cost meanwhile.
+func BenchmarkBrowserStep(b *testing.B) {
+	ctx, problems := browser(b)
+	h, err := newHandler(siteDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	if err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(frameTimer).Do(ctx)
+		return err
+	})); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := load(ctx, srv.URL+"/?lesson=udp-sendto"); err != nil {
+		b.Fatal(err)
+	}
+	loadMs := float64(time.Since(start).Milliseconds())
+	await := func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+	for b.Loop() {
+		var ms float64
+		if err := chromedp.Run(ctx, chromedp.Evaluate(stepOnce, &ms, await)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var frames []float64
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`window.skbFrames`, &frames)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(loadMs, "ms-load")
+	var sum, worst float64
+	for _, f := range frames {
+		sum += f
+		worst = max(worst, f)
+	}
+	if len(frames) > 0 {
+		b.ReportMetric(sum/float64(len(frames)), "ms/frame")
+		b.ReportMetric(worst, "ms-worst-frame")
+	}
+	for _, p := range problems() {
+		b.Errorf("browser reported: %s", p)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -15,11 +16,12 @@ import (
 	"skbscope/stack/trace"
 )
 
-// Where lessons come from; tests substitute their own traces.
-var (
-	runLesson   = scenario.Run
-	listLessons = scenario.Lessons
-)
+// runLesson is where traces come from; tests substitute their own.
+var runLesson = scenario.Run
+
+// lessons lists the lessons once: scenario.Lessons parses every lesson
+// file, too slow to repeat on each render in WebAssembly.
+var lessons = sync.OnceValue(scenario.Lessons)
 
 // DefaultLesson is opened when the URL names none and no lesson is listed.
 const DefaultLesson = "udp-sendto"
@@ -56,6 +58,11 @@ type Scope struct {
 
 // OnMount starts the canvas animator and the keyboard (browser only).
 func (s *Scope) OnMount(ctx app.Context) {
+	ctx.Handle(actionGoto, func(ctx app.Context, a app.Action) {
+		if seq, ok := a.Value.(int); ok {
+			s.jump(ctx, seq)
+		}
+	})
 	s.anim = newAnimator("map", func() { ctx.Dispatch(s.playStep) })
 	s.anim.listen(ctx, s.onKey)
 	if s.model != nil {
@@ -76,7 +83,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 	lesson := q.Get("lesson")
 	if lesson == "" {
 		lesson = DefaultLesson
-		if ls := listLessons(); len(ls) > 0 {
+		if ls := lessons(); len(ls) > 0 {
 			lesson = ls[0].Name
 		}
 	}
@@ -214,13 +221,12 @@ func (s *Scope) onKey(ctx app.Context, key string) {
 	}
 }
 
-func (s *Scope) gotoHandler(seq int) app.EventHandler {
-	return func(ctx app.Context, e app.Event) { s.jump(ctx, seq) }
-}
-
-// stepHandler moves d events from wherever the cursor is when clicked.
-func (s *Scope) stepHandler(d int) app.EventHandler {
-	return func(ctx app.Context, e app.Event) { s.jump(ctx, s.cursor+d) }
+// onStep moves by the clicked button's data-step (see gotoClicked for why
+// not a closure).
+func (s *Scope) onStep(ctx app.Context, e app.Event) {
+	if d, err := strconv.Atoi(ctx.JSSrc().Get("dataset").Get("step").String()); err == nil {
+		s.jump(ctx, s.cursor+d)
+	}
 }
 
 // Render draws the controls and the panels for the cursor; the map itself
@@ -231,8 +237,8 @@ func (s *Scope) Render() app.UI {
 		app.If(s.err != "", func() app.UI {
 			return app.Div().ID("error").Class("error").Body(
 				app.P().Text(s.err),
-				app.P().Body(app.Text("Lessons: "), app.Range(listLessons()).Slice(func(i int) app.UI {
-					l := listLessons()[i]
+				app.P().Body(app.Text("Lessons: "), app.Range(lessons()).Slice(func(i int) app.UI {
+					l := lessons()[i]
 					return app.A().Href("/?lesson=" + url.QueryEscape(l.Name)).Text(l.Name + " ")
 				})),
 			)
@@ -245,15 +251,11 @@ func (s *Scope) Render() app.UI {
 }
 
 func (s *Scope) header() app.UI {
-	lessons := listLessons()
-	known := false
-	for _, l := range lessons {
-		known = known || l.Name == s.lesson
-	}
-	var intro string
-	for _, l := range lessons {
+	ls := lessons()
+	known, intro := false, ""
+	for _, l := range ls {
 		if l.Name == s.lesson {
-			intro = l.Intro
+			known, intro = true, l.Intro
 		}
 	}
 	return app.Header().Class("top").Body(
@@ -263,8 +265,8 @@ func (s *Scope) header() app.UI {
 			app.Select().ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
 				ctx.Navigate("/?lesson=" + url.QueryEscape(ctx.JSSrc().Get("value").String()))
 			}).Body(
-				app.Range(lessons).Slice(func(i int) app.UI {
-					l := lessons[i]
+				app.Range(ls).Slice(func(i int) app.UI {
+					l := ls[i]
 					return app.Option().Value(l.Name).Selected(l.Name == s.lesson).Text(l.Title)
 				}),
 				app.If(!known, func() app.UI {
@@ -290,15 +292,15 @@ func (s *Scope) body() app.UI {
 	return app.Div().Body(
 		app.Div().Class("controls").Body(
 			app.Button().ID("first").Title("first event (Home)").Disabled(c == 0).Text("|◀").
-				OnClick(s.gotoHandler(0)),
+				Attr("data-seq", 0).OnClick(gotoClicked),
 			app.Button().ID("back").Title("step back (←, PageUp)").Disabled(c == 0).Text("◀ back").
-				OnClick(s.stepHandler(-1)),
+				Attr("data-step", -1).OnClick(s.onStep),
 			app.Button().ID("play").Title("play / pause (Space)").Disabled(c == last && !s.playing).Text(play).
 				OnClick(func(ctx app.Context, e app.Event) { s.setPlaying(!s.playing) }),
 			app.Button().ID("fwd").Title("step forward (→, PageDown)").Disabled(c == last).Text("next ▶").
-				OnClick(s.stepHandler(1)),
+				Attr("data-step", 1).OnClick(s.onStep),
 			app.Button().ID("last").Title("last event (End)").Disabled(c == last).Text("▶|").
-				OnClick(s.gotoHandler(last)),
+				Attr("data-seq", last).OnClick(gotoClicked),
 			app.Label().Class("speed").Body(
 				app.Text("events/s "),
 				app.Select().ID("speed").OnChange(func(ctx app.Context, e app.Event) {
@@ -330,9 +332,9 @@ func (s *Scope) body() app.UI {
 			app.Span().Class("ctx ctx-hw").Text("hardware"),
 		),
 		app.Div().Class("panels").Body(
-			skbPanel(m, c),
-			stackPanel(m, c, s.gotoHandler),
+			&skbBox{V: m.skbAtCursor(c)},
+			stackPanel(m, c),
 		),
-		logPanel(m, c, s.gotoHandler),
+		logPanel(m, c),
 	)
 }

@@ -143,10 +143,12 @@ func segments(sn *trace.SkbSnap) []seg {
 }
 
 // skbView is the skb panel's subject: a snapshot and how it was found.
+// Its fields are exported because go-app compares them to decide whether
+// the panel needs rendering again.
 type skbView struct {
-	title string
-	snap  *trace.SkbSnap
-	frame bool // a frame on the wire rather than an skb
+	Title string
+	Snap  *trace.SkbSnap
+	Frame bool // a frame on the wire rather than an skb
 }
 
 // skbAtCursor picks what the skb panel shows: the frame of a wire event,
@@ -154,7 +156,7 @@ type skbView struct {
 func (m *Model) skbAtCursor(c int) skbView {
 	e := &m.T.Events[c]
 	if e.Kind == trace.Wire && len(e.Frame) > 0 {
-		return skbView{title: describe(e), snap: frameSnap(e.Frame), frame: true}
+		return skbView{Title: describe(e), Snap: frameSnap(e.Frame), Frame: true}
 	}
 	id := m.lastSkb[c]
 	if id < 0 {
@@ -173,7 +175,7 @@ func (m *Model) skbAtCursor(c int) skbView {
 			title += " (as of event " + strconv.Itoa(seq) + ")"
 		}
 	}
-	return skbView{title: title, snap: sn}
+	return skbView{Title: title, Snap: sn}
 }
 
 // frameSnap presents wire bytes as a buffer whose data is the frame.
@@ -194,15 +196,25 @@ func frameSnap(f []byte) *trace.SkbSnap {
 // of rows.
 const hexRows = 64
 
-func skbPanel(m *Model, c int) app.UI {
-	v := m.skbAtCursor(c)
-	if v.snap == nil {
+// skbBox is the skb panel as a component: stepping through events that
+// leave the skb unchanged (the recorder then reuses its snapshot) costs no
+// rendering.
+type skbBox struct {
+	app.Compo
+	V skbView
+}
+
+// Render implements app.Composer.
+func (b *skbBox) Render() app.UI { return skbPanel(b.V) }
+
+func skbPanel(v skbView) app.UI {
+	if v.Snap == nil {
 		return app.Section().ID("skb").Class("panel").Body(
 			app.H2().Text("sk_buff"),
 			app.P().Class("muted").Text("No skb yet at this event."),
 		)
 	}
-	sn := v.snap
+	sn := v.Snap
 	segs := segments(sn)
 	cols := make([]string, len(segs))
 	for i, s := range segs {
@@ -210,7 +222,7 @@ func skbPanel(m *Model, c int) app.UI {
 	}
 	grid := strings.Join(cols, " ")
 	return app.Section().ID("skb").Class("panel").Body(
-		app.H2().Text(v.title),
+		app.H2().Text(v.Title),
 		app.Div().ID("skb-bar").Class("skb-bar").Style("grid-template-columns", grid).Body(
 			app.Range(segs).Slice(func(i int) app.UI {
 				s := segs[i]
@@ -224,7 +236,7 @@ func skbPanel(m *Model, c int) app.UI {
 			}),
 		),
 		pointerRow(sn, segs, grid),
-		app.If(!v.frame, func() app.UI { return metaTable(sn) }),
+		app.If(!v.Frame, func() app.UI { return metaTable(sn) }),
 		fieldsView(sn),
 		hexDump(sn, segs),
 	)
@@ -423,8 +435,9 @@ func hexDump(sn *trace.SkbSnap, segs []seg) app.UI {
 }
 
 // stackPanel prints the call stack at the cursor innermost first, framed
-// like the kernel's backtraces (<TASK> or <IRQ>), with each frame's file.
-func stackPanel(m *Model, c int, onFrame func(seq int) app.EventHandler) app.UI {
+// like the kernel's backtraces (<TASK> or <IRQ>), with each frame's file;
+// clicking a frame goes to that call.
+func stackPanel(m *Model, c int) app.UI {
 	e := &m.T.Events[c]
 	cls := ctxClass(e.Ctx)
 	frames := m.stack(c)
@@ -459,7 +472,7 @@ func stackPanel(m *Model, c int, onFrame func(seq int) app.EventHandler) app.UI 
 				cls += " bt-top"
 			}
 			lines = append(lines, app.Div().Class(cls).Body(
-				app.Span().Class("bt-fn").Title("go to this call").OnClick(onFrame(seq)).Text("  "+f.Fn),
+				app.Span().Class("bt-fn").Title("go to this call").Attr("data-seq", seq).OnClick(gotoClicked).Text("  "+f.Fn),
 				app.Text(" "),
 				app.If(f.File != "", func() app.UI {
 					return app.A().Class("bt-file").Href(SourceURL(f.File)).Target("_blank").Rel("noopener").Text("(" + f.File + ")")
@@ -474,46 +487,18 @@ func stackPanel(m *Model, c int, onFrame func(seq int) app.EventHandler) app.UI 
 	)
 }
 
-// logWindow is how many rows the event log shows on each side of the
-// cursor: the table costs the same on a long trace as on a short one.
-const logWindow = 30
+// logPage is the event log's paging: it shows the cursor's page of rows
+// and one page either side, so a long trace costs no more than a short one,
+// and a step only moves the highlight (the rows stay put until the cursor
+// crosses into another page).
+const logPage = 20
 
-func logPanel(m *Model, c int, onRow func(seq int) app.EventHandler) app.UI {
-	lo, hi := max(0, c-logWindow), min(m.Len(), c+logWindow+1)
+func logPanel(m *Model, c int) app.UI {
+	lo := max(0, (c/logPage-1)*logPage)
+	hi := min(m.Len(), lo+3*logPage)
 	rows := make([]app.UI, 0, hi-lo)
 	for i := lo; i < hi; i++ {
-		e := &m.T.Events[i]
-		what := e.Fn
-		if what == "" {
-			what = e.Queue
-		}
-		if what == "" {
-			what = e.Wire
-		}
-		detail := e.Ret
-		for _, s := range []string{e.Reason, e.Note} {
-			if s != "" {
-				detail = strings.TrimSpace(detail + " " + s)
-			}
-		}
-		if e.Kind == trace.Enqueue || e.Kind == trace.Dequeue {
-			detail = strings.TrimSpace("qlen " + strconv.Itoa(e.QLen) + " " + detail)
-		}
-		tr := app.Tr().Class("k-" + string(e.Kind)).OnClick(onRow(i))
-		if i == c {
-			tr = tr.ID("ev-cur").Class("cur")
-		}
-		rows = append(rows, tr.Body(
-			app.Td().Class("num").Text(strconv.Itoa(e.Seq)),
-			app.Td().Class("num").Text(micros(e.T)),
-			app.Td().Text(e.Host),
-			app.Td().Class("num").Text(strconv.Itoa(e.CPU)),
-			app.Td().Body(app.Span().Class("ctx ctx-"+ctxClass(e.Ctx)).Text(e.Ctx)),
-			app.Td().Text(string(e.Kind)),
-			app.Td().Class("fn").Style("padding-left", fmt.Sprintf("%.1fem", 0.4+0.6*float64(e.Depth))).Text(what),
-			app.Td().Text(skbList(e.Skb)),
-			app.Td().Class("detail").Text(detail),
-		))
+		rows = append(rows, &logRow{M: m, Seq: i, Cur: i == c})
 	}
 	return app.Section().ID("log").Class("panel log").Body(
 		app.H2().Text(fmt.Sprintf("Event log (%d events)", m.Len())),
@@ -528,4 +513,62 @@ func logPanel(m *Model, c int, onRow func(seq int) app.EventHandler) app.UI {
 			),
 		),
 	)
+}
+
+// logRow is one row of the event log, a component of its own so that a
+// step re-renders only the two rows whose highlight moves.
+type logRow struct {
+	app.Compo
+	M   *Model
+	Seq int
+	Cur bool
+}
+
+// Render implements app.Composer.
+func (r *logRow) Render() app.UI {
+	e := &r.M.T.Events[r.Seq]
+	what := e.Fn
+	if what == "" {
+		what = e.Queue
+	}
+	if what == "" {
+		what = e.Wire
+	}
+	detail := e.Ret
+	for _, s := range []string{e.Reason, e.Note} {
+		if s != "" {
+			detail = strings.TrimSpace(detail + " " + s)
+		}
+	}
+	if e.Kind == trace.Enqueue || e.Kind == trace.Dequeue {
+		detail = strings.TrimSpace("qlen " + strconv.Itoa(e.QLen) + " " + detail)
+	}
+	tr := app.Tr().Class("k-"+string(e.Kind)).Attr("data-seq", r.Seq).OnClick(gotoClicked)
+	if r.Cur {
+		tr = tr.ID("ev-cur").Class("cur")
+	}
+	return tr.Body(
+		app.Td().Class("num").Text(strconv.Itoa(e.Seq)),
+		app.Td().Class("num").Text(micros(e.T)),
+		app.Td().Text(e.Host),
+		app.Td().Class("num").Text(strconv.Itoa(e.CPU)),
+		app.Td().Body(app.Span().Class("ctx ctx-"+ctxClass(e.Ctx)).Text(e.Ctx)),
+		app.Td().Text(string(e.Kind)),
+		app.Td().Class("fn").Style("padding-left", fmt.Sprintf("%.1fem", 0.4+0.6*float64(e.Depth))).Text(what),
+		app.Td().Text(skbList(e.Skb)),
+		app.Td().Class("detail").Text(detail),
+	)
+}
+
+// actionGoto asks the page to move its cursor to the event in the value.
+const actionGoto = "skbscope/goto"
+
+// gotoClicked handles a click on anything that carries data-seq. The
+// number lives in the DOM, not in a closure: go-app keeps an element's
+// first handler when a new one comes from the same function literal, so a
+// captured number would go stale.
+func gotoClicked(ctx app.Context, e app.Event) {
+	if seq, err := strconv.Atoi(ctx.JSSrc().Get("dataset").Get("seq").String()); err == nil {
+		ctx.NewActionWithValue(actionGoto, seq)
+	}
 }

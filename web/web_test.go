@@ -145,7 +145,7 @@ func TestEmptyAndBrokenTraces(t *testing.T) {
 		m.Draw(&d, Frame{From: c, To: c, P: 1})
 		checkBuf(t, d.b)
 		cc := m.Clamp(c)
-		app.HTMLString(skbPanel(m, cc))
+		app.HTMLString(skbPanel(m.skbAtCursor(cc)))
 		app.HTMLString(nowLine(m, cc))
 	}
 }
@@ -154,27 +154,27 @@ func TestSegments(t *testing.T) {
 	m := lesson(t)
 	for c := range m.Len() {
 		v := m.skbAtCursor(c)
-		if v.snap == nil {
+		if v.Snap == nil {
 			continue
 		}
 		total, prev := 0, 0
-		for _, s := range segments(v.snap) {
+		for _, s := range segments(v.Snap) {
 			if s.off != prev || s.n <= 0 {
 				t.Fatalf("cursor %d: segment %+v after offset %d", c, s, prev)
 			}
 			prev = s.off + s.n
 			total += s.n
 		}
-		if total != v.snap.End {
-			t.Fatalf("cursor %d: segments cover %d bytes of %d", c, total, v.snap.End)
+		if total != v.Snap.End {
+			t.Fatalf("cursor %d: segments cover %d bytes of %d", c, total, v.Snap.End)
 		}
 	}
 	// Once the Ethernet header is pushed, the bar reads headroom, eth, ip,
 	// udp, payload, tailroom.
 	var got []string
 	for c := m.Len() - 1; c >= 0; c-- {
-		if v := m.skbAtCursor(c); v.snap != nil && !v.frame && v.snap.MAC >= 0 {
-			for _, s := range segments(v.snap) {
+		if v := m.skbAtCursor(c); v.Snap != nil && !v.Frame && v.Snap.MAC >= 0 {
+			for _, s := range segments(v.Snap) {
 				got = append(got, s.class)
 			}
 			break
@@ -187,11 +187,10 @@ func TestSegments(t *testing.T) {
 
 func TestPanels(t *testing.T) {
 	m := lesson(t)
-	noop := func(int) app.EventHandler { return func(app.Context, app.Event) {} }
 	hit := false
 	for c := range m.Len() {
-		html := app.HTMLString(nowLine(m, c)) + app.HTMLString(stackPanel(m, c, noop)) +
-			app.HTMLString(skbPanel(m, c)) + app.HTMLString(logPanel(m, c, noop))
+		html := app.HTMLString(nowLine(m, c)) + app.HTMLString(stackPanel(m, c)) +
+			app.HTMLString(skbPanel(m.skbAtCursor(c))) + app.HTMLString(logPanel(m, c))
 		if m.T.Events[c].Fn == "e1000_xmit_frame" && m.T.Events[c].Kind == trace.Call {
 			hit = true
 			for _, want := range []string{
