@@ -194,7 +194,8 @@ func expand(steps []Step) []Step {
 
 // schedule starts a program's task at its time. Its system calls run
 // one after the other in that task's context; one that sleeps (recvfrom
-// on an empty queue, sleep) resumes the program when it returns.
+// on an empty queue, sendto on a full send buffer, sleep) resumes the
+// program when it returns.
 func schedule(h *host, p Program) {
 	t := h.k.NewTask(p.Name)
 	steps := expand(p.Steps)
@@ -208,39 +209,36 @@ func schedule(h *host, p Program) {
 		}
 		return -1 // an unknown socket name is a bad fd, as in C
 	}
+	// Each system call ends with a return to user space, where pending
+	// interrupts are taken before the next call starts: the next step is
+	// a new event at the CPU's clock.
 	var run func(i int)
+	next := func(i int) func() {
+		return func() { h.k.Later(0, t.Context(), func() { run(i + 1) }) }
+	}
 	run = func(i int) {
-		for ; i < len(steps); i++ {
-			s := steps[i]
-			switch s.Op {
-			case "socket":
-				proto := 0
-				if s.Type == "icmp" {
-					proto = header.ProtoICMP
-				}
-				fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, socket.SockDgram, proto)
-			case "bind":
-				h.sock.SysBind(h.k, t, fdOf(s), netip.MustParseAddrPort(s.Addr)) // checked by Parse
-			case "sendto":
-				to := netip.MustParseAddrPort(s.To) // checked by Parse
-				h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), 0, &to)
-			case "sleep":
-				next := i + 1
-				h.k.Nanosleep(t, s.Ns, func() { run(next) })
-				return
-			case "recvfrom":
-				returned, asleep, next := false, false, i+1
-				h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) {
-					returned = true
-					if asleep {
-						run(next)
-					}
-				})
-				if !returned {
-					asleep = true // the wake-up runs the rest of the program
-					return
-				}
+		if i >= len(steps) {
+			return
+		}
+		s := steps[i]
+		switch s.Op {
+		case "socket":
+			proto := 0
+			if s.Type == "icmp" {
+				proto = header.ProtoICMP
 			}
+			fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, socket.SockDgram, proto)
+			next(i)()
+		case "bind":
+			h.sock.SysBind(h.k, t, fdOf(s), netip.MustParseAddrPort(s.Addr)) // checked by Parse
+			next(i)()
+		case "sendto":
+			to := netip.MustParseAddrPort(s.To) // checked by Parse
+			h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), 0, &to, func(int) { next(i)() })
+		case "sleep":
+			h.k.Nanosleep(t, s.Ns, next(i))
+		case "recvfrom":
+			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) { next(i)() })
 		}
 	}
 	h.k.RunOn(p.AtNs, 0, t.Context(), func() { run(0) })

@@ -1,29 +1,52 @@
 package core
 
 import (
+	"fmt"
+
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/socket"
 	"skbscope/stack/trace"
 )
 
-var fnSockAllocSendPskb = kernel.NewFn("sock_alloc_send_pskb", "net/core/sock.c", "socket")
+const sockC = "net/core/sock.c"
+
+var (
+	fnSockAllocSendPskb = kernel.NewFn("sock_alloc_send_pskb", sockC, "socket")
+	fnSockWaitForWmem   = kernel.NewFn("sock_wait_for_wmem", sockC, "socket")
+	fnSockWfree         = kernel.NewFn("sock_wfree", sockC, "socket")
+	fnSockDefWriteSpace = kernel.NewFn("sock_def_write_space", sockC, "socket")
+)
 
 // SockAllocSendSkb is sock_alloc_send_skb() → sock_alloc_send_pskb(): an
-// skb charged to the socket's send buffer. A full sndbuf would put a
-// blocking sender to sleep; with MSG_DONTWAIT it is -EAGAIN.
-func SockAllocSendSkb(k *kernel.Kernel, sk *socket.Sock, size int, noblock bool) (*skb.SKB, int) {
+// skb charged to the socket's send buffer. While sk_wmem_alloc has reached
+// sk_sndbuf a blocking sender sleeps in sock_wait_for_wmem until
+// sock_wfree makes room; a non-blocking one gets -EAGAIN. done receives
+// the skb or the error, now or after the sleep.
+func SockAllocSendSkb(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, size int, noblock bool, done func(*skb.SKB, int)) {
 	k.Call(fnSockAllocSendPskb)
-	if sk.WmemAlloc >= sk.SndBuf {
-		k.Note(trace.State, "sk_wmem_alloc has reached sk_sndbuf: SOCK_NOSPACE")
-		// Sleeping in sock_wait_for_wmem arrives with blocking sockets.
-		k.RetS(fnSockAllocSendPskb, "NULL")
-		return nil, -kernel.EAGAIN
+	var try func()
+	try = func() {
+		if sk.WmemAlloc < sk.SndBuf {
+			s := AllocSkb(k, size)
+			skbSetOwnerW(k, s, sk)
+			k.RetS(fnSockAllocSendPskb, "skb", s)
+			done(s, 0)
+			return
+		}
+		if noblock || t == nil {
+			k.Note(trace.State, fmt.Sprintf("sk_wmem_alloc %d has reached sk_sndbuf %d: SOCK_NOSPACE, -EAGAIN", sk.WmemAlloc, sk.SndBuf))
+			k.RetS(fnSockAllocSendPskb, "NULL")
+			done(nil, -kernel.EAGAIN)
+			return
+		}
+		k.Call(fnSockWaitForWmem).Note = fmt.Sprintf("sk_wmem_alloc %d has reached sk_sndbuf %d: sleep until skbs in flight are freed", sk.WmemAlloc, sk.SndBuf)
+		k.Sleep(t, &sk.WqWrite, func() {
+			k.RetS(fnSockWaitForWmem, "0")
+			try()
+		})
 	}
-	s := AllocSkb(k, size)
-	skbSetOwnerW(k, s, sk)
-	k.RetS(fnSockAllocSendPskb, "skb", s)
-	return s, 0
+	try()
 }
 
 // skbSetOwnerW is skb_set_owner_w(): charge truesize to sk_wmem_alloc and
@@ -31,11 +54,19 @@ func SockAllocSendSkb(k *kernel.Kernel, sk *socket.Sock, size int, noblock bool)
 func skbSetOwnerW(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) {
 	s.Sk = sk.Name
 	sk.WmemAlloc += s.Truesize
-	s.Destructor = func(s *skb.SKB) {
-		k.Call(fnSockWfree, s)
-		sk.WmemAlloc -= s.Truesize
-		k.RetVoid(fnSockWfree)
-	}
+	s.Destructor = func(s *skb.SKB) { sockWfree(k, s, sk) }
 }
 
-var fnSockWfree = kernel.NewFn("sock_wfree", "net/core/sock.c", "socket")
+// sockWfree is sock_wfree(): the skb's memory goes back to the sender's
+// budget, and sk_write_space wakes writers once at least half of sk_sndbuf
+// is free (sock_writeable).
+func sockWfree(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) {
+	k.Call(fnSockWfree, s)
+	sk.WmemAlloc -= s.Truesize
+	if sk.WqWrite.Len() > 0 && sk.WmemAlloc < sk.SndBuf/2 {
+		k.Call(fnSockDefWriteSpace).Note = fmt.Sprintf("sk_wmem_alloc %d < sk_sndbuf/2: wake the writers", sk.WmemAlloc)
+		k.WakeUp(&sk.WqWrite)
+		k.RetVoid(fnSockDefWriteSpace)
+	}
+	k.RetVoid(fnSockWfree)
+}

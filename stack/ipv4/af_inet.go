@@ -52,13 +52,16 @@ type dgramOps struct{ n *Net }
 
 // Sendmsg is inet_sendmsg(): bind a port if needed, then the protocol's
 // sendmsg (udp_sendmsg).
-func (o dgramOps) Sendmsg(k *kernel.Kernel, sock *socket.Socket, msg *socket.Msghdr) int {
+func (o dgramOps) Sendmsg(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, msg *socket.Msghdr, done func(int)) {
 	k.Call(fnInetSendmsg)
 	sk := sock.Sk
 	if r := o.n.inetSendPrepare(k, sk); r < 0 {
-		return int(kernel.Ret(k, fnInetSendmsg, kernel.Err(r)))
+		done(int(kernel.Ret(k, fnInetSendmsg, kernel.Err(r))))
+		return
 	}
-	return int(kernel.Ret(k, fnInetSendmsg, kernel.Err(o.n.udpSendmsg(k, sk, msg))))
+	o.n.udpSendmsg(k, t, sk, msg, func(r int) {
+		done(int(kernel.Ret(k, fnInetSendmsg, kernel.Err(r))))
+	})
 }
 
 // inetSendPrepare is inet_send_prepare(): an unbound socket gets an

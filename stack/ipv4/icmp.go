@@ -211,15 +211,18 @@ func (n *Net) icmpv4XrlimAllow(k *kernel.Kernel, rt *Rtable, fl *Flowi4, typ, co
 // checksum, and leaves with ip_push_pending_frames.
 func (n *Net) icmpPushReply(k *kernel.Kernel, sk *socket.Sock, msg []byte, fl *Flowi4, rt *Rtable) {
 	e := k.Call(fnIcmpPushReply)
-	if n.ipAppendDataQueued(k, sk, rt, fnIcmpGlueBits, msg) < 0 {
-		k.RetVoid(fnIcmpPushReply)
-		return
-	}
-	s := sk.WriteQueue[0]
-	ic := header.ICMP(s.At(s.TransportHeader, len(msg)))
-	ic.SetChecksum()
-	e.Note = fmt.Sprintf("ICMP type %d code %d, %d bytes, checksum 0x%04x", ic.Type(), ic.Code(), len(msg), ic.Checksum())
-	n.ipPushPendingFrames(k, sk, fl, rt)
+	// MSG_DONTWAIT: the kernel's own socket never sleeps, so this
+	// completes before ipAppendDataQueued returns.
+	n.ipAppendDataQueued(k, nil, sk, rt, fnIcmpGlueBits, msg, true, func(err int) {
+		if err < 0 {
+			return
+		}
+		s := sk.WriteQueue[0]
+		ic := header.ICMP(s.At(s.TransportHeader, len(msg)))
+		ic.SetChecksum()
+		e.Note = fmt.Sprintf("ICMP type %d code %d, %d bytes, checksum 0x%04x", ic.Type(), ic.Code(), len(msg), ic.Checksum())
+		n.ipPushPendingFrames(k, sk, fl, rt)
+	})
 	k.RetVoid(fnIcmpPushReply)
 }
 

@@ -45,31 +45,35 @@ const (
 // ipMakeSkb is ip_make_skb(): build one datagram on a private queue
 // (__ip_append_data) and turn it into a single skb with its IP header
 // (__ip_make_skb). skip bytes are left for the transport header, which
-// the caller writes.
-func (n *Net) ipMakeSkb(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, data []byte, skip int, noblock bool) (*skb.SKB, int) {
+// the caller writes. It may sleep for send buffer space.
+func (n *Net) ipMakeSkb(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, fl *Flowi4, rt *Rtable, data []byte, skip int, noblock bool, done func(*skb.SKB, int)) {
 	k.Call(fnIPMakeSkb)
-	s, err := n.ipAppendData(k, sk, rt, fnIPGenericGetfrag, data, skip, noblock)
-	if err < 0 {
-		k.RetS(fnIPMakeSkb, kernel.Err(err).String())
-		return nil, err
-	}
-	k.Enqueue(corkQueue, 1, s)
-	s = n.ipMakeSkbInner(k, sk, fl, rt, s, corkQueue)
-	k.RetS(fnIPMakeSkb, "skb", s)
-	return s, 0
+	n.ipAppendData(k, t, sk, rt, fnIPGenericGetfrag, data, skip, noblock, func(s *skb.SKB, err int) {
+		if err < 0 {
+			k.RetS(fnIPMakeSkb, kernel.Err(err).String())
+			done(nil, err)
+			return
+		}
+		k.Enqueue(corkQueue, 1, s)
+		s = n.ipMakeSkbInner(k, sk, fl, rt, s, corkQueue)
+		k.RetS(fnIPMakeSkb, "skb", s)
+		done(s, 0)
+	})
 }
 
 // ipAppendDataQueued is ip_append_data(): the corked path, which builds
 // the datagram on sk_write_queue until ip_push_pending_frames sends it.
-func (n *Net) ipAppendDataQueued(k *kernel.Kernel, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte) int {
+func (n *Net) ipAppendDataQueued(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, noblock bool, done func(int)) {
 	k.Call(fnIPAppendDataQ)
-	s, err := n.ipAppendData(k, sk, rt, getfrag, data, 0, true)
-	if err < 0 {
-		return int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(err)))
-	}
-	sk.WriteQueue = append(sk.WriteQueue, s)
-	k.Enqueue(sk.QueueName(writeQueue), len(sk.WriteQueue), s)
-	return int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(0)))
+	n.ipAppendData(k, t, sk, rt, getfrag, data, 0, noblock, func(s *skb.SKB, err int) {
+		if err < 0 {
+			done(int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(err))))
+			return
+		}
+		sk.WriteQueue = append(sk.WriteQueue, s)
+		k.Enqueue(sk.QueueName(writeQueue), len(sk.WriteQueue), s)
+		done(int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(0))))
+	})
 }
 
 // ipPushPendingFrames is ip_push_pending_frames(): ip_finish_skb (which
@@ -89,37 +93,38 @@ func (n *Net) ipPushPendingFrames(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4,
 // ipAppendData is __ip_append_data() for a datagram that fits the MTU:
 // allocate the skb with room for the link-layer header (hh_len), reserve
 // that room, put the IP header's space, leave skip bytes, and let getfrag
-// copy data after them.
-func (n *Net) ipAppendData(k *kernel.Kernel, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, skip int, noblock bool) (*skb.SKB, int) {
+// copy data after them. The allocation may sleep for send buffer space.
+func (n *Net) ipAppendData(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, skip int, noblock bool, done func(*skb.SKB, int)) {
 	e := k.Call(fnIPAppendData)
+	fail := func(err int) { done(nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(err)))) }
 	const fragheaderlen = header.IPv4MinLen
 	length := len(data) + skip
 	if length > maxNonFragSize-fragheaderlen {
 		e.Note = fmt.Sprintf("%d bytes do not fit in one IP datagram (64 KiB)", length)
-		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(-kernel.EMSGSIZE)))
+		fail(-kernel.EMSGSIZE)
+		return
 	}
 	hhLen := rt.Dev.LLReservedSpace()
 	fraglen := length + fragheaderlen
 	alloclen := fraglen + hhLen + 15
 	e.Note = fmt.Sprintf("one skb: %d bytes of IP datagram + hh_len %d + 15 of slack", fraglen, hhLen)
-	s, err := core.SockAllocSendSkb(k, sk, alloclen, noblock)
-	if err < 0 {
-		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(err)))
-	}
-	s.IPSummed = skb.ChecksumNone
-	if err := s.Reserve(hhLen); err != nil {
-		core.KfreeSkbReason(k, s, skb.NotSpecified)
-		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(-kernel.ENOMEM)))
-	}
-	if _, err := s.PutBytes(fraglen); err != nil {
-		core.KfreeSkbReason(k, s, skb.NotSpecified)
-		return nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(-kernel.ENOMEM)))
-	}
-	s.SetNetworkHeader(0)
-	s.TransportHeader = s.NetworkHeader + fragheaderlen
-	getfragCopy(k, getfrag, s, s.TransportHeader+skip, data)
-	kernel.Ret(k, fnIPAppendData, kernel.Err(0), s)
-	return s, 0
+	core.SockAllocSendSkb(k, t, sk, alloclen, noblock, func(s *skb.SKB, err int) {
+		if err < 0 {
+			fail(err)
+			return
+		}
+		s.IPSummed = skb.ChecksumNone
+		if s.Reserve(hhLen) != nil || s.PutBytesErr(fraglen) != nil {
+			core.KfreeSkbReason(k, s, skb.NotSpecified)
+			fail(-kernel.ENOMEM)
+			return
+		}
+		s.SetNetworkHeader(0)
+		s.TransportHeader = s.NetworkHeader + fragheaderlen
+		getfragCopy(k, getfrag, s, s.TransportHeader+skip, data)
+		kernel.Ret(k, fnIPAppendData, kernel.Err(0), s)
+		done(s, 0)
+	})
 }
 
 // getfragCopy is the getfrag callback (ip_generic_getfrag for a user's

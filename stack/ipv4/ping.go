@@ -69,7 +69,7 @@ func (n *Net) pingLookup(id uint16) *socket.Sock {
 // with an ICMP echo header, whose identifier the kernel replaces with the
 // socket's; the message is built with ip_append_data and sent by
 // ping_v4_push_pending_frames.
-func (o pingOps) Sendmsg(k *kernel.Kernel, sock *socket.Socket, msg *socket.Msghdr) int {
+func (o pingOps) Sendmsg(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, msg *socket.Msghdr, done func(int)) {
 	n := o.n
 	k.Call(fnInetSendmsg)
 	sk := sock.Sk
@@ -80,44 +80,55 @@ func (o pingOps) Sendmsg(k *kernel.Kernel, sock *socket.Socket, msg *socket.Msgh
 		kernel.Ret(k, fnInetAutobind, kernel.Err(0))
 		kernel.Ret(k, fnInetSendPrepare, kernel.Err(0))
 	}
-	r := n.pingV4Sendmsg(k, sk, msg)
-	return int(kernel.Ret(k, fnInetSendmsg, kernel.Err(r)))
+	n.pingV4Sendmsg(k, t, sk, msg, func(r int) {
+		done(int(kernel.Ret(k, fnInetSendmsg, kernel.Err(r))))
+	})
 }
 
-func (n *Net) pingV4Sendmsg(k *kernel.Kernel, sk *socket.Sock, msg *socket.Msghdr) int {
+func (n *Net) pingV4Sendmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, msg *socket.Msghdr, done func(int)) {
 	e := k.Call(fnPingV4Sendmsg)
+	finish := func(r int) { done(int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(r)))) }
 	l := len(msg.Iter)
 	switch {
 	case l > 0xffff:
-		return int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(-kernel.EMSGSIZE)))
+		finish(-kernel.EMSGSIZE)
+		return
 	case l < header.ICMPLen:
-		return int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(-kernel.EINVAL)))
+		finish(-kernel.EINVAL)
+		return
 	case header.ICMP(msg.Iter).Type() != header.ICMPEcho || header.ICMP(msg.Iter).Code() != 0:
 		e.Note = "ping sockets send echo requests only"
-		return int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(-kernel.EINVAL)))
+		finish(-kernel.EINVAL)
+		return
 	case msg.Name == nil:
-		return int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(-kernel.EDESTADDRREQ)))
+		finish(-kernel.EDESTADDRREQ)
+		return
 	}
 	fl := &Flowi4{Saddr: sk.Saddr, Daddr: msg.Name.Addr(), Proto: header.ProtoICMP, TOS: sk.TOS}
 	rt, err := n.ipRouteOutputFlow(k, fl)
 	if err < 0 {
-		return int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(err)))
+		finish(err)
+		return
 	}
 	m := append([]byte(nil), msg.Iter...)
 	header.ICMP(m).SetID(sk.Num)
 	e.Note = fmt.Sprintf("echo request id %d seq %d to %s", sk.Num, header.ICMP(m).Seq(), fl.Daddr)
-	if err := n.ipAppendDataQueued(k, sk, rt, fnPingGetfrag, m); err < 0 {
-		return int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(err)))
-	}
-	k.Call(fnPingV4Push, sk.WriteQueue[0]).Note = "ICMP checksum over header and data"
-	s := sk.WriteQueue[0]
-	header.ICMP(s.At(s.TransportHeader, len(m))).SetChecksum()
-	err = n.ipPushPendingFrames(k, sk, fl, rt)
-	kernel.Ret(k, fnPingV4Push, kernel.Err(err))
-	if err < 0 {
-		return int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(err)))
-	}
-	return int(kernel.Ret(k, fnPingV4Sendmsg, kernel.Err(l)))
+	n.ipAppendDataQueued(k, t, sk, rt, fnPingGetfrag, m, msg.Flags&socket.MsgDontwait != 0, func(err int) {
+		if err < 0 {
+			finish(err)
+			return
+		}
+		s := sk.WriteQueue[0]
+		k.Call(fnPingV4Push, s).Note = "ICMP checksum over header and data"
+		header.ICMP(s.At(s.TransportHeader, len(m))).SetChecksum()
+		err = n.ipPushPendingFrames(k, sk, fl, rt)
+		kernel.Ret(k, fnPingV4Push, kernel.Err(err))
+		if err < 0 {
+			finish(err)
+			return
+		}
+		finish(l)
+	})
 }
 
 // pingRcv is ping_rcv(): find the ping socket by echo identifier and

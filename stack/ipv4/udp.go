@@ -66,34 +66,44 @@ func (n *Net) udpLookupPort(p uint16) *socket.Sock {
 }
 
 // udpSendmsg is udp_sendmsg() for an unconnected, uncorked socket: check
-// the arguments, route, build the skb (ip_make_skb), add the UDP header
-// and send it (udp_send_skb). It returns the length sent or an errno.
-func (n *Net) udpSendmsg(k *kernel.Kernel, sk *socket.Sock, msg *socket.Msghdr) int {
+// the arguments, route, build the skb (ip_make_skb, which may sleep for
+// send buffer space), add the UDP header and send it (udp_send_skb). done
+// gets the length sent or an errno.
+func (n *Net) udpSendmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, msg *socket.Msghdr, done func(int)) {
 	k.Call(fnUDPSendmsg)
+	finish := func(r int) { done(int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(r)))) }
 	ulen := len(msg.Iter)
 	switch {
 	case ulen > 0xffff:
-		return int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(-kernel.EMSGSIZE)))
+		finish(-kernel.EMSGSIZE)
+		return
 	case msg.Name == nil:
-		return int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(-kernel.EDESTADDRREQ)))
+		finish(-kernel.EDESTADDRREQ)
+		return
 	case !msg.Name.Addr().Is4():
-		return int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(-kernel.EAFNOSUPPORT)))
+		finish(-kernel.EAFNOSUPPORT)
+		return
 	case msg.Name.Port() == 0:
-		return int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(-kernel.EINVAL)))
+		finish(-kernel.EINVAL)
+		return
 	}
 	fl := &Flowi4{Saddr: sk.Saddr, Daddr: msg.Name.Addr(), Sport: sk.Num, Dport: msg.Name.Port(), Proto: header.ProtoUDP, TOS: sk.TOS}
 	rt, err := n.ipRouteOutputFlow(k, fl)
 	if err < 0 {
-		return int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(err)))
+		finish(err)
+		return
 	}
-	s, err := n.ipMakeSkb(k, sk, fl, rt, msg.Iter, header.UDPLen, msg.Flags&socket.MsgDontwait != 0)
-	if err < 0 {
-		return int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(err)))
-	}
-	if err := n.udpSendSkb(k, sk, s, fl); err < 0 {
-		return int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(err)))
-	}
-	return int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(ulen)))
+	n.ipMakeSkb(k, t, sk, fl, rt, msg.Iter, header.UDPLen, msg.Flags&socket.MsgDontwait != 0, func(s *skb.SKB, err int) {
+		if err < 0 {
+			finish(err)
+			return
+		}
+		if err := n.udpSendSkb(k, sk, s, fl); err < 0 {
+			finish(err)
+			return
+		}
+		finish(ulen)
+	})
 }
 
 // udpSendSkb is udp_send_skb(): fill in the UDP header, checksum it in

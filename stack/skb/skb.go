@@ -194,6 +194,12 @@ func (s *SKB) PutBytes(n int) ([]byte, error) {
 	return b, nil
 }
 
+// PutBytesErr is skb_put() for a caller that fills the bytes later.
+func (s *SKB) PutBytesErr(n int) error {
+	_, err := s.PutBytes(n)
+	return err
+}
+
 // Push is skb_push(): prepend n bytes of header space. Below head the
 // kernel calls skb_under_panic(); here it is an error.
 func (s *SKB) Push(n int) ([]byte, error) {

@@ -48,7 +48,9 @@ type Msghdr struct {
 // ProtoOps is struct proto_ops: the family's socket operations.
 type ProtoOps interface {
 	Bind(k *kernel.Kernel, sock *Socket, addr netip.AddrPort) int
-	Sendmsg(k *kernel.Kernel, sock *Socket, msg *Msghdr) int
+	// Sendmsg may sleep (for send buffer space): it finishes by calling
+	// done with the byte count or an errno.
+	Sendmsg(k *kernel.Kernel, t *kernel.Task, sock *Socket, msg *Msghdr, done func(int))
 	// Recvmsg may sleep: it finishes by calling done, now or after a
 	// wake-up, with the byte count or an errno.
 	Recvmsg(k *kernel.Kernel, t *kernel.Task, sock *Socket, msg *Msghdr, done func(int))
@@ -95,6 +97,9 @@ type Sock struct {
 	ReceiveQueue []*skb.SKB
 	// Wq is the socket's wait queue (sk->sk_wq): readers sleep here.
 	Wq kernel.WaitQueue
+	// WqWrite holds the writers waiting for sndbuf space: on the same
+	// sk_wq in the kernel, woken with EPOLLOUT.
+	WqWrite kernel.WaitQueue
 }
 
 // QueueName is how the trace names one of this socket's queues.
@@ -129,28 +134,42 @@ func (l *Layer) sockCreate(k *kernel.Kernel, sock *Socket, family, protocol int)
 		l.nsk++
 		sock.Sk.Name = fmt.Sprintf("sk%d", l.nsk)
 		sock.Sk.Wq.Name = sock.Sk.Name + " sk_wq"
+		sock.Sk.WqWrite.Name = sock.Sk.Name + " sk_wq (writers)"
 	}
 	return int(kernel.Ret(k, fnSockCreate, kernel.Err(r)))
 }
 
 // SysSendto is __sys_sendto(): find the socket behind fd, build the
-// msghdr and send through the protocol.
-func (l *Layer) SysSendto(k *kernel.Kernel, t *kernel.Task, fd int, buf []byte, flags int, to *netip.AddrPort) int {
+// msghdr and send through the protocol. It may sleep; done gets the
+// result.
+func (l *Layer) SysSendto(k *kernel.Kernel, t *kernel.Task, fd int, buf []byte, flags int, to *netip.AddrPort, done func(int)) {
 	e := k.Call(fnSysSendto)
 	e.Note = fmt.Sprintf("sendto(%d, %q, %d, 0x%x, %v)", fd, buf, len(buf), flags, addrString(to))
+	finish := func(r int) {
+		kernel.Ret(k, fnSysSendto, kernel.Err(r))
+		done(r)
+	}
 	file := t.Files.Get(fd)
 	if file == nil {
-		return int(kernel.Ret(k, fnSysSendto, kernel.Err(-kernel.EBADF)))
+		finish(-kernel.EBADF)
+		return
 	}
 	sock, err := sockFromFile(k, file)
 	if err < 0 {
-		return int(kernel.Ret(k, fnSysSendto, kernel.Err(err)))
+		finish(err)
+		return
 	}
 	msg := &Msghdr{Name: to, Iter: buf, Flags: flags}
 	if sock.NonBl {
 		msg.Flags |= MsgDontwait
 	}
-	return int(kernel.Ret(k, fnSysSendto, kernel.Err(sockSendmsg(k, sock, msg))))
+	k.Call(fnSockSendmsg)
+	k.Call(fnSecuritySendm)
+	k.RetS(fnSecuritySendm, "0")
+	sock.Ops.Sendmsg(k, t, sock, msg, func(r int) {
+		kernel.Ret(k, fnSockSendmsg, kernel.Err(r))
+		finish(r)
+	})
 }
 
 // SysBind is __sys_bind(): give the socket a local address and port.
@@ -219,14 +238,4 @@ func sockFromFile(k *kernel.Kernel, f *kernel.File) (*Socket, int) {
 	}
 	k.RetS(fnSockFromFile, "NULL")
 	return nil, -kernel.ENOTSOCK
-}
-
-// sockSendmsg is __sock_sendmsg(): the LSM check, then sock->ops->sendmsg
-// (sock_sendmsg_nosec).
-func sockSendmsg(k *kernel.Kernel, sock *Socket, msg *Msghdr) int {
-	k.Call(fnSockSendmsg)
-	k.Call(fnSecuritySendm)
-	k.RetS(fnSecuritySendm, "0")
-	r := sock.Ops.Sendmsg(k, sock, msg)
-	return int(kernel.Ret(k, fnSockSendmsg, kernel.Err(r)))
 }
