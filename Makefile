@@ -10,7 +10,7 @@ SERVER  := bin/skbscope
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT     := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: run test bench wasm server deps test-deps clean
+.PHONY: run test bench wasm server deps test-deps clean fuzz
 
 run: wasm server
 	./$(SERVER) serve -addr $(ADDR)
@@ -29,15 +29,27 @@ wasm: deps
 deps:
 	@command -v brotli >/dev/null || { $(APT) update && $(APT) install -y brotli; }
 
-# The browser test drives Debian's Chromium; the wasm tests run under node.
+# The browser test drives Debian's Chromium; the wasm tests run under node;
+# Wireshark's tshark judges every lesson's pcap.
 test-deps: deps
 	@command -v chromium >/dev/null || { $(APT) update && $(APT) install -y chromium; }
+	@command -v tshark >/dev/null || { $(APT) update && $(APT) install -y tshark; }
 	@command -v node >/dev/null || { $(APT) update && $(APT) install -y nodejs; }
 
 test: test-deps wasm
 	$(GO) vet ./...
 	$(GO) test ./...
 	PATH="$$($(GO) env GOROOT)/lib/wasm:$$PATH" GOOS=js GOARCH=wasm $(GO) test ./stack/... ./scenario/...
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+# Every fuzz target, briefly; `make fuzz FUZZTIME=10m` to dig deeper.
+FUZZTIME ?= 4s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./stack/... ./scenario/...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null; \
+	  done; \
+	done
 
 bench: test-deps wasm
 	$(GO) test -run '^$$' -bench . ./...
