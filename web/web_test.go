@@ -75,7 +75,23 @@ func TestModelLayout(t *testing.T) {
 			t.Errorf("lane %s (%d, %v) should be above %s (%d, %v)", pair[0], a, okA, pair[1], b, okB)
 		}
 	}
-	// One station per function per host, none overlapping.
+	var driver *station
+	for i := range m.Stations {
+		if m.Stations[i].label == "e1000_xmit_frame" {
+			driver = &m.Stations[i]
+		}
+	}
+	if driver == nil || m.Lanes[driver.lane].name != "driver" || m.Hosts[driver.host].name != "A" {
+		t.Fatalf("e1000_xmit_frame station: %+v", driver)
+	}
+	for name, m := range allLessons(t) {
+		t.Run(name, func(t *testing.T) { checkLayout(t, m) })
+	}
+}
+
+// checkLayout: one station per function per host, none overlapping, all
+// inside the map, and every event at a station.
+func checkLayout(t *testing.T, m *Model) {
 	seen := map[string]bool{}
 	for i, s := range m.Stations {
 		k := fmt.Sprint(s.kind, s.host, s.lane, s.label)
@@ -92,15 +108,6 @@ func TestModelLayout(t *testing.T) {
 			t.Errorf("station %q outside the map", s.label)
 		}
 	}
-	var driver *station
-	for i := range m.Stations {
-		if m.Stations[i].label == "e1000_xmit_frame" {
-			driver = &m.Stations[i]
-		}
-	}
-	if driver == nil || m.Lanes[driver.lane].name != "driver" || m.Hosts[driver.host].name != "A" {
-		t.Fatalf("e1000_xmit_frame station: %+v", driver)
-	}
 	for i := range m.T.Events {
 		if s := m.evStation[i]; s < 0 || s >= len(m.Stations) {
 			t.Fatalf("event %d has no station", i)
@@ -108,12 +115,39 @@ func TestModelLayout(t *testing.T) {
 	}
 }
 
-// Every frame of the lesson, still and mid-ease, is a well-formed buffer,
-// and the same cursor always draws the same bytes.
-func TestDrawEveryCursor(t *testing.T) {
-	m := lesson(t)
+// allLessons is a model of every embedded lesson.
+func allLessons(t *testing.T) map[string]*Model {
+	t.Helper()
+	ms := map[string]*Model{}
+	for _, l := range scenario.Lessons() {
+		tr, err := scenario.Run(l.Name)
+		if err != nil {
+			t.Fatalf("%s: %v", l.Name, err)
+		}
+		ms[l.Name] = NewModel(tr)
+	}
+	if len(ms) == 0 {
+		t.Fatal("no lessons")
+	}
+	return ms
+}
+
+// Every frame of every lesson, still and mid-ease, is a well-formed
+// buffer, and the same cursor always draws the same bytes; every panel
+// renders at every cursor.
+func TestEveryLessonEveryCursor(t *testing.T) {
+	for name, m := range allLessons(t) {
+		t.Run(name, func(t *testing.T) { everyCursor(t, m) })
+	}
+}
+
+func everyCursor(t *testing.T, m *Model) {
 	var d cmdBuf
 	for c := range m.Len() {
+		app.HTMLString(nowLine(m, c))
+		app.HTMLString(stackPanel(m, c))
+		app.HTMLString(skbPanel(m.skbAtCursor(c)))
+		app.HTMLString(logPanel(m, c))
 		for _, p := range []float32{0, 0.5, 1} {
 			m.Draw(&d, Frame{From: max(c-1, 0), To: c, P: p})
 			if checkBuf(t, d.b) < len(m.Stations) {
