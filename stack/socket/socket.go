@@ -149,12 +149,7 @@ func (l *Layer) SysSendto(k *kernel.Kernel, t *kernel.Task, fd int, buf []byte, 
 		kernel.Ret(k, fnSysSendto, kernel.Err(r))
 		done(r)
 	}
-	file := t.Files.Get(fd)
-	if file == nil {
-		finish(-kernel.EBADF)
-		return
-	}
-	sock, err := sockFromFile(k, file)
+	sock, err := sockfdLookup(k, t, fd)
 	if err < 0 {
 		finish(err)
 		return
@@ -175,11 +170,7 @@ func (l *Layer) SysSendto(k *kernel.Kernel, t *kernel.Task, fd int, buf []byte, 
 // SysBind is __sys_bind(): give the socket a local address and port.
 func (l *Layer) SysBind(k *kernel.Kernel, t *kernel.Task, fd int, addr netip.AddrPort) int {
 	k.Call(fnSysBind).Note = fmt.Sprintf("bind(%d, %s)", fd, addr)
-	file := t.Files.Get(fd)
-	if file == nil {
-		return int(kernel.Ret(k, fnSysBind, kernel.Err(-kernel.EBADF)))
-	}
-	sock, err := sockFromFile(k, file)
+	sock, err := sockfdLookup(k, t, fd)
 	if err < 0 {
 		return int(kernel.Ret(k, fnSysBind, kernel.Err(err)))
 	}
@@ -194,12 +185,7 @@ func (l *Layer) SysRecvfrom(k *kernel.Kernel, t *kernel.Task, fd, size, flags in
 		kernel.Ret(k, fnSysRecvfrom, kernel.Err(err))
 		done(err, nil, netip.AddrPort{})
 	}
-	file := t.Files.Get(fd)
-	if file == nil {
-		fail(-kernel.EBADF)
-		return
-	}
-	sock, err := sockFromFile(k, file)
+	sock, err := sockfdLookup(k, t, fd)
 	if err < 0 {
 		fail(err)
 		return
@@ -227,6 +213,16 @@ func addrString(a *netip.AddrPort) string {
 		return "NULL"
 	}
 	return a.String()
+}
+
+// sockfdLookup is CLASS(fd) then sock_from_file(): -EBADF for a closed
+// descriptor, -ENOTSOCK for one that is not a socket.
+func sockfdLookup(k *kernel.Kernel, t *kernel.Task, fd int) (*Socket, int) {
+	file := t.Files.Get(fd)
+	if file == nil {
+		return nil, -kernel.EBADF
+	}
+	return sockFromFile(k, file)
 }
 
 // sockFromFile is sock_from_file(): -ENOTSOCK unless the file is a socket.
