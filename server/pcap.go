@@ -11,17 +11,18 @@ import (
 	"skbscope/stack/trace"
 )
 
-// writePcap writes every frame seen on a wire, at its virtual time, as a
-// pcap file of Ethernet frames (FCS not included). It lives in the
-// server, not in stack/trace, to keep gopacket out of app.wasm.
-func writePcap(t *trace.Trace, w io.Writer) error {
+// writePcap writes the frames seen on wire (every wire when empty), at
+// their virtual time, as a pcap file of Ethernet frames (FCS not
+// included). It lives in the server, not in stack/trace, to keep gopacket
+// out of app.wasm.
+func writePcap(t *trace.Trace, wire string, w io.Writer) error {
 	pw := pcapgo.NewWriterNanos(w)
 	if err := pw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		return err
 	}
 	for i := range t.Events {
 		e := &t.Events[i]
-		if e.Kind != trace.Wire {
+		if e.Kind != trace.Wire || wire != "" && e.Wire != wire {
 			continue
 		}
 		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, e.T).UTC(), CaptureLength: len(e.Frame), Length: len(e.Frame)}

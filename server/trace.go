@@ -55,6 +55,7 @@ func pcapCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("pcap", flag.ContinueOnError)
 	name := fs.String("scenario", "", "lesson name (e.g. udp-sendto) or scenario file")
 	out := fs.String("o", "", "output file (default: standard output)")
+	wire := fs.String("wire", "", "only this wire's frames (e.g. lan0, or A.lo for host A's loopback)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,13 +64,13 @@ func pcapCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	if *out == "" {
-		return writePcap(t, stdout)
+		return writePcap(t, *wire, stdout)
 	}
 	f, err := os.Create(*out)
 	if err != nil {
 		return err
 	}
-	if err := writePcap(t, f); err != nil {
+	if err := writePcap(t, *wire, f); err != nil {
 		f.Close()
 		return err
 	}

@@ -30,11 +30,18 @@ const (
 	DefaultITRNs = 50_000
 )
 
-// txDesc is a TX descriptor with the driver's e1000_buffer beside it.
+// txDesc is a TX descriptor with the driver's e1000_buffer beside it:
+// a data descriptor, or a context descriptor that sets up checksum offload
+// for the data descriptor after it.
 type txDesc struct {
 	skb  *skb.SKB // buffer_info->skb: freed when the descriptor is cleaned
+	ctx  *csumCtx // a context descriptor
 	done bool     // the NIC wrote back DD
 }
+
+// csumCtx is a context descriptor's checksum fields: tucss (start) and
+// tucso (where to store), as offsets into the frame.
+type csumCtx struct{ css, cso int }
 
 // rxDesc is an RX descriptor: the buffer the NIC fills, and the status
 // it writes back.
@@ -62,6 +69,7 @@ type NIC struct {
 	txNextToClean     int // driver: next descriptor to reclaim
 	txHWHead          int // NIC: next descriptor to send (TDH)
 	txBusy            bool
+	txCtx             *csumCtx // the last context descriptor the NIC read
 	rx                []rxDesc
 	rxHead, rxUsed    int
 	rxNextToClean     int
@@ -80,6 +88,8 @@ func New(k *kernel.Kernel, dev *core.Device) *NIC {
 	n := &NIC{k: k, Dev: dev, tx: make([]txDesc, DefaultTxRing), rx: make([]rxDesc, DefaultRxRing), ITRNs: DefaultITRNs, lastIRQ: -DefaultITRNs}
 	n.napi = &core.NAPI{Dev: dev, Weight: core.NapiWeight, Poll: n.poll}
 	dev.Ops = n
+	// e1000e's defaults, less TSO, which this model does not do yet.
+	dev.Features = core.FeatSG | core.FeatHWCsum | core.FeatRXCsum
 	dev.Driver = "e1000e"
 	return n
 }
@@ -116,7 +126,20 @@ func (n *NIC) txNext() {
 		return
 	}
 	d := &n.tx[n.txHWHead]
+	if d.ctx != nil {
+		// A context descriptor: remember the offload setup, move on.
+		n.txCtx = d.ctx
+		d.done = true
+		n.txHWHead = (n.txHWHead + 1) % len(n.tx)
+		n.txNext()
+		return
+	}
 	frame := append([]byte(nil), d.skb.Data()...)
+	if d.skb.IPSummed == skb.ChecksumPartial && n.txCtx != nil {
+		// TCP/UDP checksum insertion: sum from tucss to the end of the
+		// packet, over the pseudo-header sum the stack stored at tucso.
+		core.FinishChecksum(frame[n.txCtx.css:], n.txCtx.cso-n.txCtx.css)
+	}
 	if len(frame) < nicsim.MinFrameLen {
 		frame = append(frame, make([]byte, nicsim.MinFrameLen-len(frame))...)
 	}

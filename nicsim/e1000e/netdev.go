@@ -16,6 +16,7 @@ var (
 	fnXmitFrame   = kernel.NewFn("e1000_xmit_frame", netdevC, "driver")
 	fnMaybeStopTx = kernel.NewFn("e1000_maybe_stop_tx", netdevC, "driver")
 	fnTxMap       = kernel.NewFn("e1000_tx_map", netdevC, "driver")
+	fnTxCsum      = kernel.NewFn("e1000_tx_csum", netdevC, "driver")
 	fnTxQueue     = kernel.NewFn("e1000_tx_queue", netdevC, "driver")
 	fnIntrMSI     = kernel.NewFn("e1000_intr_msi", netdevC, "driver")
 	fnPoll        = kernel.NewFn("e1000e_poll", netdevC, "driver")
@@ -36,10 +37,14 @@ const stopThreshold = 17 + 4
 // worst-case skb would no longer fit.
 func (n *NIC) NdoStartXmit(k *kernel.Kernel, s *skb.SKB, dev *core.Device) core.NetdevTx {
 	k.Call(fnXmitFrame, s)
-	const count = 1 // a linear skb needs one data descriptor
+	count := 1 // a linear skb needs one data descriptor
+	if s.IPSummed == skb.ChecksumPartial {
+		count++ // and the offload context takes one more
+	}
 	if n.maybeStopTx(k, count+2) {
 		return kernel.Ret(k, fnXmitFrame, core.NetdevTxBusy)
 	}
+	n.txCsum(k, s)
 	n.txMap(k, s)
 	k.Note(trace.State, fmt.Sprintf("netdev_sent_queue: %d bytes in flight for BQL", s.Len()), s)
 	n.txQueue(k, s)
@@ -59,6 +64,22 @@ func (n *NIC) maybeStopTx(k *kernel.Kernel, size int) bool {
 	}
 	n.Dev.NetifStopQueue(k)
 	return kernel.Ret(k, fnMaybeStopTx, true)
+}
+
+// txCsum is e1000_tx_csum(): for a CHECKSUM_PARTIAL skb, write a
+// context descriptor telling the NIC where the checksum starts and where
+// to put it.
+func (n *NIC) txCsum(k *kernel.Kernel, s *skb.SKB) bool {
+	e := k.Call(fnTxCsum, s)
+	if s.IPSummed != skb.ChecksumPartial {
+		e.Note = "not CHECKSUM_PARTIAL: no offload context"
+		return kernel.Ret(k, fnTxCsum, false)
+	}
+	css := s.CsumStart - s.DataOff()
+	n.tx[n.txNextToUse] = txDesc{ctx: &csumCtx{css: css, cso: css + s.CsumOff}}
+	e.Note = fmt.Sprintf("context descriptor %d: tucss %d, tucso %d", n.txNextToUse, css, css+s.CsumOff)
+	n.txNextToUse = (n.txNextToUse + 1) % len(n.tx)
+	return kernel.Ret(k, fnTxCsum, true)
 }
 
 // txMap is e1000_tx_map(): dma_map_single the data and remember the skb
@@ -130,6 +151,9 @@ func (n *NIC) cleanTxIrq(k *kernel.Kernel) bool {
 		d := n.tx[n.txNextToClean]
 		n.tx[n.txNextToClean] = txDesc{}
 		n.txNextToClean = (n.txNextToClean + 1) % len(n.tx)
+		if d.skb == nil {
+			continue // a context descriptor: nothing to free
+		}
 		count++
 		bytes += d.skb.Len()
 		k.Dequeue(n.txRingName(), n.txUsed(), d.skb)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/trace"
@@ -20,6 +21,7 @@ var (
 	fnXmitOne           = kernel.NewFn("xmit_one", devC, "dev")
 	fnDevQueueXmitNit   = kernel.NewFn("dev_queue_xmit_nit", devC, "dev")
 	fnNetdevStartXmit   = kernel.NewFn("netdev_start_xmit", "include/linux/netdevice.h", "dev")
+	fnSkbChecksumHelp   = kernel.NewFn("skb_checksum_help", devC, "dev")
 )
 
 // DevQueueXmit is dev_queue_xmit() → __dev_queue_xmit(skb, NULL): queue
@@ -81,17 +83,45 @@ func ValidateXmitSkbList(k *kernel.Kernel, s *skb.SKB, dev *Device) *skb.SKB {
 }
 
 // validateXmitSkb is validate_xmit_skb(): make the skb something this
-// device can send (GSO, checksum). A linear, fully checksummed skb needs
-// nothing.
+// device can send. A checksum left to the hardware (CHECKSUM_PARTIAL) on
+// a device that cannot do it is finished here in software.
 func validateXmitSkb(k *kernel.Kernel, s *skb.SKB, dev *Device) *skb.SKB {
 	e := k.Call(fnValidateXmitSkb, s)
 	switch {
-	case s.GSOSize == 0 && s.IPSummed != skb.ChecksumPartial:
-		e.Note = "not GSO, checksum already complete: nothing to do"
+	case s.IPSummed == skb.ChecksumPartial && dev.Features&FeatHWCsum == 0:
+		e.Note = dev.Name + " cannot checksum: skb_csum_hwoffload_help → skb_checksum_help"
+		skbChecksumHelp(k, s)
+	case s.IPSummed == skb.ChecksumPartial:
+		e.Note = dev.Name + " has NETIF_F_HW_CSUM: the NIC will finish the checksum"
 	default:
-		e.Note = "GSO and checksum offload arrive with the offloads lesson"
+		e.Note = "checksum already complete: nothing to do"
 	}
 	return kernel.Ret(k, fnValidateXmitSkb, s, s)
+}
+
+// skbChecksumHelp is skb_checksum_help(): compute the checksum from
+// csum_start to the end (over the pseudo-header sum already stored in the
+// field) and store it at csum_start + csum_offset.
+func skbChecksumHelp(k *kernel.Kernel, s *skb.SKB) {
+	k.Call(fnSkbChecksumHelp, s)
+	FinishChecksum(s.At(s.CsumStart, s.TailOff()-s.CsumStart), s.CsumOff)
+	k.Spend(int64(s.TailOff()-s.CsumStart) / 8)
+	s.IPSummed = skb.ChecksumNone
+	k.RetS(fnSkbChecksumHelp, "0", s)
+}
+
+// FinishChecksum completes a CHECKSUM_PARTIAL checksum in place: b runs
+// from csum_start to the end of the packet, and the field at off already
+// holds the pseudo-header sum. What skb_checksum_help and a NIC do.
+func FinishChecksum(b []byte, off int) {
+	if off < 0 || off+2 > len(b) {
+		return
+	}
+	c := ^header.Fold(header.Sum(0, b))
+	if c == 0 {
+		c = 0xffff // CSUM_MANGLED_0 for UDP; TCP never sums to zero here
+	}
+	b[off], b[off+1] = byte(c>>8), byte(c)
 }
 
 // DevHardStartXmit is dev_hard_start_xmit(): hand the skb (list) to the

@@ -5,6 +5,7 @@ package core
 
 import (
 	"net/netip"
+	"strings"
 
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
@@ -70,6 +71,28 @@ type PacketType interface {
 	Func(k *kernel.Kernel, s *skb.SKB, dev *Device)
 }
 
+// Features are netdev_features_t bits (include/linux/netdev_features.h)
+// the model uses.
+type Features uint32
+
+// NETIF_F_* bits.
+const (
+	FeatSG     Features = 1 << iota // scatter/gather
+	FeatHWCsum                      // checksums any protocol from csum_start/csum_offset
+	FeatRXCsum                      // verifies received checksums
+	FeatTSO                         // TCP segmentation offload
+)
+
+func (f Features) String() string {
+	var names []string
+	for i, n := range []string{"sg", "tx-checksum-hw", "rx-checksum", "tso"} {
+		if f&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
 // Device is struct net_device, with its single TX queue.
 type Device struct {
 	Net           *Net
@@ -83,6 +106,7 @@ type Device struct {
 	Loopback      bool // IFF_LOOPBACK
 	HardHeaderLen int  // ETH_HLEN for Ethernet
 	TxQueueLen    int
+	Features      Features
 	Ops           NetdevOps
 	Qdisc         Qdisc
 	PtypeAll      []PacketType // dev->ptype_all

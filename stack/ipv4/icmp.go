@@ -236,7 +236,7 @@ func (n *Net) icmpRcv(k *kernel.Kernel, s *skb.SKB) {
 		k.RetS(fnIcmpRcv, "0")
 		return
 	}
-	if s.IPSummed != skb.ChecksumUnnecessary && !ic.ChecksumValid() {
+	if !s.CsumUnnecessary() && !ic.ChecksumValid() {
 		e.Note = "bad ICMP checksum"
 		core.KfreeSkbReason(k, s, dropICMPCsum)
 		k.RetS(fnIcmpRcv, "0")

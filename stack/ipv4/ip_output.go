@@ -113,7 +113,12 @@ func (n *Net) ipAppendData(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt
 			fail(err)
 			return
 		}
+		// The transport header is in this skb and the datagram fits the
+		// MTU: a device that checksums lets the NIC do it.
 		s.IPSummed = skb.ChecksumNone
+		if skip > 0 && fraglen <= rt.MTU && rt.Dev.Features&core.FeatHWCsum != 0 {
+			s.IPSummed = skb.ChecksumPartial
+		}
 		if s.Reserve(hhLen) != nil || s.PutBytesErr(fraglen) != nil {
 			core.KfreeSkbReason(k, s, skb.NotSpecified)
 			fail(-kernel.ENOMEM)

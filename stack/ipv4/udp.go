@@ -115,11 +115,19 @@ func (n *Net) udpSendSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB, fl *Flow
 	length := s.Len() - (s.TransportHeader - s.DataOff())
 	uh := header.UDP(s.At(s.TransportHeader, header.UDPLen))
 	uh.Encode(sk.Num, fl.Dport, length)
-	seg := s.At(s.TransportHeader, length)
-	uh.SetChecksum(header.TransportChecksum(fl.Saddr, fl.Daddr, header.ProtoUDP, seg))
-	k.Spend(int64(length) / 8)
-	e.Note = fmt.Sprintf("UDP %d → %d, len %d, checksum 0x%04x over the pseudo header and %d bytes (CHECKSUM_NONE: no offload)",
-		sk.Num, fl.Dport, length, uh.Checksum(), length)
+	if s.IPSummed == skb.ChecksumPartial {
+		// udp4_hwcsum: store the pseudo-header sum; the NIC adds the rest.
+		s.CsumStart, s.CsumOff = s.TransportHeader, 6
+		uh.SetChecksum(header.Fold(header.PseudoSum(fl.Saddr, fl.Daddr, header.ProtoUDP, length)))
+		e.Note = fmt.Sprintf("UDP %d → %d, len %d; udp4_hwcsum: pseudo-header sum 0x%04x, CHECKSUM_PARTIAL for the NIC",
+			sk.Num, fl.Dport, length, uh.Checksum())
+	} else {
+		seg := s.At(s.TransportHeader, length)
+		uh.SetChecksum(header.TransportChecksum(fl.Saddr, fl.Daddr, header.ProtoUDP, seg))
+		k.Spend(int64(length) / 8)
+		e.Note = fmt.Sprintf("UDP %d → %d, len %d, udp_csum: checksum 0x%04x over the pseudo header and %d bytes",
+			sk.Num, fl.Dport, length, uh.Checksum(), length)
+	}
 	err := n.ipSendSkb(k, s)
 	if err == -kernel.ENOBUFS {
 		k.Note(trace.State, "-ENOBUFS from the device layer is not reported without IP_RECVERR")
@@ -176,6 +184,8 @@ func (n *Net) udpRcv(k *kernel.Kernel, s *skb.SKB) {
 	switch {
 	case s.IPSummed == skb.ChecksumUnnecessary:
 		e.Note = "udp4_csum_init: the NIC verified the checksum"
+	case s.IPSummed == skb.ChecksumPartial:
+		e.Note = "udp4_csum_init: CHECKSUM_PARTIAL, looped back before any NIC: nothing to verify"
 	case uh.Checksum() == 0:
 		e.Note = "udp4_csum_init: checksum 0, the sender did not compute one"
 		s.IPSummed = skb.ChecksumUnnecessary
@@ -184,7 +194,7 @@ func (n *Net) udpRcv(k *kernel.Kernel, s *skb.SKB) {
 	}
 	sk := n.udp4LibLookup(k, s, ip, uh)
 	if sk == nil {
-		if s.IPSummed != skb.ChecksumUnnecessary && !udpChecksumOK(s) {
+		if !s.CsumUnnecessary() && !udpChecksumOK(s) {
 			drop(dropUDPCsum, "no socket, and the checksum is bad: no ICMP error either")
 			return
 		}
@@ -223,7 +233,7 @@ func (n *Net) udp4LibLookup(k *kernel.Kernel, s *skb.SKB, ip header.IPv4, uh hea
 func (n *Net) udpQueueRcvSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) {
 	k.Call(fnUDPQueueRcvSkb, s)
 	k.Call(fnUDPQueueRcvOneSkb, s)
-	if s.IPSummed != skb.ChecksumUnnecessary {
+	if !s.CsumUnnecessary() {
 		e := k.Call(fnUDPLibChecksumCompl, s)
 		ok := udpChecksumOK(s)
 		k.Spend(int64(s.Len()) / 8)

@@ -230,6 +230,13 @@ func (s *SKB) Trim(n int) {
 	}
 }
 
+// CsumUnnecessary is skb_csum_unnecessary(): nobody needs to verify the
+// checksum, because a NIC did or because it was never computed in the
+// first place (CHECKSUM_PARTIAL, looped back on this host).
+func (s *SKB) CsumUnnecessary() bool {
+	return s.IPSummed == ChecksumUnnecessary || s.IPSummed == ChecksumPartial
+}
+
 // Data returns the bytes from data to tail.
 func (s *SKB) Data() []byte { return s.buf.b[s.data:s.tail] }
 

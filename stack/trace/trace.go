@@ -102,7 +102,8 @@ type Device struct {
 }
 
 // Stack returns the call stack at event i, innermost first: the seqs of
-// the enclosing call events.
+// the enclosing call events. A trace read from a file is not trusted: the
+// walk stops at any link that does not point backwards.
 func (t *Trace) Stack(i int) []int {
 	var s []int
 	if i < 0 || i >= len(t.Events) {
@@ -110,10 +111,11 @@ func (t *Trace) Stack(i int) []int {
 	}
 	e := &t.Events[i]
 	if e.Kind == Call {
-		s = append(s, e.Seq)
+		s = append(s, i)
 	}
-	for up := e.Up; up >= 0 && up < len(t.Events); up = t.Events[up].Up {
+	for up, at := e.Up, i; up >= 0 && up < at; up = t.Events[up].Up {
 		s = append(s, up)
+		at = up
 	}
 	return s
 }
@@ -127,10 +129,23 @@ func (t *Trace) SnapOf(i, id int) *SkbSnap {
 	for ; i >= 0; i-- {
 		e := &t.Events[i]
 		for k, s := range e.Skb {
-			if s == id && k < len(e.Snap) {
+			if s == id && k < len(e.Snap) && e.Snap[k] >= 0 && e.Snap[k] < len(t.Snaps) {
 				return &t.Snaps[e.Snap[k]]
 			}
 		}
 	}
 	return nil
+}
+
+// Wires lists the wires that carried frames, in order of first use.
+func (t *Trace) Wires() []string {
+	var ws []string
+	seen := map[string]bool{}
+	for i := range t.Events {
+		if w := t.Events[i].Wire; t.Events[i].Kind == Wire && !seen[w] {
+			seen[w] = true
+			ws = append(ws, w)
+		}
+	}
+	return ws
 }
