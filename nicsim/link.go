@@ -32,6 +32,9 @@ type Link struct {
 	RateBps int64 // bits per second, each direction
 	DelayNs int64 // propagation delay
 	ends    [2]Port
+	// LossPct is the chance, in percent, that a frame is lost on the way
+	// (drawn from the simulation's seeded random source).
+	LossPct float64
 	busy    [2]int64 // per direction: when the line is next free
 	Sim     *kernel.Sim
 }
@@ -73,7 +76,16 @@ func (l *Link) Transmit(from Port, frame []byte, t int64) (done int64, err error
 		e.Note = fmt.Sprintf("%d bytes on %s at %s: %d ns to clock out, %d ns to the far end",
 			len(f), l.Name, rateString(l.RateBps), done-start, l.DelayNs)
 	})
-	l.Sim.At(done+l.DelayNs, func() { to.Arrive(f) })
+	lost := l.LossPct > 0 && l.Sim.Rand().Float64()*100 < l.LossPct
+	l.Sim.At(done+l.DelayNs, func() {
+		if lost {
+			e := to.Kernel().Event(trace.Drop, nil)
+			e.Wire, e.Reason = l.Name, "wire loss"
+			e.Note = fmt.Sprintf("lost on %s (loss %.1f%%): the far end never sees it", l.Name, l.LossPct)
+			return
+		}
+		to.Arrive(f)
+	})
 	return done, nil
 }
 

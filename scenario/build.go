@@ -64,6 +64,7 @@ func Simulate(f *File) (*trace.Trace, error) {
 			return nil, fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		link := nicsim.NewLink(sim, l.Name, l.RateBps, l.DelayNs, a, b)
+		link.LossPct = l.LossPct
 		a.Link, b.Link = link, link
 	}
 	for _, hs := range f.Hosts {
@@ -104,7 +105,18 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 	k := sim.NewKernel(hs.Name, 1)
 	c := core.NewNet(k, sched.Runner{})
 	ip := ipv4.New(k, c)
-	h := &host{k: k, core: c, ip: ip, sock: &socket.Layer{Families: map[int]socket.Family{socket.AFInet: ip.Family()}}}
+	sysctl := func(key string) int {
+		if v, ok := hs.Sysctls[key]; ok {
+			return v
+		}
+		return defaultSysctls[key]
+	}
+	ip.DefaultSndBuf, ip.DefaultRcvBuf = sysctl("net.core.wmem_default"), sysctl("net.core.rmem_default")
+	h := &host{k: k, core: c, ip: ip, sock: &socket.Layer{
+		Families: map[int]socket.Family{socket.AFInet: ip.Family()},
+		WmemMax:  sysctl("net.core.wmem_max"),
+		RmemMax:  sysctl("net.core.rmem_max"),
+	}}
 	info := trace.Host{Name: hs.Name}
 	lo := loopback.New(c)
 	info.Devices = append(info.Devices, trace.Device{Name: lo.Name, Driver: lo.Driver, MAC: lo.Addr.String(), Addr: lo.IPv4.String(), MTU: lo.MTU, Qdisc: "noqueue"})
@@ -121,7 +133,7 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 		if mtu == 0 {
 			mtu = 1500
 		}
-		dev := &core.Device{Name: ns.Name, Addr: mac, IPv4: pfx, MTU: mtu, Up: true}
+		dev := &core.Device{Name: ns.Name, Addr: mac, IPv4: pfx, MTU: mtu, Up: true, TxQueueLen: ns.TxQueueLen}
 		c.AddDevice(dev)
 		h.nics = append(h.nics, e1000e.New(k, dev))
 		dev.Qdisc = sched.NewPfifoFast(dev)
@@ -156,13 +168,22 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 	return h, info, nil
 }
 
-// expand turns a program's composite steps into system calls: ping
+// expand turns a program's composite steps into system calls: a sendto
+// with a count is that many sendto calls, and ping
 // becomes what iputils' ping does (a ping socket, then per packet an echo
 // request with an 8-byte timestamp and a byte pattern, the wait for the
 // reply, and a sleep until the next).
 func expand(steps []Step) []Step {
 	var out []Step
 	for _, s := range steps {
+		if s.Op == "sendto" && s.Count > 1 {
+			for range s.Count {
+				one := s
+				one.Count = 1
+				out = append(out, one)
+			}
+			continue
+		}
 		if s.Op != "ping" {
 			out = append(out, s)
 			continue
@@ -231,6 +252,9 @@ func schedule(h *host, p Program) {
 			next(i)()
 		case "bind":
 			h.sock.SysBind(h.k, t, fdOf(s), netip.MustParseAddrPort(s.Addr)) // checked by Parse
+			next(i)()
+		case "setsockopt":
+			h.sock.SysSetsockopt(h.k, t, fdOf(s), socket.SOLSocket, sockopts[s.Opt], s.Value)
 			next(i)()
 		case "sendto":
 			to := netip.MustParseAddrPort(s.To) // checked by Parse

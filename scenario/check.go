@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"skbscope/stack/header"
+	"skbscope/stack/socket"
 )
 
 // positions maps each value's JSON path ("hosts[0].nics[1].addr") to
@@ -157,6 +158,9 @@ func (f *File) check(pos positions) error {
 			if n.MTU != 0 && (n.MTU < 68 || n.MTU > 9000) {
 				ps.add(np+".mtu", "mtu %d outside 68..9000", n.MTU)
 			}
+			if n.TxQueueLen < 0 || n.TxQueueLen > 100000 {
+				ps.add(np+".txqueuelen", "%d outside 0..100000", n.TxQueueLen)
+			}
 		}
 		for i, nb := range h.Neighbours {
 			p := fmt.Sprintf("%s.neighbours[%d]", hp, i)
@@ -168,6 +172,13 @@ func (f *File) check(pos positions) error {
 			}
 			if _, err := header.ParseMAC(nb.LLAddr); err != nil {
 				ps.add(p+".lladdr", "%v", err)
+			}
+		}
+		for key, v := range h.Sysctls {
+			if _, ok := defaultSysctls[key]; !ok {
+				ps.add(hp+".sysctls."+key, "not a sysctl this model has (net.core.{wmem,rmem}_{default,max})")
+			} else if v < 2304 || v > 1<<30 {
+				ps.add(hp+".sysctls."+key, "%d outside 2304..1073741824", v)
 			}
 		}
 		for i, tp := range h.Taps {
@@ -198,6 +209,9 @@ func (f *File) check(pos positions) error {
 		if l.DelayNs < 0 {
 			ps.add(lp+".delay_ns", "must not be negative")
 		}
+		if l.LossPct < 0 || l.LossPct > 100 {
+			ps.add(lp+".loss_pct", "%g outside 0..100", l.LossPct)
+		}
 	}
 	for i, in := range f.Inject {
 		ip := fmt.Sprintf("inject[%d]", i)
@@ -213,6 +227,9 @@ func (f *File) check(pos positions) error {
 	}
 	return ps.err()
 }
+
+// sockopts are the SOL_SOCKET options a step may set.
+var sockopts = map[string]int{"SO_SNDBUF": socket.SOSndBuf, "SO_RCVBUF": socket.SORcvBuf, "SO_PRIORITY": socket.SOPriority}
 
 func checkStep(ps *problems, p string, s Step) {
 	switch s.Op {
@@ -234,6 +251,13 @@ func checkStep(ps *problems, p string, s Step) {
 	case "sendto":
 		if _, err := netip.ParseAddrPort(s.To); err != nil {
 			ps.add(p+".to", "%v", err)
+		}
+		if s.Count < 0 || s.Count > 100000 {
+			ps.add(p+".count", "%d outside 0..100000", s.Count)
+		}
+	case "setsockopt":
+		if _, ok := sockopts[s.Opt]; !ok {
+			ps.add(p+".opt", "%q: SO_SNDBUF, SO_RCVBUF or SO_PRIORITY", s.Opt)
 		}
 	case "bind":
 		if _, err := netip.ParseAddrPort(s.Addr); err != nil {

@@ -70,8 +70,12 @@ func TestTXRingFullFlowControl(t *testing.T) {
 	}
 	// B reads one datagram; its receive buffer holds what fits in
 	// sk_rcvbuf and drops the rest with SOCKET_RCVBUFF.
-	queued := count(func(e *trace.Event) bool { return e.Host == "B" && e.Kind == trace.Enqueue && e.Queue == "sk1 sk_receive_queue" })
-	full := count(func(e *trace.Event) bool { return e.Host == "B" && e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_SOCKET_RCVBUFF" })
+	queued := count(func(e *trace.Event) bool {
+		return e.Host == "B" && e.Kind == trace.Enqueue && e.Queue == "sk1 sk_receive_queue"
+	})
+	full := count(func(e *trace.Event) bool {
+		return e.Host == "B" && e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_SOCKET_RCVBUFF"
+	})
 	if full == 0 || queued+full != 300 {
 		t.Errorf("B queued %d and dropped %d for a full rcvbuf, of 300", queued, full)
 	}

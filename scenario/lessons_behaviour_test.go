@@ -243,3 +243,33 @@ func TestInterruptCoalescing(t *testing.T) {
 		t.Errorf("%d recvfrom calls returned a datagram, want 3", n)
 	}
 }
+
+// TestQdiscOverflow: the burst overflows pfifo_fast; each dropped
+// datagram's NET_XMIT_DROP becomes -ENOBUFS in ip_send_skb and 0 in
+// udp_send_skb, so every sendto returns the length.
+func TestQdiscOverflow(t *testing.T) {
+	tr := runLesson(t, "qdisc-overflow")
+	drops, enobufs, sent := 0, 0, 0
+	for i, e := range tr.Events {
+		switch {
+		case e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_QDISC_DROP":
+			drops++
+			if !slices.Contains(stackFns(tr, i), "pfifo_fast_enqueue") {
+				t.Fatalf("a qdisc drop outside pfifo_fast_enqueue: %v", stackFns(tr, i))
+			}
+		case e.Kind == trace.Ret && e.Fn == "ip_send_skb" && e.Ret == "-ENOBUFS":
+			enobufs++
+			if r := retOf(tr, e.Up); r == nil {
+				t.Fatal("unbalanced")
+			}
+		case e.Kind == trace.Ret && e.Fn == "__sys_sendto":
+			if e.Ret != "5" {
+				t.Fatalf("sendto returned %s", e.Ret)
+			}
+			sent++
+		}
+	}
+	if drops == 0 || drops != enobufs || sent != 1500 {
+		t.Fatalf("%d qdisc drops, %d -ENOBUFS, %d sendto calls", drops, enobufs, sent)
+	}
+}

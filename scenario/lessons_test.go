@@ -52,8 +52,12 @@ func TestGolden(t *testing.T) {
 			gold := filepath.Join("testdata", l.Name+".golden.jsonl")
 			hashFile := filepath.Join("testdata", l.Name+".sha256")
 			if *update {
-				if err := os.WriteFile(gold, got, 0o644); err != nil {
-					t.Fatal(err)
+				// Big traces keep only their hash; the readable copy is
+				// for diffs of lessons small enough to review.
+				if len(got) < 1<<20 {
+					if err := os.WriteFile(gold, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
 				if err := os.WriteFile(hashFile, []byte(hash), 0o644); err != nil {
 					t.Fatal(err)

@@ -42,6 +42,16 @@ type Host struct {
 	Neighbours []Neighbour `json:"neighbours"`
 	Taps       []Tap       `json:"taps"`
 	Programs   []Program   `json:"programs"`
+	// Sysctls sets net.core.{wmem,rmem}_{default,max} (bytes).
+	Sysctls map[string]int `json:"sysctls"`
+}
+
+// Sysctls a scenario may set, with Linux's defaults.
+var defaultSysctls = map[string]int{
+	"net.core.wmem_default": 212992,
+	"net.core.rmem_default": 212992,
+	"net.core.wmem_max":     212992,
+	"net.core.rmem_max":     212992,
 }
 
 // NIC is a network interface and its driver model.
@@ -52,6 +62,8 @@ type NIC struct {
 	Addr   string `json:"addr"` // CIDR, e.g. 192.0.2.1/24
 	MTU    int    `json:"mtu"`
 	Qdisc  string `json:"qdisc"` // "pfifo_fast"
+	// TxQueueLen is `ip link set DEV txqueuelen N` (0: 1000).
+	TxQueueLen int `json:"txqueuelen"`
 }
 
 // Neighbour is a static entry: `ip neigh replace ADDR lladdr MAC dev DEV`.
@@ -85,17 +97,20 @@ type Step struct {
 	Addr  string `json:"addr"`  // bind: "ADDR:PORT", e.g. "0.0.0.0:9000"
 	Size  int    `json:"size"`  // recvfrom: the buffer's size; ping: payload bytes (56)
 	Ns    int64  `json:"ns"`    // sleep: how long; ping: interval (1 s)
-	Count int    `json:"count"` // ping: how many echo requests (1)
+	Count int    `json:"count"` // ping: how many echo requests (1); sendto: how many times (1)
 	Data  string `json:"data"`  // sendto: the payload
+	Opt   string `json:"opt"`   // setsockopt: SO_SNDBUF, SO_RCVBUF or SO_PRIORITY
+	Value int    `json:"value"` // setsockopt: the value
 }
 
 // Link is a cable between two NICs, named "HOST.NIC".
 type Link struct {
-	Name    string `json:"name"`
-	A       string `json:"a"`
-	B       string `json:"b"`
-	RateBps int64  `json:"rate_bps"`
-	DelayNs int64  `json:"delay_ns"`
+	Name    string  `json:"name"`
+	A       string  `json:"a"`
+	B       string  `json:"b"`
+	RateBps int64   `json:"rate_bps"`
+	DelayNs int64   `json:"delay_ns"`
+	LossPct float64 `json:"loss_pct"` // chance a frame is lost, 0..100
 }
 
 // Parse reads and checks a scenario. Errors name the line and column.

@@ -248,6 +248,13 @@ func (n *Net) ipFinishOutput(k *kernel.Kernel, s *skb.SKB) int {
 func (n *Net) ipFinishOutputInner(k *kernel.Kernel, s *skb.SKB) int {
 	e := k.Call(fnIPFinishOutputIn, s)
 	rt := s.Dst.(*Rtable)
+	if s.Len() > rt.MTU {
+		// ip_fragment's place; fragmentation is not modelled yet, so the
+		// datagram is refused rather than sent larger than the MTU.
+		e.Note = fmt.Sprintf("len %d > mtu %d: ip_fragment would split it; this model does not fragment yet", s.Len(), rt.MTU)
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		return int(kernel.Ret(k, fnIPFinishOutputIn, kernel.Err(-kernel.EMSGSIZE)))
+	}
 	e.Note = fmt.Sprintf("len %d ≤ mtu %d, not GSO: no fragmentation", s.Len(), rt.MTU)
 	return int(kernel.Ret(k, fnIPFinishOutputIn, core.NetXmit(n.ipFinishOutput2(k, s))))
 }

@@ -105,10 +105,65 @@ type Sock struct {
 // QueueName is how the trace names one of this socket's queues.
 func (sk *Sock) QueueName(q string) string { return sk.Name + " " + q }
 
-// Layer is the socket layer's per-host state: the families it can create.
+// Layer is the socket layer's per-host state: the families it can
+// create and the net.core limits on buffer sizes.
 type Layer struct {
 	Families map[int]Family
+	WmemMax  int // net.core.wmem_max
+	RmemMax  int // net.core.rmem_max
 	nsk      int
+}
+
+// Socket option names (include/uapi/asm-generic/socket.h).
+const (
+	SOLSocket  = 1
+	SOSndBuf   = 7
+	SORcvBuf   = 8
+	SOPriority = 12
+)
+
+// Minimum buffer sizes (include/net/sock.h): TCP_SKB_MIN_TRUESIZE, room
+// for 2 KiB and an sk_buff, and SOCK_MIN_SNDBUF, two of them.
+const (
+	sockMinRcvBuf = 2048 + 256
+	sockMinSndBuf = 2 * sockMinRcvBuf
+)
+
+var fnSysSetsockopt = kernel.NewFn("__sys_setsockopt", socketC, "syscall")
+var fnSkSetsockopt = kernel.NewFn("sk_setsockopt", "net/core/sock.c", "socket")
+
+// SysSetsockopt is __sys_setsockopt() for SOL_SOCKET → sk_setsockopt():
+// SO_SNDBUF and SO_RCVBUF are capped at wmem_max/rmem_max and doubled (the
+// kernel counts its own overhead); SO_PRIORITY sets skb->priority, which
+// pfifo_fast reads to pick a band.
+func (l *Layer) SysSetsockopt(k *kernel.Kernel, t *kernel.Task, fd, level, opt, val int) int {
+	k.Call(fnSysSetsockopt).Note = fmt.Sprintf("setsockopt(%d, %d, %d, %d)", fd, level, opt, val)
+	sock, err := sockfdLookup(k, t, fd)
+	if err < 0 {
+		return int(kernel.Ret(k, fnSysSetsockopt, kernel.Err(err)))
+	}
+	e := k.Call(fnSkSetsockopt)
+	sk := sock.Sk
+	r := 0
+	switch {
+	case level != SOLSocket || val < 0:
+		r = -kernel.EINVAL
+	case opt == SOSndBuf:
+		sk.SndBuf = max(min(val, l.WmemMax)*2, sockMinSndBuf)
+		e.Note = fmt.Sprintf("SO_SNDBUF %d: min(val, wmem_max %d) doubled = sk_sndbuf %d", val, l.WmemMax, sk.SndBuf)
+	case opt == SORcvBuf:
+		sk.RcvBuf = max(min(val, l.RmemMax)*2, sockMinRcvBuf)
+		e.Note = fmt.Sprintf("SO_RCVBUF %d: min(val, rmem_max %d) doubled = sk_rcvbuf %d", val, l.RmemMax, sk.RcvBuf)
+	case opt == SOPriority && val <= 6:
+		sk.Priority = uint32(val)
+		e.Note = fmt.Sprintf("sk_priority %d", val)
+	case opt == SOPriority:
+		r = -kernel.EPERM // above 6 needs CAP_NET_ADMIN
+	default:
+		r = -kernel.ENOPROTOOPT
+	}
+	kernel.Ret(k, fnSkSetsockopt, kernel.Err(r))
+	return int(kernel.Ret(k, fnSysSetsockopt, kernel.Err(r)))
 }
 
 // SysSocket is __sys_socket(): create a socket and install it in the
