@@ -43,6 +43,27 @@ func (h *host) nic(name string) *e1000e.NIC {
 
 // Simulate builds the scenario's world, runs it and returns the trace.
 func Simulate(f *File) (*trace.Trace, error) {
+	r, err := NewRunner(f)
+	if err != nil {
+		return nil, err
+	}
+	for !r.Step(1 << 20) {
+	}
+	return r.Trace(), nil
+}
+
+// Runner is a scenario being simulated, in slices.
+type Runner struct {
+	sim    *kernel.Sim
+	until  int64
+	events int
+	done   bool
+	name   string
+	hosts  []trace.Host
+}
+
+// NewRunner builds the scenario's world, ready to run.
+func NewRunner(f *File) (*Runner, error) {
 	sim := kernel.NewSim(f.RNGSeed)
 	hosts := map[string]*host{}
 	var info []trace.Host
@@ -84,11 +105,38 @@ func Simulate(f *File) (*trace.Trace, error) {
 	if until == 0 {
 		until = DefaultUntilNs
 	}
-	sim.Run(until)
-	t := sim.Trace()
-	t.Scenario = f.Name
-	t.Hosts = info
-	return t, nil
+	return &Runner{sim: sim, until: until, name: f.Name, hosts: info}, nil
+}
+
+// maxEvents bounds a whole run, so that no scenario can run forever.
+const maxEvents = 5_000_000
+
+// Step runs up to n more simulation events and reports whether the run
+// is over.
+func (r *Runner) Step(n int) bool {
+	if r.done {
+		return true
+	}
+	n = min(n, maxEvents-r.events)
+	r.events += n
+	r.done = r.sim.Step(r.until, n) || r.events >= maxEvents
+	return r.done
+}
+
+// Progress is how far the run has got, 0..1, by virtual time.
+func (r *Runner) Progress() float64 {
+	if r.done {
+		return 1
+	}
+	return min(float64(r.sim.Now())/float64(r.until), 1)
+}
+
+// Trace is what has been recorded so far.
+func (r *Runner) Trace() *trace.Trace {
+	t := r.sim.Trace()
+	t.Scenario = r.name
+	t.Hosts = r.hosts
+	return t
 }
 
 func endpoint(hosts map[string]*host, name string) (*e1000e.NIC, error) {

@@ -75,3 +75,28 @@ func TestSetsockopt(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerInSlices: running in small slices gives the same trace as one
+// go, and progress only grows.
+func TestRunnerInSlices(t *testing.T) {
+	f, _ := Load("arp")
+	r, err := NewRunner(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := -1.0
+	for !r.Step(7) {
+		if p := r.Progress(); p < last || p > 1 {
+			t.Fatalf("progress %v after %v", p, last)
+		} else {
+			last = p
+		}
+	}
+	if r.Progress() != 1 {
+		t.Error("a finished run is not at 100%")
+	}
+	a, b := jsonOf(t, r.Trace()), jsonOf(t, runLesson(t, "arp"))
+	if string(a) != string(b) {
+		t.Fatal("sliced and whole runs differ")
+	}
+}

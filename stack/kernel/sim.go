@@ -92,15 +92,19 @@ func (s *Sim) At(t int64, fn func()) { s.schedule(t, nil, Context{}, fn) }
 // Run executes events in time order until the queue is empty, time passes
 // until, or Limit events have run. It reports whether the queue drained.
 func (s *Sim) Run(until int64) bool {
-	for n := 0; s.queue.Len() > 0; n++ {
-		if n >= s.Limit {
-			return false
+	s.Step(until, s.Limit)
+	return s.queue.Len() == 0
+}
+
+// Step executes at most max events due by until, so that a caller can run
+// a long simulation in slices (a browser draws a progress bar between
+// them). It reports whether nothing is left to do by until.
+func (s *Sim) Step(until int64, max int) bool {
+	for range max {
+		if s.queue.Len() == 0 || s.queue[0].t > until {
+			return true
 		}
-		ev := s.queue[0]
-		if ev.t > until {
-			return false
-		}
-		heap.Pop(&s.queue)
+		ev := heap.Pop(&s.queue).(*event)
 		s.now = ev.t
 		if ev.cpu == nil {
 			ev.fn()
@@ -108,5 +112,5 @@ func (s *Sim) Run(until int64) bool {
 		}
 		ev.cpu.run(ev)
 	}
-	return true
+	return s.queue.Len() == 0 || s.queue[0].t > until
 }
