@@ -73,21 +73,26 @@ func (n *Net) udpSendmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, msg 
 	k.Call(fnUDPSendmsg)
 	finish := func(r int) { done(int(kernel.Ret(k, fnUDPSendmsg, kernel.Err(r)))) }
 	ulen := len(msg.Iter)
+	to := msg.Name
+	if to == nil && sk.Daddr.IsValid() {
+		connected := netip.AddrPortFrom(sk.Daddr, sk.Dport) // a connected socket's peer
+		to = &connected
+	}
 	switch {
 	case ulen > 0xffff:
 		finish(-kernel.EMSGSIZE)
 		return
-	case msg.Name == nil:
+	case to == nil:
 		finish(-kernel.EDESTADDRREQ)
 		return
-	case !msg.Name.Addr().Is4():
+	case !to.Addr().Is4():
 		finish(-kernel.EAFNOSUPPORT)
 		return
-	case msg.Name.Port() == 0:
+	case to.Port() == 0:
 		finish(-kernel.EINVAL)
 		return
 	}
-	fl := &Flowi4{Saddr: sk.Saddr, Daddr: msg.Name.Addr(), Sport: sk.Num, Dport: msg.Name.Port(), Proto: header.ProtoUDP, TOS: sk.TOS}
+	fl := &Flowi4{Saddr: sk.Saddr, Daddr: to.Addr(), Sport: sk.Num, Dport: to.Port(), Proto: header.ProtoUDP, TOS: sk.TOS}
 	rt, err := n.ipRouteOutputFlow(k, fl)
 	if err < 0 {
 		finish(err)

@@ -45,3 +45,10 @@ func (f *Files) Get(fd int) *File {
 	}
 	return f.fds[fd]
 }
+
+// Close is close_fd(): the slot becomes free for the next Install.
+func (f *Files) Close(fd int) {
+	if fd >= 0 && fd < len(f.fds) {
+		f.fds[fd] = nil
+	}
+}

@@ -3,6 +3,7 @@ package skb
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"skbscope/stack/header"
 	"skbscope/stack/trace"
@@ -90,6 +91,34 @@ func Regions(buf []byte, mac, network, transport int) []trace.Region {
 			}})
 		}
 	}
+	if network >= 0 && network <= len(buf)-header.ARPLen && len(rs) > 0 && rs[0].Layer == "eth" &&
+		header.Ethernet(buf[rs[0].Off:]).Type() == header.EtherTypeARP {
+		a := header.ARP(buf[network:])
+		rs = append(rs, trace.Region{Layer: "arp", Off: network, Len: header.ARPLen, Fields: []trace.Field{
+			{Name: "ar_op", Value: map[uint16]string{1: "1 (request)", 2: "2 (reply)"}[a.Op()]},
+			{Name: "ar_sha", Value: a.SHA().String()},
+			{Name: "ar_sip", Value: a.SIP().String()},
+			{Name: "ar_tha", Value: a.THA().String()},
+			{Name: "ar_tip", Value: a.TIP().String()},
+		}})
+	}
+	if transport >= 0 && transport <= len(buf)-header.ICMPLen && proto == header.ProtoICMP {
+		c := header.ICMP(buf[transport:])
+		rs = append(rs, trace.Region{Layer: "icmp", Off: transport, Len: header.ICMPLen, Fields: []trace.Field{
+			{Name: "type", Value: fmt.Sprint(c.Type())},
+			{Name: "code", Value: fmt.Sprint(c.Code())},
+			{Name: "checksum", Value: fmt.Sprintf("0x%04x", c.Checksum())},
+			{Name: "un.echo.id", Value: fmt.Sprint(c.ID())},
+			{Name: "un.echo.sequence", Value: fmt.Sprint(c.Seq())},
+		}})
+	}
+	if transport >= 0 && transport <= len(buf)-header.TCPMinLen && proto == header.ProtoTCP {
+		t := header.TCP(buf[transport:])
+		doff := t.DataOff()
+		if doff >= header.TCPMinLen && doff <= len(buf)-transport {
+			rs = append(rs, trace.Region{Layer: "tcp", Off: transport, Len: doff, Fields: tcpFields(t[:doff])})
+		}
+	}
 	if transport >= 0 && transport <= len(buf)-header.UDPLen && proto == header.ProtoUDP {
 		u := header.UDP(buf[transport:])
 		rs = append(rs, trace.Region{Layer: "udp", Off: transport, Len: header.UDPLen, Fields: []trace.Field{
@@ -129,4 +158,44 @@ func protoName(p uint8) string {
 		return "17 (UDP)"
 	}
 	return fmt.Sprint(p)
+}
+
+func tcpFields(t header.TCP) []trace.Field {
+	var flags []string
+	for i, n := range []string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"} {
+		if t.Flags()&(1<<i) != 0 {
+			flags = append(flags, n)
+		}
+	}
+	f := []trace.Field{
+		{Name: "source", Value: fmt.Sprint(t.SrcPort())},
+		{Name: "dest", Value: fmt.Sprint(t.DstPort())},
+		{Name: "seq", Value: fmt.Sprint(t.Seq())},
+		{Name: "ack_seq", Value: fmt.Sprint(t.Ack())},
+		{Name: "doff", Value: fmt.Sprint(t.DataOff() / 4)},
+		{Name: "flags", Value: strings.Join(flags, " ")},
+		{Name: "window", Value: fmt.Sprint(t.Window())},
+		{Name: "check", Value: fmt.Sprintf("0x%04x", t.Checksum())},
+	}
+	o := t.Options()
+	var opts []string
+	if o.MSS != 0 {
+		opts = append(opts, fmt.Sprintf("mss %d", o.MSS))
+	}
+	if o.SACKPerm {
+		opts = append(opts, "sackOK")
+	}
+	if o.TS {
+		opts = append(opts, fmt.Sprintf("TS val %d ecr %d", o.TSVal, o.TSEcr))
+	}
+	if o.WScale >= 0 {
+		opts = append(opts, fmt.Sprintf("wscale %d", o.WScale))
+	}
+	for _, b := range o.SACK {
+		opts = append(opts, fmt.Sprintf("sack %d-%d", b[0], b[1]))
+	}
+	if len(opts) > 0 {
+		f = append(f, trace.Field{Name: "options", Value: strings.Join(opts, ", ")})
+	}
+	return f
 }

@@ -20,6 +20,12 @@ var (
 	fnSockFromFile  = kernel.NewFn("sock_from_file", socketC, "socket")
 	fnSecuritySendm = kernel.NewFn("security_socket_sendmsg", "security/security.c", "socket")
 	fnSysBind       = kernel.NewFn("__sys_bind", socketC, "syscall")
+	fnSysConnect    = kernel.NewFn("__sys_connect", socketC, "syscall")
+	fnSysListen     = kernel.NewFn("__sys_listen", socketC, "syscall")
+	fnSysAccept4    = kernel.NewFn("__sys_accept4", socketC, "syscall")
+	fnDoAccept      = kernel.NewFn("do_accept", socketC, "socket")
+	fnCloseFd       = kernel.NewFn("close_fd", "fs/file.c", "syscall")
+	fnSockClose     = kernel.NewFn("sock_close", socketC, "socket")
 	fnSysRecvfrom   = kernel.NewFn("__sys_recvfrom", socketC, "syscall")
 	fnSockRecvmsg   = kernel.NewFn("sock_recvmsg", socketC, "socket")
 	fnSecurityRecvm = kernel.NewFn("security_socket_recvmsg", "security/security.c", "socket")
@@ -27,8 +33,9 @@ var (
 
 // Address families and socket types (include/linux/socket.h, net.h).
 const (
-	AFInet    = 2
-	SockDgram = 2
+	AFInet     = 2
+	SockStream = 1
+	SockDgram  = 2
 )
 
 // Msg flags (include/linux/socket.h).
@@ -45,9 +52,14 @@ type Msghdr struct {
 	Flags int
 }
 
-// ProtoOps is struct proto_ops: the family's socket operations.
+// ProtoOps is struct proto_ops: the family's socket operations. The ones
+// that may sleep finish by calling done, now or after a wake-up.
 type ProtoOps interface {
 	Bind(k *kernel.Kernel, sock *Socket, addr netip.AddrPort) int
+	Connect(k *kernel.Kernel, t *kernel.Task, sock *Socket, addr netip.AddrPort, done func(int))
+	Listen(k *kernel.Kernel, sock *Socket, backlog int) int
+	Accept(k *kernel.Kernel, t *kernel.Task, sock *Socket, done func(*Socket, int))
+	Release(k *kernel.Kernel, t *kernel.Task, sock *Socket)
 	// Sendmsg may sleep (for send buffer space): it finishes by calling
 	// done with the byte count or an errno.
 	Sendmsg(k *kernel.Kernel, t *kernel.Task, sock *Socket, msg *Msghdr, done func(int))
@@ -289,4 +301,70 @@ func sockFromFile(k *kernel.Kernel, f *kernel.File) (*Socket, int) {
 	}
 	k.RetS(fnSockFromFile, "NULL")
 	return nil, -kernel.ENOTSOCK
+}
+
+// SysConnect is __sys_connect(): sock->ops->connect, which for TCP
+// sleeps until the handshake ends.
+func (l *Layer) SysConnect(k *kernel.Kernel, t *kernel.Task, fd int, addr netip.AddrPort, done func(int)) {
+	k.Call(fnSysConnect).Note = fmt.Sprintf("connect(%d, %s)", fd, addr)
+	sock, err := sockfdLookup(k, t, fd)
+	if err < 0 {
+		done(int(kernel.Ret(k, fnSysConnect, kernel.Err(err))))
+		return
+	}
+	sock.Ops.Connect(k, t, sock, addr, func(r int) {
+		done(int(kernel.Ret(k, fnSysConnect, kernel.Err(r))))
+	})
+}
+
+// SysListen is __sys_listen(): the backlog is capped at somaxconn.
+func (l *Layer) SysListen(k *kernel.Kernel, t *kernel.Task, fd, backlog int) int {
+	k.Call(fnSysListen).Note = fmt.Sprintf("listen(%d, %d)", fd, backlog)
+	sock, err := sockfdLookup(k, t, fd)
+	if err < 0 {
+		return int(kernel.Ret(k, fnSysListen, kernel.Err(err)))
+	}
+	backlog = min(backlog, Somaxconn)
+	return int(kernel.Ret(k, fnSysListen, kernel.Err(sock.Ops.Listen(k, sock, backlog))))
+}
+
+// Somaxconn is net.core.somaxconn.
+const Somaxconn = 4096
+
+// SysAccept is __sys_accept4() → do_accept(): wait for a connection on
+// the accept queue and give it a new fd.
+func (l *Layer) SysAccept(k *kernel.Kernel, t *kernel.Task, fd int, done func(int)) {
+	k.Call(fnSysAccept4).Note = fmt.Sprintf("accept(%d, &addr, &len)", fd)
+	sock, err := sockfdLookup(k, t, fd)
+	if err < 0 {
+		done(int(kernel.Ret(k, fnSysAccept4, kernel.Err(err))))
+		return
+	}
+	k.Call(fnDoAccept)
+	sock.Ops.Accept(k, t, sock, func(child *Socket, err int) {
+		if err < 0 {
+			kernel.Ret(k, fnDoAccept, kernel.Err(err))
+			done(int(kernel.Ret(k, fnSysAccept4, kernel.Err(err))))
+			return
+		}
+		nfd := t.Files.Install(&kernel.File{Private: child})
+		k.RetS(fnDoAccept, "file")
+		done(int(kernel.Ret(k, fnSysAccept4, kernel.Err(nfd))))
+	})
+}
+
+// SysClose is close() → close_fd → fput → sock_close → sock->ops->release.
+func (l *Layer) SysClose(k *kernel.Kernel, t *kernel.Task, fd int) int {
+	k.Call(fnCloseFd).Note = fmt.Sprintf("close(%d)", fd)
+	f := t.Files.Get(fd)
+	if f == nil {
+		return int(kernel.Ret(k, fnCloseFd, kernel.Err(-kernel.EBADF)))
+	}
+	t.Files.Close(fd)
+	if sock, ok := f.Private.(*Socket); ok {
+		k.Call(fnSockClose)
+		sock.Ops.Release(k, t, sock)
+		k.RetS(fnSockClose, "0")
+	}
+	return int(kernel.Ret(k, fnCloseFd, kernel.Err(0)))
 }
