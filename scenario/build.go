@@ -224,7 +224,7 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 func expand(steps []Step) []Step {
 	var out []Step
 	for _, s := range steps {
-		if s.Op == "sendto" && s.Count > 1 {
+		if (s.Op == "sendto" || s.Op == "send") && s.Count > 1 {
 			for range s.Count {
 				one := s
 				one.Count = 1
@@ -292,11 +292,31 @@ func schedule(h *host, p Program) {
 		s := steps[i]
 		switch s.Op {
 		case "socket":
-			proto := 0
-			if s.Type == "icmp" {
+			typ, proto := socket.SockDgram, 0
+			switch s.Type {
+			case "icmp":
 				proto = header.ProtoICMP
+			case "tcp":
+				typ = socket.SockStream
 			}
-			fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, socket.SockDgram, proto)
+			fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, typ, proto)
+			next(i)()
+		case "connect":
+			h.sock.SysConnect(h.k, t, fdOf(s), netip.MustParseAddrPort(s.To), func(int) { next(i)() })
+		case "listen":
+			h.sock.SysListen(h.k, t, fdOf(s), s.Count)
+			next(i)()
+		case "accept":
+			h.sock.SysAccept(h.k, t, fdOf(s), func(fd int) {
+				fds[s.As] = fd
+				next(i)()
+			})
+		case "send":
+			h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), 0, nil, func(int) { next(i)() })
+		case "recv":
+			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) { next(i)() })
+		case "close":
+			h.sock.SysClose(h.k, t, fdOf(s))
 			next(i)()
 		case "bind":
 			h.sock.SysBind(h.k, t, fdOf(s), netip.MustParseAddrPort(s.Addr)) // checked by Parse

@@ -234,9 +234,30 @@ var sockopts = map[string]int{"SO_SNDBUF": socket.SOSndBuf, "SO_RCVBUF": socket.
 func checkStep(ps *problems, p string, s Step) {
 	switch s.Op {
 	case "socket":
-		if s.Type != "udp" && s.Type != "icmp" {
-			ps.add(p+".type", "socket type %q is not modelled (udp and icmp are)", s.Type)
+		if s.Type != "udp" && s.Type != "tcp" && s.Type != "icmp" {
+			ps.add(p+".type", "socket type %q is not modelled (udp, tcp and icmp are)", s.Type)
 		}
+	case "connect":
+		if _, err := netip.ParseAddrPort(s.To); err != nil {
+			ps.add(p+".to", "%v", err)
+		}
+	case "listen":
+		if s.Count < 0 || s.Count > socket.Somaxconn {
+			ps.add(p+".count", "backlog %d outside 0..%d", s.Count, socket.Somaxconn)
+		}
+	case "accept":
+		if s.As == "" {
+			ps.add(p+".as", "accept needs a name for the new socket")
+		}
+	case "send":
+		if s.Count < 0 || s.Count > 100000 {
+			ps.add(p+".count", "%d outside 0..100000", s.Count)
+		}
+	case "recv":
+		if s.Size < 0 || s.Size > 1<<20 {
+			ps.add(p+".size", "%d outside 0..1048576", s.Size)
+		}
+	case "close":
 	case "sleep":
 		if s.Ns <= 0 || s.Ns > 3_600_000_000_000 {
 			ps.add(p+".ns", "sleep %d ns outside 1 ns..3600 s", s.Ns)

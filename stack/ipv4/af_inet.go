@@ -27,6 +27,10 @@ type inetFamily struct{ n *Net }
 // the struct sock and initialise it.
 func (f inetFamily) Create(k *kernel.Kernel, sock *socket.Socket, protocol int) int {
 	k.Call(fnInetCreate)
+	if sock.Type == socket.SockStream && (protocol == 0 || protocol == header.ProtoTCP) {
+		f.n.createStream(sock)
+		return int(kernel.Ret(k, fnInetCreate, kernel.Err(0)))
+	}
 	if sock.Type != socket.SockDgram || (protocol != 0 && protocol != protoUDP && protocol != header.ProtoICMP) {
 		return int(kernel.Ret(k, fnInetCreate, kernel.Err(-kernel.EPROTONOSUPPORT)))
 	}

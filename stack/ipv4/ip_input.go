@@ -229,6 +229,9 @@ func (n *Net) ipProtocolDeliverRcu(k *kernel.Kernel, s *skb.SKB, proto uint8) {
 	case header.ProtoICMP:
 		e.Note = "protocol 1: icmp_rcv"
 		n.icmpRcv(k, s)
+	case header.ProtoTCP:
+		e.Note = "protocol 6: tcp_v4_rcv"
+		n.tcpV4Rcv(k, s)
 	default:
 		e.Note = fmt.Sprintf("no handler for protocol %d: INUNKNOWNPROTOS, ICMP protocol unreachable", proto)
 		n.icmpSend(k, s, icmpDestUnreach, icmpProtUnreach)

@@ -20,6 +20,12 @@ type Net struct {
 
 	pingRover uint16 // ping_port_rover
 
+	// TCP's hash tables: bound ports, listeners, established (and
+	// time-wait) sockets, and each listener's request socks.
+	tcpBound, tcpListeners, tcpEstablished []*tcpSock
+	tcpReqs                                map[*tcpSock][]*requestSock
+	nsk                                    int
+
 	DefaultTTL                  int // net.ipv4.ip_default_ttl
 	LocalPortLow, LocalPortHigh int // net.ipv4.ip_local_port_range
 	DefaultSndBuf               int // net.core.wmem_default
@@ -36,6 +42,7 @@ func New(k *kernel.Kernel, c *core.Net) *Net {
 		DefaultSndBuf: 212992,
 		DefaultRcvBuf: 212992,
 	}
+	n.tcpReqs = map[*tcpSock][]*requestSock{}
 	c.DevAddPack(header.EtherTypeIPv4, ipPacketType{n})
 	c.DevAddPack(header.EtherTypeARP, arpPacketType{n})
 	c.NeighOps = arpOps{n}

@@ -96,12 +96,13 @@ type Sock struct {
 	TOS          uint8
 	TTL          int // -1: the route's default (sysctl ip_default_ttl)
 	Priority     uint32
-	SndBuf       int // sk_sndbuf
-	WmemAlloc    int // sk_wmem_alloc: bytes of skbs in flight
-	RcvBuf       int // sk_rcvbuf
-	RmemAlloc    int // sk_rmem_alloc: bytes queued for reading
-	Drops        int // sk_drops
-	Err          int // sk_err, negated: reported by the next call
+	SndBuf       int    // sk_sndbuf
+	WmemAlloc    int    // sk_wmem_alloc: bytes of skbs in flight
+	RcvBuf       int    // sk_rcvbuf
+	RmemAlloc    int    // sk_rmem_alloc: bytes queued for reading
+	Drops        int    // sk_drops
+	Err          int    // sk_err, negated: reported by the next call
+	IPID         uint16 // inet_id: the IP ID of a connected socket's next packet
 
 	// WriteQueue is sk_write_queue: corked datagrams being built.
 	WriteQueue []*skb.SKB

@@ -1,0 +1,623 @@
+package ipv4
+
+import (
+	"fmt"
+	"net/netip"
+
+	"skbscope/stack/core"
+	"skbscope/stack/header"
+	"skbscope/stack/kernel"
+	"skbscope/stack/skb"
+	"skbscope/stack/socket"
+	"skbscope/stack/trace"
+)
+
+const tcpC = "net/ipv4/tcp.c"
+
+// tcpState is sk->sk_state for TCP (include/net/tcp_states.h).
+type tcpState int
+
+// TCP states.
+const (
+	tcpEstablished tcpState = iota + 1
+	tcpSynSent
+	tcpSynRecv
+	tcpFinWait1
+	tcpFinWait2
+	tcpTimeWait
+	tcpClose
+	tcpCloseWait
+	tcpLastAck
+	tcpListen
+	tcpClosing
+	tcpNewSynRecv
+)
+
+func (s tcpState) String() string {
+	return [...]string{"", "TCP_ESTABLISHED", "TCP_SYN_SENT", "TCP_SYN_RECV", "TCP_FIN_WAIT1", "TCP_FIN_WAIT2",
+		"TCP_TIME_WAIT", "TCP_CLOSE", "TCP_CLOSE_WAIT", "TCP_LAST_ACK", "TCP_LISTEN", "TCP_CLOSING", "TCP_NEW_SYN_RECV"}[s]
+}
+
+// TCP constants of include/net/tcp.h and the sysctl defaults.
+const (
+	tcpInitCwnd      = 10
+	tcpTimeoutInitNs = 1_000_000_000   // TCP_TIMEOUT_INIT, 1 s
+	tcpRTOMinNs      = 200_000_000     // TCP_RTO_MIN
+	tcpRTOMaxNs      = 120_000_000_000 // TCP_RTO_MAX
+	tcpDelackMinNs   = 40_000_000      // TCP_DELACK_MIN = HZ/25
+	tcpDelackMaxNs   = 200_000_000     // TCP_DELACK_MAX = HZ/5
+	tcpTimewaitLenNs = 60_000_000_000  // TCP_TIMEWAIT_LEN
+	tcpSynRetries    = 6               // net.ipv4.tcp_syn_retries
+	tcpRetries2      = 15              // net.ipv4.tcp_retries2
+	tcpRmemDefault   = 131072          // net.ipv4.tcp_rmem[1]
+	tcpRmemMax       = 6291456         // net.ipv4.tcp_rmem[2]
+	tcpWmemDefault   = 16384           // net.ipv4.tcp_wmem[1]
+	maxTCPHeader     = 320             // MAX_TCP_HEADER, headroom for all headers
+	tcpMaxWscale     = 14
+)
+
+// tcpSock is struct tcp_sock with the inet_connection_sock parts the
+// model uses. Its struct sock is sk.
+type tcpSock struct {
+	n     *Net
+	sk    *socket.Sock
+	sock  *socket.Socket
+	state tcpState
+
+	// Send sequence space.
+	writeSeq, sndUna, sndNxt, sndWl1 uint32
+	sndWnd                           uint32 // scaled
+	maxWindow                        uint32
+	// Receive sequence space.
+	rcvNxt, rcvWup, copiedSeq, rcvWnd uint32
+
+	mss, advmss               int // mss_cache and the MSS we advertise
+	sackOK, tstampOK, wsOK    bool
+	sndWscale, rcvWscale      int
+	tsRecent, tsOffset        uint32
+	cwnd, ssthresh            uint32
+	srtt, rttvar, rto         int64 // ns
+	retransmits, backoff      int
+	pingpong                  bool // icsk_ack.pingpong: interactive, ACKs ride on data
+	ackPending, quickAck      bool
+	ato                       int64
+	nagleOff                  bool // TCP_NODELAY
+	ownedByUser               bool // sock_owned_by_user
+	writeQueue, rtxQueue      []*skb.SKB
+	backlog                   []*skb.SKB // sk->sk_backlog
+	retransmitTimer, delackTm kernel.Timer
+	twTimer                   kernel.Timer
+	finSent                   bool
+
+	// A listener's accept queue and request socks.
+	parent      *tcpSock
+	acceptQueue []*tcpSock
+	maxBacklog  int
+}
+
+// requestSock is a struct request_sock in TCP_NEW_SYN_RECV: a SYN that
+// got a SYN-ACK, waiting in the established hash for the final ACK.
+type requestSock struct {
+	listener           *tcpSock
+	laddr, raddr       netip.Addr
+	lport, rport       uint16
+	isn, rcvIsn        uint32
+	mss                int
+	sackOK, tstampOK   bool
+	wscale, sndWscale  int
+	tsRecent, tsOffset uint32
+	rcvWnd             uint32
+	timer              kernel.Timer
+	retrans            int
+}
+
+func (tp *tcpSock) name() string { return tp.sk.Name }
+
+func (tp *tcpSock) setState(k *kernel.Kernel, s tcpState) {
+	k.Call(fnTCPSetState).Note = fmt.Sprintf("%s: %s → %s", tp.name(), tp.state, s)
+	old := tp.state
+	tp.state = s
+	k.Event(trace.State, nil).Note = fmt.Sprintf("%s %s → %s", tp.name(), old, s)
+	k.RetVoid(fnTCPSetState)
+}
+
+var (
+	fnTCPSetState       = kernel.NewFn("tcp_set_state", tcpC, "tcp")
+	fnInetStreamConnect = kernel.NewFn("inet_stream_connect", afInetC, "socket")
+	fnInetStreamConnIn  = kernel.NewFn("__inet_stream_connect", afInetC, "socket")
+	fnInetWaitConnect   = kernel.NewFn("inet_wait_for_connect", afInetC, "socket")
+	fnInetListen        = kernel.NewFn("inet_listen", afInetC, "socket")
+	fnInetCskListen     = kernel.NewFn("inet_csk_listen_start", "net/ipv4/inet_connection_sock.c", "tcp")
+	fnInetAccept        = kernel.NewFn("inet_accept", afInetC, "socket")
+	fnInetCskAccept     = kernel.NewFn("inet_csk_accept", "net/ipv4/inet_connection_sock.c", "tcp")
+	fnInetCskWaitConn   = kernel.NewFn("inet_csk_wait_for_connect", "net/ipv4/inet_connection_sock.c", "tcp")
+	fnTCPSendmsg        = kernel.NewFn("tcp_sendmsg", tcpC, "tcp")
+	fnTCPSendmsgLocked  = kernel.NewFn("tcp_sendmsg_locked", tcpC, "tcp")
+	fnTCPStreamAllocSkb = kernel.NewFn("tcp_stream_alloc_skb", tcpC, "tcp")
+	fnSkStreamWaitMem   = kernel.NewFn("sk_stream_wait_memory", "net/core/stream.c", "tcp")
+	fnTCPPush           = kernel.NewFn("tcp_push", tcpC, "tcp")
+	fnTCPRecvmsg        = kernel.NewFn("tcp_recvmsg", tcpC, "tcp")
+	fnTCPRecvmsgLocked  = kernel.NewFn("tcp_recvmsg_locked", tcpC, "tcp")
+	fnSkWaitData        = kernel.NewFn("sk_wait_data", "net/core/sock.c", "socket")
+	fnSkbCopyDgramMsg   = kernel.NewFn("skb_copy_datagram_iter", "net/core/datagram.c", "socket")
+	fnTCPRcvSpaceAdjust = kernel.NewFn("tcp_rcv_space_adjust", "net/ipv4/tcp_input.c", "tcp")
+	fnTCPEatRecvSkb     = kernel.NewFn("tcp_eat_recv_skb", tcpC, "tcp")
+	fnTCPCleanupRbuf    = kernel.NewFn("tcp_cleanup_rbuf", tcpC, "tcp")
+	fnTCPClose          = kernel.NewFn("tcp_close", tcpC, "tcp")
+	fnLockSock          = kernel.NewFn("lock_sock_nested", "net/core/sock.c", "socket")
+	fnReleaseSock       = kernel.NewFn("release_sock", "net/core/sock.c", "socket")
+	fnReleaseSockInner  = kernel.NewFn("__release_sock", "net/core/sock.c", "socket")
+	fnTCPV4DoRcvBacklog = kernel.NewFn("sk_backlog_rcv", "include/net/sock.h", "tcp")
+	tcpBacklogQueue     = "sk_backlog"
+)
+
+// streamOps is inet_stream_ops with sk_prot = tcp_prot.
+type streamOps struct{ n *Net }
+
+func tcpOf(sock *socket.Socket) *tcpSock { return sock.Sk.Proto.(*tcpSock) }
+
+// newTCPSock is tcp_init_sock(): the defaults of a fresh TCP socket.
+func (n *Net) newTCPSock(sk *socket.Sock) *tcpSock {
+	tp := &tcpSock{n: n, sk: sk, state: tcpClose, cwnd: tcpInitCwnd, ssthresh: 0x7fffffff,
+		rto: tcpTimeoutInitNs, mss: 536, advmss: 1460}
+	sk.Proto = tp
+	sk.SndBuf, sk.RcvBuf = tcpWmemDefault, tcpRmemDefault
+	tp.retransmitTimer = kernel.Timer{Name: "tcp_write_timer", Fn: func() { n.tcpWriteTimer(n.K, tp) }}
+	tp.delackTm = kernel.Timer{Name: "tcp_delack_timer", Fn: func() { n.tcpDelackTimer(n.K, tp) }}
+	return tp
+}
+
+// lockSock is lock_sock(): the socket belongs to this task until
+// release_sock; segments arriving meanwhile wait on the backlog.
+func (tp *tcpSock) lockSock(k *kernel.Kernel) {
+	k.Call(fnLockSock)
+	tp.ownedByUser = true
+	k.RetVoid(fnLockSock)
+}
+
+// releaseSock is release_sock() → __release_sock(): process the backlog
+// the softirq left, then give the socket back.
+func (tp *tcpSock) releaseSock(k *kernel.Kernel) {
+	k.Call(fnReleaseSock)
+	if len(tp.backlog) > 0 {
+		k.Call(fnReleaseSockInner).Note = fmt.Sprintf("%d segment(s) arrived while %s was owned", len(tp.backlog), tp.name())
+		for len(tp.backlog) > 0 {
+			s := tp.backlog[0]
+			tp.backlog = tp.backlog[1:]
+			k.Dequeue(tp.sk.QueueName(tcpBacklogQueue), len(tp.backlog), s)
+			k.Call(fnTCPV4DoRcvBacklog, s)
+			tp.n.tcpV4DoRcv(k, tp, s)
+			k.RetS(fnTCPV4DoRcvBacklog, "0")
+		}
+		k.RetVoid(fnReleaseSockInner)
+	}
+	tp.ownedByUser = false
+	k.RetVoid(fnReleaseSock)
+}
+
+// waitEvent is sk_wait_event(): until cond holds, give the socket back
+// (release_sock, which also processes the backlog), sleep on wq, and take
+// it again (lock_sock) when woken. then runs with the socket locked.
+func (tp *tcpSock) waitEvent(k *kernel.Kernel, t *kernel.Task, wq *kernel.WaitQueue, cond func() bool, then func()) {
+	if cond() {
+		then()
+		return
+	}
+	tp.releaseSock(k)
+	if cond() {
+		tp.lockSock(k)
+		then()
+		return
+	}
+	k.Sleep(t, wq, func() {
+		tp.lockSock(k)
+		tp.waitEvent(k, t, wq, cond, then)
+	})
+}
+
+// Bind is inet_bind for TCP: the port comes from the TCP hash tables.
+func (o streamOps) Bind(k *kernel.Kernel, sock *socket.Socket, addr netip.AddrPort) int {
+	k.Call(fnInetBind)
+	e := k.Call(fnInetBindIn)
+	sk := sock.Sk
+	r := 0
+	switch {
+	case !addr.Addr().Is4():
+		r = -kernel.EAFNOSUPPORT
+	case sk.Num != 0:
+		r = -kernel.EINVAL
+	case !addr.Addr().IsUnspecified() && !o.n.isLocal(addr.Addr()):
+		r = -kernel.EADDRNOTAVAIL
+	case addr.Port() == 0 || o.n.tcpPortInUse(addr.Port()):
+		e.Note = fmt.Sprintf("port %d is in use (or 0: not modelled for TCP bind)", addr.Port())
+		r = -kernel.EADDRINUSE
+	default:
+		sk.Num = addr.Port()
+		if !addr.Addr().IsUnspecified() {
+			sk.Saddr = addr.Addr()
+		}
+		o.n.tcpBound = append(o.n.tcpBound, tcpOf(sock))
+		e.Note = fmt.Sprintf("inet_csk_get_port: bound to %s", addr)
+	}
+	kernel.Ret(k, fnInetBindIn, kernel.Err(r))
+	return int(kernel.Ret(k, fnInetBind, kernel.Err(r)))
+}
+
+// Listen is inet_listen() → inet_csk_listen_start(): TCP_LISTEN, with an
+// accept queue of backlog connections.
+func (o streamOps) Listen(k *kernel.Kernel, sock *socket.Socket, backlog int) int {
+	k.Call(fnInetListen)
+	tp := tcpOf(sock)
+	if tp.state != tcpClose && tp.state != tcpListen || sock.Type != socket.SockStream {
+		return int(kernel.Ret(k, fnInetListen, kernel.Err(-kernel.EINVAL)))
+	}
+	tp.maxBacklog = backlog
+	if tp.state == tcpClose {
+		k.Call(fnInetCskListen).Note = fmt.Sprintf("accept queue of up to %d connections", backlog)
+		if tp.sk.Num == 0 && o.n.tcpEphemeralPort(k, tp) == 0 {
+			o.n.tcpBound = append(o.n.tcpBound, tp)
+		}
+		tp.setState(k, tcpListen)
+		o.n.tcpListeners = append(o.n.tcpListeners, tp)
+		k.RetS(fnInetCskListen, "0")
+	}
+	return int(kernel.Ret(k, fnInetListen, kernel.Err(0)))
+}
+
+// Connect is inet_stream_connect() → __inet_stream_connect(): send the
+// SYN (tcp_v4_connect) and sleep in inet_wait_for_connect until the
+// handshake is over.
+func (o streamOps) Connect(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, addr netip.AddrPort, done func(int)) {
+	k.Call(fnInetStreamConnect)
+	tp := tcpOf(sock)
+	tp.lockSock(k)
+	k.Call(fnInetStreamConnIn)
+	finish := func(r int) {
+		kernel.Ret(k, fnInetStreamConnIn, kernel.Err(r))
+		tp.releaseSock(k)
+		done(int(kernel.Ret(k, fnInetStreamConnect, kernel.Err(r))))
+	}
+	switch tp.state {
+	case tcpEstablished:
+		finish(-kernel.EISCONN)
+		return
+	case tcpSynSent:
+		finish(-kernel.EALREADY)
+		return
+	case tcpClose:
+	default:
+		finish(-kernel.EINVAL)
+		return
+	}
+	if err := o.n.tcpV4Connect(k, tp, addr); err < 0 {
+		finish(err)
+		return
+	}
+	if sock.NonBl {
+		finish(-kernel.EINPROGRESS)
+		return
+	}
+	k.Call(fnInetWaitConnect).Note = tp.name() + " sleeps until the handshake completes"
+	tp.waitEvent(k, t, &tp.sk.Wq, func() bool { return tp.state != tcpSynSent && tp.state != tcpSynRecv }, func() {
+		k.RetS(fnInetWaitConnect, "0")
+		err := 0
+		if tp.sk.Err != 0 {
+			err, tp.sk.Err = tp.sk.Err, 0
+		} else if tp.state != tcpEstablished && tp.state != tcpCloseWait {
+			err = -kernel.ECONNREFUSED
+		}
+		finish(err)
+	})
+}
+
+// Accept is inet_accept() → inet_csk_accept(): take the first child off
+// the accept queue, sleeping for one if there is none.
+func (o streamOps) Accept(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, done func(*socket.Socket, int)) {
+	k.Call(fnInetAccept)
+	tp := tcpOf(sock)
+	k.Call(fnInetCskAccept)
+	tp.lockSock(k)
+	finish := func(child *tcpSock, err int) {
+		tp.releaseSock(k)
+		if err < 0 {
+			kernel.Ret(k, fnInetCskAccept, kernel.Err(err))
+			kernel.Ret(k, fnInetAccept, kernel.Err(err))
+			done(nil, err)
+			return
+		}
+		k.RetS(fnInetCskAccept, child.name())
+		ns := &socket.Socket{Type: socket.SockStream, Ops: o, Sk: child.sk}
+		child.sock = ns
+		k.RetS(fnInetAccept, "0")
+		done(ns, 0)
+	}
+	if tp.state != tcpListen {
+		finish(nil, -kernel.EINVAL)
+		return
+	}
+	var try func()
+	try = func() {
+		if len(tp.acceptQueue) > 0 {
+			child := tp.acceptQueue[0]
+			tp.acceptQueue = tp.acceptQueue[1:]
+			e := k.Event(trace.Dequeue, nil)
+			e.Queue, e.QLen = tp.sk.QueueName("icsk_accept_queue"), len(tp.acceptQueue)
+			e.Note = child.name() + " leaves the accept queue"
+			finish(child, 0)
+			return
+		}
+		if sock.NonBl {
+			finish(nil, -kernel.EAGAIN)
+			return
+		}
+		k.Call(fnInetCskWaitConn).Note = "accept queue empty: sleep until a connection completes"
+		tp.waitEvent(k, t, &tp.sk.Wq, func() bool { return len(tp.acceptQueue) > 0 || tp.state != tcpListen }, func() {
+			k.RetS(fnInetCskWaitConn, "0")
+			try()
+		})
+	}
+	try()
+}
+
+// Sendmsg is inet_sendmsg → tcp_sendmsg(): lock the socket, queue the
+// user's bytes (tcp_sendmsg_locked), release it.
+func (o streamOps) Sendmsg(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, msg *socket.Msghdr, done func(int)) {
+	k.Call(fnInetSendmsg)
+	k.Call(fnTCPSendmsg)
+	tp := tcpOf(sock)
+	tp.lockSock(k)
+	o.n.tcpSendmsgLocked(k, t, tp, msg, func(r int) {
+		tp.releaseSock(k)
+		kernel.Ret(k, fnTCPSendmsg, kernel.Err(r))
+		done(int(kernel.Ret(k, fnInetSendmsg, kernel.Err(r))))
+	})
+}
+
+// tcpSendmsgLocked is tcp_sendmsg_locked(): append the bytes to the tail
+// skb of the write queue while it has room (size_goal: one MSS here, as
+// GSO is not modelled yet), else to new skbs; when the send buffer is
+// full, push what is queued and wait (sk_stream_wait_memory); finally
+// tcp_push.
+func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, msg *socket.Msghdr, done func(int)) {
+	e := k.Call(fnTCPSendmsgLocked)
+	finish := func(r int) { done(int(kernel.Ret(k, fnTCPSendmsgLocked, kernel.Err(r)))) }
+	if tp.state != tcpEstablished && tp.state != tcpCloseWait {
+		finish(-kernel.EPIPE)
+		return
+	}
+	data := msg.Iter
+	copied := 0
+	sizeGoal := tp.mss
+	e.Note = fmt.Sprintf("mss_now %d, size_goal %d (no GSO in this model)", tp.mss, sizeGoal)
+	var loop func()
+	loop = func() {
+		for copied < len(data) {
+			var s *skb.SKB
+			if l := len(tp.writeQueue); l > 0 {
+				last := tp.writeQueue[l-1]
+				if last.Len() < sizeGoal && last.Tailroom() > 0 {
+					s = last
+				}
+			}
+			if s == nil {
+				if tp.sk.WmemAlloc >= tp.sk.SndBuf {
+					// Send what we have, then wait for ACKs to free memory.
+					n.tcpPush(k, tp, false)
+					if msg.Flags&socket.MsgDontwait != 0 {
+						if copied == 0 {
+							finish(-kernel.EAGAIN)
+						} else {
+							finish(copied)
+						}
+						return
+					}
+					k.Call(fnSkStreamWaitMem).Note = fmt.Sprintf("sk_wmem_queued has reached sk_sndbuf %d: wait for ACKs", tp.sk.SndBuf)
+					tp.waitEvent(k, t, &tp.sk.WqWrite, func() bool { return tp.sk.WmemAlloc < tp.sk.SndBuf || tp.state == tcpClose }, func() {
+						k.RetS(fnSkStreamWaitMem, "0")
+						loop()
+					})
+					return
+				}
+				s = n.tcpStreamAllocSkb(k, tp, sizeGoal)
+				seq := tp.writeSeq
+				s.TCPSkbCB().Set(seq, seq, header.TCPAck)
+				tp.writeQueue = append(tp.writeQueue, s)
+				k.Enqueue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
+			}
+			chunk := min(len(data)-copied, sizeGoal-s.Len(), s.Tailroom())
+			b, _ := s.PutBytes(chunk)
+			copy(b, data[copied:copied+chunk])
+			k.Spend(int64(chunk) / 16)
+			copied += chunk
+			cb := s.TCPSkbCB()
+			cb.Set(cb.Seq(), cb.EndSeq()+uint32(chunk), cb.Flags())
+			tp.writeSeq += uint32(chunk)
+		}
+		n.tcpPush(k, tp, true)
+		finish(copied)
+	}
+	loop()
+}
+
+// tcpStreamAllocSkb is tcp_stream_alloc_skb(): an skb with MAX_TCP_HEADER
+// of headroom, charged to the socket (sk_wmem_queued).
+func (n *Net) tcpStreamAllocSkb(k *kernel.Kernel, tp *tcpSock, size int) *skb.SKB {
+	k.Call(fnTCPStreamAllocSkb)
+	s := core.AllocSkb(k, maxTCPHeader+size)
+	_ = s.Reserve(maxTCPHeader) // an empty skb always has room for its headroom
+	s.Sk = tp.name()
+	tp.sk.WmemAlloc += s.Truesize
+	s.IPSummed = skb.ChecksumPartial
+	return kernel.Ret(k, fnTCPStreamAllocSkb, s, s)
+}
+
+// tcpPush is tcp_push(): mark the last skb PSH when the user has no more
+// (no MSG_MORE) and send what the window, cwnd and Nagle allow.
+func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, psh bool) {
+	k.Call(fnTCPPush)
+	if l := len(tp.writeQueue); l > 0 && psh {
+		cb := tp.writeQueue[l-1].TCPSkbCB()
+		cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	}
+	n.tcpPushPendingFrames(k, tp)
+	k.RetVoid(fnTCPPush)
+}
+
+// Recvmsg is inet_recvmsg → tcp_recvmsg() → tcp_recvmsg_locked().
+func (o streamOps) Recvmsg(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, msg *socket.Msghdr, done func(int)) {
+	k.Call(fnInetRecvmsg)
+	k.Call(fnTCPRecvmsg)
+	tp := tcpOf(sock)
+	tp.lockSock(k)
+	o.n.tcpRecvmsgLocked(k, t, tp, msg, func(r int) {
+		tp.releaseSock(k)
+		kernel.Ret(k, fnTCPRecvmsg, kernel.Err(r))
+		done(int(kernel.Ret(k, fnInetRecvmsg, kernel.Err(r))))
+	})
+}
+
+// tcpRecvmsgLocked is tcp_recvmsg_locked(): copy from sk_receive_queue
+// (skb_copy_datagram_msg), eat the skbs that are used up, and with
+// nothing to read sleep in sk_wait_data; 0 at the peer's FIN.
+func (n *Net) tcpRecvmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, msg *socket.Msghdr, done func(int)) {
+	k.Call(fnTCPRecvmsgLocked)
+	finish := func(r int) {
+		n.tcpCleanupRbuf(k, tp, r)
+		done(int(kernel.Ret(k, fnTCPRecvmsgLocked, kernel.Err(r))))
+	}
+	if tp.state == tcpListen {
+		finish(-kernel.ENOTCONN)
+		return
+	}
+	copied := 0
+	var try func()
+	try = func() {
+		for copied < len(msg.Iter) && len(tp.sk.ReceiveQueue) > 0 {
+			s := tp.sk.ReceiveQueue[0]
+			cb := s.TCPSkbCB()
+			off := int(tp.copiedSeq - cb.Seq())
+			avail := s.Len() - off
+			if avail <= 0 {
+				n.tcpEatRecvSkb(k, tp, s)
+				continue
+			}
+			chunk := min(avail, len(msg.Iter)-copied)
+			k.Call(fnSkbCopyDgramMsg, s).Note = fmt.Sprintf("skb_copy_datagram_msg: %d bytes to the user", chunk)
+			copy(msg.Iter[copied:], s.Data()[off:off+chunk])
+			k.Spend(int64(chunk) / 16)
+			k.RetS(fnSkbCopyDgramMsg, "0")
+			copied += chunk
+			tp.copiedSeq += uint32(chunk)
+			k.Call(fnTCPRcvSpaceAdjust)
+			k.RetVoid(fnTCPRcvSpaceAdjust)
+			if off+chunk == s.Len() {
+				n.tcpEatRecvSkb(k, tp, s)
+			}
+		}
+		switch {
+		case copied > 0:
+			finish(copied)
+		case tp.finRcvd():
+			finish(0)
+		case tp.state == tcpClose:
+			finish(-kernel.ENOTCONN)
+		case tp.sk.Err != 0:
+			err := tp.sk.Err
+			tp.sk.Err = 0
+			finish(err)
+		case msg.Flags&socket.MsgDontwait != 0:
+			finish(-kernel.EAGAIN)
+		default:
+			n.tcpCleanupRbuf(k, tp, 0)
+			k.Call(fnSkWaitData).Note = "sk_receive_queue is empty: sleep until data arrives"
+			tp.waitEvent(k, t, &tp.sk.Wq, func() bool {
+				return len(tp.sk.ReceiveQueue) > 0 || tp.finRcvd() || tp.state == tcpClose || tp.sk.Err != 0
+			}, func() {
+				k.RetS(fnSkWaitData, "1")
+				try()
+			})
+		}
+	}
+	try()
+}
+
+// finRcvd reports whether the peer's FIN has been read up to.
+func (tp *tcpSock) finRcvd() bool {
+	switch tp.state {
+	case tcpCloseWait, tcpLastAck, tcpClosing, tcpTimeWait:
+		return tp.copiedSeq+1 >= tp.rcvNxt
+	}
+	return false
+}
+
+// tcpEatRecvSkb is tcp_eat_recv_skb(): unlink a consumed skb, return its
+// memory to the receive buffer (sock_rfree) and free it.
+func (n *Net) tcpEatRecvSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
+	k.Call(fnTCPEatRecvSkb, s)
+	tp.sk.ReceiveQueue = tp.sk.ReceiveQueue[1:]
+	k.Dequeue(tp.sk.QueueName(receiveQueue), len(tp.sk.ReceiveQueue), s)
+	tp.sk.RmemAlloc -= s.Truesize
+	core.ConsumeSkb(k, s)
+	k.RetVoid(fnTCPEatRecvSkb)
+}
+
+// tcpCleanupRbuf is tcp_cleanup_rbuf(): after reading, send an ACK if one
+// is owed and delayed, or if the window the peer sees can grow a lot.
+func (n *Net) tcpCleanupRbuf(k *kernel.Kernel, tp *tcpSock, copied int) {
+	e := k.Call(fnTCPCleanupRbuf)
+	// A full segment unacknowledged, or a small pushed one that the reader
+	// has just drained on a connection not in ping-pong mode: ACK now.
+	if tp.ackPending && (tp.rcvNxt-tp.rcvWup > uint32(tp.advmss) ||
+		copied > 0 && !tp.pingpong && len(tp.sk.ReceiveQueue) == 0) {
+		e.Note = "a delayed ACK is owed and the reader drained the queue: send it now"
+		n.tcpSendAck(k, tp)
+	}
+	k.RetVoid(fnTCPCleanupRbuf)
+}
+
+// Release is inet_release → tcp_close(): unread data means RST; otherwise
+// send FIN and move towards TIME_WAIT or LAST_ACK.
+func (o streamOps) Release(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket) {
+	k.Call(fnInetRelease)
+	tp := tcpOf(sock)
+	o.n.tcpClose(k, tp)
+	k.RetS(fnInetRelease, "0")
+}
+
+func (n *Net) tcpClose(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPClose)
+	tp.lockSock(k)
+	switch tp.state {
+	case tcpListen:
+		e.Note = "a listener: drop the connections waiting on its accept queue"
+		tp.setState(k, tcpClose)
+		n.tcpUnhash(tp)
+		for _, c := range tp.acceptQueue {
+			n.tcpSendActiveReset(k, c)
+			n.tcpDone(k, c)
+		}
+		tp.acceptQueue = nil
+	case tcpClose:
+	case tcpSynSent:
+		n.tcpDone(k, tp)
+	default:
+		if unread := len(tp.sk.ReceiveQueue); unread > 0 {
+			e.Note = fmt.Sprintf("%d unread skb(s): reset the connection instead of FIN", unread)
+			purgeQueue(k, tp.sk, &tp.sk.ReceiveQueue, receiveQueue)
+			tp.setState(k, tcpClose)
+			n.tcpSendActiveReset(k, tp)
+			n.tcpDone(k, tp)
+			break
+		}
+		switch tp.state {
+		case tcpEstablished, tcpSynRecv:
+			tp.setState(k, tcpFinWait1)
+			n.tcpSendFin(k, tp)
+		case tcpCloseWait:
+			tp.setState(k, tcpLastAck)
+			n.tcpSendFin(k, tp)
+		}
+	}
+	tp.releaseSock(k)
+	k.RetVoid(fnTCPClose)
+}

@@ -1,0 +1,475 @@
+package ipv4
+
+import (
+	"fmt"
+
+	"skbscope/stack/core"
+	"skbscope/stack/header"
+	"skbscope/stack/kernel"
+	"skbscope/stack/skb"
+)
+
+const tcpInputC = "net/ipv4/tcp_input.c"
+
+var (
+	fnTCPRcvStateProcess  = kernel.NewFn("tcp_rcv_state_process", tcpInputC, "tcp")
+	fnTCPRcvSynsent       = kernel.NewFn("tcp_rcv_synsent_state_process", tcpInputC, "tcp")
+	fnTCPFinishConnect    = kernel.NewFn("tcp_finish_connect", tcpInputC, "tcp")
+	fnTCPRcvEstablished   = kernel.NewFn("tcp_rcv_established", tcpInputC, "tcp")
+	fnTCPValidateIncoming = kernel.NewFn("tcp_validate_incoming", tcpInputC, "tcp")
+	fnTCPAck              = kernel.NewFn("tcp_ack", tcpInputC, "tcp")
+	fnTCPCleanRtxQueue    = kernel.NewFn("tcp_clean_rtx_queue", tcpInputC, "tcp")
+	fnTCPCongAvoid        = kernel.NewFn("tcp_cong_avoid", tcpInputC, "tcp")
+	fnTCPDataQueue        = kernel.NewFn("tcp_data_queue", tcpInputC, "tcp")
+	fnTCPQueueRcv         = kernel.NewFn("tcp_queue_rcv", tcpInputC, "tcp")
+	fnTCPEventDataRecv    = kernel.NewFn("tcp_event_data_recv", tcpInputC, "tcp")
+	fnTCPAckSndCheck      = kernel.NewFn("__tcp_ack_snd_check", tcpInputC, "tcp")
+	fnTCPDataReady        = kernel.NewFn("tcp_data_ready", tcpInputC, "tcp")
+	fnTCPFin              = kernel.NewFn("tcp_fin", tcpInputC, "tcp")
+	fnTCPReset            = kernel.NewFn("tcp_reset", tcpInputC, "tcp")
+	fnTCPDataSndCheck     = kernel.NewFn("tcp_data_snd_check", tcpInputC, "tcp")
+)
+
+// rcvInfoOf reads back what tcp_v4_rcv put in TCP_SKB_CB.
+func rcvInfoOf(s *skb.SKB) *tcpRcvInfo {
+	cb := s.TCPSkbCB()
+	th := header.TCP(s.Data())
+	in := &tcpRcvInfo{th: th, opts: th.Options(), seq: cb.Seq(), end: cb.EndSeq(), ack: cb.AckSeq(), fl: cb.Flags()}
+	in.ip = header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+	in.dlen = len(th) - th.DataOff()
+	return in
+}
+
+// tcpRcvStateProcess is tcp_rcv_state_process(): every state but
+// ESTABLISHED. LISTEN takes SYNs (conn_request), SYN_SENT takes the
+// SYN-ACK, and the closing states follow the ACKs of our FIN.
+func (n *Net) tcpRcvStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
+	e := k.Call(fnTCPRcvStateProcess, s)
+	done := func() { k.RetS(fnTCPRcvStateProcess, "0") }
+	in := rcvInfoOf(s)
+	switch tp.state {
+	case tcpClose:
+		core.KfreeSkbReason(k, s, dropTCPFlags)
+		done()
+		return
+	case tcpListen:
+		switch {
+		case in.fl&header.TCPAck != 0:
+			e.Note = "an ACK on a listener: reset (tcp_v4_send_reset)"
+			n.tcpV4SendReset(k, s, in)
+			core.KfreeSkbReason(k, s, dropTCPFlags)
+		case in.fl&header.TCPRst != 0:
+			core.KfreeSkbReason(k, s, dropTCPReset)
+		case in.fl&header.TCPSyn != 0:
+			e.Note = "a SYN on a listener: icsk_af_ops->conn_request"
+			n.tcpV4ConnRequest(k, tp, s)
+		default:
+			core.KfreeSkbReason(k, s, dropTCPFlags)
+		}
+		done()
+		return
+	case tcpSynSent:
+		n.tcpRcvSynsentStateProcess(k, tp, s, in)
+		done()
+		return
+	}
+	if !n.tcpValidateIncoming(k, tp, s, in) {
+		done()
+		return
+	}
+	if in.fl&header.TCPAck == 0 {
+		core.KfreeSkbReason(k, s, dropTCPFlags)
+		done()
+		return
+	}
+	acked := n.tcpAck(k, tp, in)
+	switch tp.state {
+	case tcpSynRecv:
+		if !acked {
+			n.tcpV4SendReset(k, s, in)
+			core.KfreeSkbReason(k, s, dropTCPFlags)
+			done()
+			return
+		}
+		tp.sndWnd = uint32(in.th.Window()) << tp.sndWscale
+		tp.maxWindow = tp.sndWnd
+		tp.setState(k, tcpEstablished)
+		tp.stateChange(k)
+	case tcpFinWait1:
+		if tp.sndUna == tp.writeSeq {
+			tp.setState(k, tcpFinWait2)
+			tp.stateChange(k)
+		}
+	case tcpClosing:
+		if tp.sndUna == tp.writeSeq {
+			n.tcpTimeWait(k, tp)
+			core.ConsumeSkb(k, s)
+			done()
+			return
+		}
+	case tcpLastAck:
+		if tp.sndUna == tp.writeSeq {
+			e.Note = "our FIN is acknowledged: the connection is closed"
+			n.tcpDone(k, tp)
+			core.ConsumeSkb(k, s)
+			done()
+			return
+		}
+	}
+	switch tp.state {
+	case tcpEstablished, tcpFinWait1, tcpFinWait2, tcpCloseWait, tcpSynRecv:
+		if in.dlen > 0 || in.fl&header.TCPFin != 0 {
+			n.tcpDataQueue(k, tp, s, in)
+			n.tcpAckSndCheck(k, tp)
+			done()
+			return
+		}
+	}
+	n.tcpDataSndCheck(k, tp)
+	core.ConsumeSkb(k, s)
+	done()
+}
+
+// tcpRcvSynsentStateProcess is tcp_rcv_synsent_state_process(): a
+// SYN-ACK that acknowledges our SYN completes the handshake; a RST means
+// nobody listens (-ECONNREFUSED).
+func (n *Net) tcpRcvSynsentStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
+	e := k.Call(fnTCPRcvSynsent, s)
+	done := func() { k.RetS(fnTCPRcvSynsent, "0") }
+	if in.fl&header.TCPAck != 0 && in.ack != tp.sndNxt {
+		e.Note = fmt.Sprintf("ack %d does not acknowledge our SYN (%d): reset", in.ack, tp.sndNxt)
+		n.tcpV4SendReset(k, s, in)
+		core.KfreeSkbReason(k, s, dropTCPFlags)
+		done()
+		return
+	}
+	if in.fl&header.TCPRst != 0 {
+		if in.fl&header.TCPAck != 0 {
+			e.Note = "RST|ACK to our SYN: connection refused"
+			n.tcpReset(k, tp, -kernel.ECONNREFUSED)
+		}
+		core.KfreeSkbReason(k, s, dropTCPReset)
+		done()
+		return
+	}
+	if in.fl&(header.TCPSyn|header.TCPAck) != header.TCPSyn|header.TCPAck {
+		core.KfreeSkbReason(k, s, dropTCPFlags)
+		done()
+		return
+	}
+	o := in.opts
+	tp.rcvNxt = in.seq + 1
+	tp.copiedSeq, tp.rcvWup = tp.rcvNxt, tp.rcvNxt
+	tp.sackOK, tp.tstampOK = o.SACKPerm, o.TS
+	tp.wsOK = o.WScale >= 0
+	if tp.wsOK {
+		tp.sndWscale = o.WScale
+	} else {
+		tp.rcvWscale = 0
+	}
+	if o.TS {
+		tp.tsRecent = o.TSVal
+	}
+	if o.MSS != 0 {
+		tp.mss = min(tp.advmss, int(o.MSS))
+	}
+	if tp.tstampOK {
+		tp.mss -= 12 // room for the timestamp option in every segment
+	}
+	tp.sndWnd = uint32(in.th.Window()) // a SYN's window is never scaled
+	tp.maxWindow = tp.sndWnd
+	tp.sndWl1 = in.seq
+	e.Note = fmt.Sprintf("SYN-ACK: peer ISN %d, mss %d%s", in.seq, tp.mss, optNote(o))
+	n.tcpAck(k, tp, in)
+	n.tcpFinishConnect(k, tp)
+	// The handshake's last ACK goes out at once (no data to carry it).
+	n.tcpSendAck(k, tp)
+	core.ConsumeSkb(k, s)
+	done()
+}
+
+// tcpFinishConnect is tcp_finish_connect(): ESTABLISHED; wake connect().
+func (n *Net) tcpFinishConnect(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPFinishConnect)
+	tp.setState(k, tcpEstablished)
+	tp.ato = tcpDelackMinNs
+	tp.stateChange(k)
+	k.RetVoid(fnTCPFinishConnect)
+}
+
+// tcpValidateIncoming is tcp_validate_incoming(): the segment must fall
+// in the receive window (RFC 793 acceptability); RST is obeyed, a SYN is
+// not expected here.
+func (n *Net) tcpValidateIncoming(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) bool {
+	e := k.Call(fnTCPValidateIncoming, s)
+	if in.opts.TS {
+		tp.tsRecent = in.opts.TSVal
+	}
+	wnd := max(tp.rcvWnd, 1)
+	if int32(in.end-tp.rcvWup) < 0 && in.dlen > 0 || int32(in.seq-(tp.rcvNxt+wnd)) >= 0 {
+		e.Note = fmt.Sprintf("seq %d-%d is outside the window [%d, %d): dupack", in.seq, in.end, tp.rcvNxt, tp.rcvNxt+wnd)
+		n.tcpSendAck(k, tp)
+		core.KfreeSkbReason(k, s, dropTCPInvSeq)
+		return kernel.Ret(k, fnTCPValidateIncoming, false)
+	}
+	if in.fl&header.TCPRst != 0 {
+		e.Note = "RST in the window: the connection is reset"
+		n.tcpReset(k, tp, -kernel.ECONNRESET)
+		core.KfreeSkbReason(k, s, dropTCPReset)
+		return kernel.Ret(k, fnTCPValidateIncoming, false)
+	}
+	return kernel.Ret(k, fnTCPValidateIncoming, true)
+}
+
+// tcpReset is tcp_reset(): the peer reset the connection; report err to
+// the owner and close.
+func (n *Net) tcpReset(k *kernel.Kernel, tp *tcpSock, err int) {
+	k.Call(fnTCPReset).Note = fmt.Sprintf("sk_err = %s", kernel.Err(err))
+	tp.sk.Err = err
+	n.tcpDone(k, tp)
+	k.RetVoid(fnTCPReset)
+}
+
+// tcpRcvEstablished is tcp_rcv_established(). The fast path (header
+// prediction) takes in-order data or pure ACKs for the expected sequence;
+// anything else goes the slow way: validate, tcp_ack, tcp_data_queue.
+func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
+	e := k.Call(fnTCPRcvEstablished, s)
+	in := rcvInfoOf(s)
+	fast := in.seq == tp.rcvNxt && in.fl&(header.TCPSyn|header.TCPFin|header.TCPRst|header.TCPUrg) == 0 &&
+		in.fl&header.TCPAck != 0 && int32(in.ack-tp.sndUna) >= 0 && int32(in.ack-tp.sndNxt) <= 0
+	if fast {
+		if in.opts.TS {
+			tp.tsRecent = in.opts.TSVal
+		}
+		if in.dlen == 0 {
+			e.Note = "header prediction hit: a pure ACK"
+			n.tcpAck(k, tp, in)
+			core.ConsumeSkb(k, s)
+			n.tcpDataSndCheck(k, tp)
+			k.RetVoid(fnTCPRcvEstablished)
+			return
+		}
+		e.Note = "header prediction hit: in-order data (fast path)"
+		n.tcpQueueRcv(k, tp, s, in)
+		n.tcpEventDataRecv(k, tp)
+		if in.ack != tp.sndUna {
+			n.tcpAck(k, tp, in)
+			n.tcpDataSndCheck(k, tp)
+		}
+		n.tcpAckSndCheck(k, tp)
+		n.tcpDataReady(k, tp)
+		k.RetVoid(fnTCPRcvEstablished)
+		return
+	}
+	e.Note = "slow path"
+	if !n.tcpValidateIncoming(k, tp, s, in) {
+		k.RetVoid(fnTCPRcvEstablished)
+		return
+	}
+	if in.fl&header.TCPAck == 0 {
+		core.KfreeSkbReason(k, s, dropTCPFlags)
+		k.RetVoid(fnTCPRcvEstablished)
+		return
+	}
+	n.tcpAck(k, tp, in)
+	if in.dlen > 0 || in.fl&header.TCPFin != 0 {
+		n.tcpDataQueue(k, tp, s, in)
+	} else {
+		core.ConsumeSkb(k, s)
+	}
+	n.tcpDataSndCheck(k, tp)
+	n.tcpAckSndCheck(k, tp)
+	k.RetVoid(fnTCPRcvEstablished)
+}
+
+// tcpAck is tcp_ack(): take in what the peer acknowledged: advance
+// snd_una, free acknowledged skbs (tcp_clean_rtx_queue), update the send
+// window, grow cwnd, and rearm or stop the retransmit timer. It reports
+// whether the ACK was acceptable.
+func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
+	e := k.Call(fnTCPAck)
+	if int32(in.ack-tp.sndNxt) > 0 {
+		e.Note = fmt.Sprintf("ack %d is beyond snd_nxt %d", in.ack, tp.sndNxt)
+		return kernel.Ret(k, fnTCPAck, false)
+	}
+	if int32(in.ack-tp.sndUna) < 0 {
+		e.Note = "an old ACK"
+		return kernel.Ret(k, fnTCPAck, true)
+	}
+	if tp.state != tcpSynSent && in.fl&header.TCPSyn == 0 {
+		tp.sndWnd = uint32(in.th.Window()) << tp.sndWscale
+		tp.maxWindow = max(tp.maxWindow, tp.sndWnd)
+	}
+	acked := in.ack - tp.sndUna
+	prior := tp.sndUna
+	tp.sndUna = in.ack
+	if acked > 0 {
+		n.tcpCleanRtxQueue(k, tp)
+		tp.retransmits, tp.backoff = 0, 0
+		if len(tp.rtxQueue) == 0 {
+			k.DelTimer(&tp.retransmitTimer)
+		} else {
+			n.resetXmitTimer(k, tp)
+		}
+		if tp.state == tcpEstablished || tp.state == tcpCloseWait {
+			n.tcpCongAvoid(k, tp, acked)
+		}
+	}
+	e.Note = fmt.Sprintf("snd_una %d → %d (%d bytes acknowledged), snd_wnd %d", prior, tp.sndUna, acked, tp.sndWnd)
+	return kernel.Ret(k, fnTCPAck, true)
+}
+
+// tcpCleanRtxQueue is tcp_clean_rtx_queue(): free every skb now wholly
+// acknowledged and take an RTT sample for the RTO.
+func (n *Net) tcpCleanRtxQueue(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPCleanRtxQueue)
+	for len(tp.rtxQueue) > 0 {
+		s := tp.rtxQueue[0]
+		if int32(s.TCPSkbCB().EndSeq()-tp.sndUna) > 0 {
+			break
+		}
+		tp.rtxQueue = tp.rtxQueue[1:]
+		k.Dequeue(tp.sk.QueueName(rtxQueueName), len(tp.rtxQueue), s).Note = "acknowledged"
+		tp.freeWmem(k, s)
+	}
+	k.RetVoid(fnTCPCleanRtxQueue)
+}
+
+// tcpCongAvoid is tcp_cong_avoid() with Reno's rules: in slow start cwnd
+// grows by one segment per segment acknowledged, then by about one
+// segment per round trip.
+func (n *Net) tcpCongAvoid(k *kernel.Kernel, tp *tcpSock, acked uint32) {
+	e := k.Call(fnTCPCongAvoid)
+	segs := max(acked/uint32(max(tp.mss, 1)), 1)
+	old := tp.cwnd
+	if tp.cwnd < tp.ssthresh {
+		tp.cwnd = min(tp.cwnd+segs, tp.ssthresh)
+		e.Note = fmt.Sprintf("slow start: cwnd %d → %d", old, tp.cwnd)
+	} else {
+		tp.cwnd++
+		e.Note = fmt.Sprintf("congestion avoidance: cwnd %d → %d", old, tp.cwnd)
+	}
+	k.RetVoid(fnTCPCongAvoid)
+}
+
+// tcpDataSndCheck is tcp_data_snd_check(): an ACK may have opened the
+// window: send what waits.
+func (n *Net) tcpDataSndCheck(k *kernel.Kernel, tp *tcpSock) {
+	if len(tp.writeQueue) == 0 {
+		return
+	}
+	k.Call(fnTCPDataSndCheck)
+	n.tcpPushPendingFrames(k, tp)
+	k.RetVoid(fnTCPDataSndCheck)
+}
+
+// tcpDataQueue is tcp_data_queue(): in-order data joins
+// sk_receive_queue; a FIN moves the state on; data beyond rcv_nxt would
+// go to the out-of-order queue (not modelled yet: dropped, with an
+// immediate ACK asking for the gap).
+func (n *Net) tcpDataQueue(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
+	e := k.Call(fnTCPDataQueue, s)
+	switch {
+	case in.seq == tp.rcvNxt:
+		if in.dlen > 0 {
+			n.tcpQueueRcv(k, tp, s, in)
+			n.tcpEventDataRecv(k, tp)
+		} else {
+			tp.rcvNxt = in.end - 1 // the FIN is counted in tcp_fin
+		}
+		if in.fl&header.TCPFin != 0 {
+			tp.rcvNxt = in.end
+			n.tcpFin(k, tp)
+		}
+		if in.dlen == 0 {
+			core.ConsumeSkb(k, s)
+		}
+		n.tcpDataReady(k, tp)
+	case int32(in.end-tp.rcvNxt) <= 0:
+		e.Note = "a retransmission of data already received: D-SACK, ACK now"
+		tp.quickAck = true
+		core.KfreeSkbReason(k, s, dropTCPOldData)
+	default:
+		e.Note = fmt.Sprintf("out of order (seq %d, expected %d): the out-of-order queue arrives with the loss lesson; ACK now", in.seq, tp.rcvNxt)
+		tp.quickAck = true
+		core.KfreeSkbReason(k, s, dropTCPInvSeq)
+	}
+	k.RetVoid(fnTCPDataQueue)
+}
+
+// tcpQueueRcv is tcp_queue_rcv(): pull the header, queue the data on
+// sk_receive_queue (skb_set_owner_r), advance rcv_nxt.
+func (n *Net) tcpQueueRcv(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
+	k.Call(fnTCPQueueRcv, s)
+	_ = s.Pull(in.th.DataOff())
+	s.TCPSkbCB().Set(in.seq, in.seq+uint32(in.dlen), in.fl)
+	tp.rcvNxt = in.seq + uint32(in.dlen)
+	tp.sk.RmemAlloc += s.Truesize
+	s.Sk, s.Dev = tp.name(), ""
+	tp.sk.ReceiveQueue = append(tp.sk.ReceiveQueue, s)
+	k.Enqueue(tp.sk.QueueName(receiveQueue), len(tp.sk.ReceiveQueue), s).Note = fmt.Sprintf("rcv_nxt %d", tp.rcvNxt)
+	k.RetVoid(fnTCPQueueRcv)
+}
+
+// tcpEventDataRecv is tcp_event_data_recv(): schedule an ACK
+// (inet_csk_schedule_ack) and adapt the delayed-ACK timeout.
+func (n *Net) tcpEventDataRecv(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPEventDataRecv).Note = "an ACK is now owed (ICSK_ACK_SCHED)"
+	tp.ackPending = true
+	if tp.ato == 0 {
+		tp.ato = tcpDelackMinNs
+	}
+	k.RetVoid(fnTCPEventDataRecv)
+}
+
+// tcpAckSndCheck is __tcp_ack_snd_check(): ACK now when more than one
+// full segment is unacknowledged, in quick-ack mode, or after
+// out-of-order data; otherwise delay it (tcp_send_delayed_ack).
+func (n *Net) tcpAckSndCheck(k *kernel.Kernel, tp *tcpSock) {
+	if !tp.ackPending && !tp.quickAck {
+		return
+	}
+	e := k.Call(fnTCPAckSndCheck)
+	switch {
+	case tp.quickAck:
+		e.Note = "ICSK_ACK_NOW: ACK at once"
+		tp.quickAck = false
+		n.tcpSendAck(k, tp)
+	case tp.rcvNxt-tp.rcvWup > uint32(tp.advmss):
+		e.Note = "more than one full segment unacknowledged: ACK at once"
+		n.tcpSendAck(k, tp)
+	default:
+		n.tcpSendDelayedAck(k, tp)
+	}
+	k.RetVoid(fnTCPAckSndCheck)
+}
+
+// tcpDataReady is tcp_data_ready() → sk_data_ready (sock_def_readable).
+func (n *Net) tcpDataReady(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPDataReady)
+	k.Call(fnSockDefReadable).Note = fmt.Sprintf("%d task(s) waiting on %s", tp.sk.Wq.Len(), tp.sk.Wq.Name)
+	k.WakeUp(&tp.sk.Wq)
+	k.RetVoid(fnSockDefReadable)
+	k.RetVoid(fnTCPDataReady)
+}
+
+// tcpFin is tcp_fin(): the peer has no more to send. ESTABLISHED becomes
+// CLOSE_WAIT; after our own FIN, CLOSING or TIME_WAIT. The FIN is acked
+// at once.
+func (n *Net) tcpFin(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPFin)
+	tp.quickAck = true
+	switch tp.state {
+	case tcpSynRecv, tcpEstablished:
+		tp.setState(k, tcpCloseWait)
+	case tcpFinWait1:
+		tp.setState(k, tcpClosing)
+	case tcpFinWait2:
+		n.tcpSendAck(k, tp)
+		tp.quickAck = false
+		n.tcpTimeWait(k, tp)
+	}
+	tp.stateChange(k)
+	k.RetVoid(fnTCPFin)
+}
