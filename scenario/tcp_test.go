@@ -1,0 +1,168 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"skbscope/stack/trace"
+)
+
+// TestTCPHandshakePaths: the active and passive opens follow Linux
+// 6.12's functions, in their contexts.
+func TestTCPHandshakePaths(t *testing.T) {
+	tr := runLesson(t, "tcp-handshake")
+	const client, server, rx = "task:client[101]", "task:server[101]", "softirq:NET_RX"
+	checkOrder(t, tr, "A", []want{
+		{"__sys_connect", client}, {"inet_stream_connect", client}, {"__inet_stream_connect", client},
+		{"tcp_v4_connect", client}, {"tcp_set_state", client}, {"inet_hash_connect", client},
+		{"secure_tcp_seq_and_ts_off", client}, {"tcp_connect", client}, {"tcp_transmit_skb", client},
+		{"__tcp_transmit_skb", client}, {"tcp_v4_send_check", client}, {"__ip_queue_xmit", client},
+		{"inet_csk_reset_xmit_timer", client}, {"inet_wait_for_connect", client},
+		{"tcp_v4_rcv", rx}, {"tcp_v4_do_rcv", rx}, {"tcp_rcv_state_process", rx},
+		{"tcp_rcv_synsent_state_process", rx}, {"tcp_ack", rx}, {"tcp_finish_connect", rx}, {"tcp_send_ack", rx},
+		{"tcp_sendmsg", client}, {"tcp_sendmsg_locked", client}, {"tcp_push", client}, {"tcp_write_xmit", client},
+	})
+	checkOrder(t, tr, "B", []want{
+		{"__sys_listen", server}, {"inet_listen", server}, {"inet_csk_listen_start", server},
+		{"__sys_accept4", server}, {"inet_csk_accept", server}, {"inet_csk_wait_for_connect", server},
+		{"tcp_v4_rcv", rx}, {"tcp_rcv_state_process", rx}, {"tcp_v4_conn_request", rx}, {"tcp_conn_request", rx},
+		{"inet_csk_reqsk_queue_hash_add", rx}, {"tcp_v4_send_synack", rx},
+		{"tcp_v4_rcv", rx}, {"tcp_check_req", rx}, {"tcp_v4_syn_recv_sock", rx}, {"tcp_create_openreq_child", rx},
+		{"inet_csk_complete_hashdance", rx}, {"inet_csk_reqsk_queue_add", rx}, {"tcp_child_process", rx},
+		{"tcp_recvmsg", server}, {"tcp_recvmsg_locked", server}, {"skb_copy_datagram_iter", server},
+	})
+	if r := retOfFn(tr, "A", "__sys_connect"); r == nil || r.Ret != "0" {
+		t.Errorf("connect returned %v", r)
+	}
+	if r := retOfFn(tr, "B", "__sys_accept4"); r == nil || r.Ret != "4" {
+		t.Errorf("accept returned %v", r)
+	}
+	// Both ends close cleanly: B, which closed first, waits in TIME_WAIT;
+	// A goes CLOSE_WAIT → LAST_ACK → CLOSE.
+	for _, s := range []string{"TCP_FIN_WAIT1 → TCP_FIN_WAIT2", "TCP_FIN_WAIT2 → TCP_TIME_WAIT", "TCP_CLOSE_WAIT → TCP_LAST_ACK", "TCP_LAST_ACK → TCP_CLOSE"} {
+		if firstEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.State && strings.HasSuffix(e.Note, s) }) < 0 {
+			t.Errorf("no %s", s)
+		}
+	}
+}
+
+// TestTCPWire decodes the handshake with gopacket: Linux's SYN options
+// (MSS 1460, SACK permitted, timestamps, window scale 7, window 64240),
+// matching sequence numbers, and the checksums the NIC finished.
+func TestTCPWire(t *testing.T) {
+	tr := runLesson(t, "tcp-handshake")
+	var segs []*layers.TCP
+	for _, e := range tr.Events {
+		if e.Kind != trace.Wire {
+			continue
+		}
+		p := gopacket.NewPacket(e.Frame, layers.LayerTypeEthernet, gopacket.Default)
+		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if ip == nil || tcp == nil {
+			t.Fatalf("not TCP/IPv4: %x", e.Frame)
+		}
+		want := tcp.Checksum
+		if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+			t.Fatal(err)
+		}
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, tcp, gopacket.Payload(tcp.Payload)); err != nil {
+			t.Fatal(err)
+		}
+		re := gopacket.NewPacket(buf.Bytes(), layers.LayerTypeTCP, gopacket.Default)
+		if got := re.Layer(layers.LayerTypeTCP).(*layers.TCP).Checksum; got != want {
+			t.Errorf("segment %d: checksum %#04x, gopacket computes %#04x", len(segs)+1, want, got)
+		}
+		segs = append(segs, tcp)
+	}
+	if len(segs) < 3 {
+		t.Fatalf("%d segments", len(segs))
+	}
+	syn, synack, ack := segs[0], segs[1], segs[2]
+	if !syn.SYN || syn.ACK || syn.Window != 64240 {
+		t.Errorf("SYN flags/window: %+v", syn)
+	}
+	var kinds []layers.TCPOptionKind
+	for _, o := range syn.Options {
+		kinds = append(kinds, o.OptionType)
+		switch o.OptionType {
+		case layers.TCPOptionKindMSS:
+			if o.OptionData[0] != 0x05 || o.OptionData[1] != 0xb4 {
+				t.Errorf("MSS %x", o.OptionData)
+			}
+		case layers.TCPOptionKindWindowScale:
+			if o.OptionData[0] != 7 {
+				t.Errorf("wscale %d", o.OptionData[0])
+			}
+		}
+	}
+	want := []layers.TCPOptionKind{layers.TCPOptionKindMSS, layers.TCPOptionKindSACKPermitted, layers.TCPOptionKindTimestamps,
+		layers.TCPOptionKindNop, layers.TCPOptionKindWindowScale}
+	if len(kinds) != len(want) {
+		t.Fatalf("SYN options %v, want %v", kinds, want)
+	}
+	for i := range want {
+		if kinds[i] != want[i] {
+			t.Fatalf("SYN options %v, want %v", kinds, want)
+		}
+	}
+	if !synack.SYN || !synack.ACK || synack.Ack != syn.Seq+1 || synack.Window != 65160 {
+		t.Errorf("SYN-ACK: ack %d (want %d), window %d (want 65160)", synack.Ack, syn.Seq+1, synack.Window)
+	}
+	if ack.SYN || !ack.ACK || ack.Seq != syn.Seq+1 || ack.Ack != synack.Seq+1 {
+		t.Errorf("final ACK: seq %d ack %d", ack.Seq, ack.Ack)
+	}
+}
+
+// TestTCPRefused: a SYN to a closed port is answered by
+// tcp_v4_send_reset, and connect() returns -ECONNREFUSED.
+func TestTCPRefused(t *testing.T) {
+	tr := runLesson(t, "tcp-refused")
+	if r := retOfFn(tr, "A", "__sys_connect"); r == nil || r.Ret != "-ECONNREFUSED" {
+		t.Fatalf("connect returned %v", r)
+	}
+	if firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "B" && e.Kind == trace.Call && e.Fn == "tcp_v4_send_reset" }) < 0 {
+		t.Error("B sent no reset")
+	}
+	if firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "B" && e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_NO_SOCKET" }) < 0 {
+		t.Error("the SYN was not dropped with NO_SOCKET")
+	}
+}
+
+// TestTCPLoopbackBacklog: on loopback the SYN-ACK reaches the client's
+// socket while its own connect() holds it, waits on sk_backlog, and is
+// processed by release_sock.
+func TestTCPLoopbackBacklog(t *testing.T) {
+	tr := runLesson(t, "tcp-loopback")
+	i := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "tcp_add_backlog" })
+	if i < 0 {
+		t.Fatal("no segment was put on a socket backlog")
+	}
+	if !strings.Contains(strings.Join(stackFns(tr, i), " "), "__sys_connect") {
+		t.Errorf("backlogged outside connect: %v", stackFns(tr, i))
+	}
+	j := firstEvent(tr, i, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "__release_sock" })
+	if j < 0 || !strings.Contains(strings.Join(stackFns(tr, j), " "), "__sys_connect") {
+		t.Fatal("the backlog was not processed by release_sock in connect")
+	}
+	for _, fn := range []string{"__sys_connect", "__sys_accept4"} {
+		if r := retOfFn(tr, "A", fn); r == nil || strings.HasPrefix(r.Ret, "-") {
+			t.Errorf("%s returned %v", fn, r)
+		}
+	}
+	n := 0
+	for i, e := range tr.Events {
+		if e.Kind == trace.Call && e.Fn == "__sys_recvfrom" {
+			if r := retOf(tr, i); r != nil && r.Ret == "4" {
+				n++
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d recv calls returned 4 bytes, want ping and pong", n)
+	}
+}
