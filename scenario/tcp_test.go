@@ -128,7 +128,9 @@ func TestTCPRefused(t *testing.T) {
 	if firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "B" && e.Kind == trace.Call && e.Fn == "tcp_v4_send_reset" }) < 0 {
 		t.Error("B sent no reset")
 	}
-	if firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "B" && e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_NO_SOCKET" }) < 0 {
+	if firstEvent(tr, 0, func(e *trace.Event) bool {
+		return e.Host == "B" && e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_NO_SOCKET"
+	}) < 0 {
 		t.Error("the SYN was not dropped with NO_SOCKET")
 	}
 }
