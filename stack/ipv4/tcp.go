@@ -79,10 +79,13 @@ type tcpSock struct {
 	srtt, rttvar, rto         int64 // ns
 	retransmits, backoff      int
 	pingpong                  bool // icsk_ack.pingpong: interactive, ACKs ride on data
-	ackPending, quickAck      bool
+	ackPending, quickAck      bool // an ACK is scheduled; ICSK_ACK_NOW
+	quick                     int  // icsk_ack.quick: ACKs left in quick-ack mode
 	ato                       int64
-	nagleOff                  bool // TCP_NODELAY
-	ownedByUser               bool // sock_owned_by_user
+	lrcvtime                  int64 // icsk_ack.lrcvtime
+	mdev, mdevMax, rttSeq     int64 // tcp_rtt_estimator's state (us; rttSeq is a seq)
+	nagleOff                  bool  // TCP_NODELAY
+	ownedByUser               bool  // sock_owned_by_user
 	writeQueue, rtxQueue      []*skb.SKB
 	backlog                   []*skb.SKB // sk->sk_backlog
 	retransmitTimer, delackTm kernel.Timer

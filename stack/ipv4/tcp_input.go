@@ -192,7 +192,6 @@ func (n *Net) tcpRcvSynsentStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SK
 func (n *Net) tcpFinishConnect(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPFinishConnect)
 	tp.setState(k, tcpEstablished)
-	tp.ato = tcpDelackMinNs
 	tp.stateChange(k)
 	k.RetVoid(fnTCPFinishConnect)
 }
@@ -324,6 +323,7 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 // acknowledged and take an RTT sample for the RTO.
 func (n *Net) tcpCleanRtxQueue(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPCleanRtxQueue)
+	sample := int64(-1)
 	for len(tp.rtxQueue) > 0 {
 		s := tp.rtxQueue[0]
 		if int32(s.TCPSkbCB().EndSeq()-tp.sndUna) > 0 {
@@ -331,9 +331,63 @@ func (n *Net) tcpCleanRtxQueue(k *kernel.Kernel, tp *tcpSock) {
 		}
 		tp.rtxQueue = tp.rtxQueue[1:]
 		k.Dequeue(tp.sk.QueueName(rtxQueueName), len(tp.rtxQueue), s).Note = "acknowledged"
+		if !s.Retrans { // Karn: a retransmitted segment's RTT is ambiguous
+			sample = k.Now() - s.MstampNs
+		}
 		tp.freeWmem(k, s)
 	}
+	if sample >= 0 {
+		n.tcpRttEstimator(k, tp, sample)
+	}
 	k.RetVoid(fnTCPCleanRtxQueue)
+}
+
+var fnTCPRttEstimator = kernel.NewFn("tcp_rtt_estimator", tcpInputC, "tcp")
+
+// tcpRttEstimator is tcp_rtt_estimator() and tcp_set_rto(): Van
+// Jacobson's smoothed RTT (srtt = 7/8 srtt + 1/8 sample) and mean
+// deviation, whose variance term never goes below rto_min (200 ms), so
+// rto = srtt + rttvar.
+func (n *Net) tcpRttEstimator(k *kernel.Kernel, tp *tcpSock, sampleNs int64) {
+	e := k.Call(fnTCPRttEstimator)
+	m := max(sampleNs/1000, 1) // us
+	const rtoMinUs = tcpRTOMinNs / 1000
+	srtt := tp.srtt // srtt_us << 3
+	if srtt != 0 {
+		m -= srtt >> 3
+		srtt += m
+		if m < 0 {
+			m = -m
+			m -= tp.mdev >> 2
+			if m > 0 {
+				m >>= 3
+			}
+		} else {
+			m -= tp.mdev >> 2
+		}
+		tp.mdev += m
+		if tp.mdev > tp.mdevMax {
+			tp.mdevMax = tp.mdev
+			tp.rttvar = max(tp.rttvar, tp.mdevMax)
+		}
+		if int32(uint32(tp.sndUna)-uint32(tp.rttSeq)) > 0 {
+			if tp.mdevMax < tp.rttvar {
+				tp.rttvar -= (tp.rttvar - tp.mdevMax) >> 2
+			}
+			tp.rttSeq = int64(tp.sndNxt)
+			tp.mdevMax = rtoMinUs
+		}
+	} else {
+		srtt = m << 3
+		tp.mdev = m << 1
+		tp.rttvar = max(tp.mdev, rtoMinUs)
+		tp.mdevMax = tp.rttvar
+		tp.rttSeq = int64(tp.sndNxt)
+	}
+	tp.srtt = max(1, srtt)
+	tp.rto = min(((tp.srtt>>3)+tp.rttvar)*1000, tcpRTOMaxNs)
+	e.Note = fmt.Sprintf("RTT sample %d us: srtt %d us, rttvar %d us, rto %.1f ms", sampleNs/1000, tp.srtt>>3, tp.rttvar, float64(tp.rto)/1e6)
+	k.RetVoid(fnTCPRttEstimator)
 }
 
 // tcpCongAvoid is tcp_cong_avoid() with Reno's rules: in slow start cwnd
@@ -413,14 +467,38 @@ func (n *Net) tcpQueueRcv(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvI
 }
 
 // tcpEventDataRecv is tcp_event_data_recv(): schedule an ACK
-// (inet_csk_schedule_ack) and adapt the delayed-ACK timeout.
+// (inet_csk_schedule_ack) and adapt the delayed-ACK timeout ato to how
+// fast data arrives. The first data starts quick-ack mode: the first
+// segments are acknowledged at once, to open the sender's window fast.
 func (n *Net) tcpEventDataRecv(k *kernel.Kernel, tp *tcpSock) {
-	k.Call(fnTCPEventDataRecv).Note = "an ACK is now owed (ICSK_ACK_SCHED)"
+	e := k.Call(fnTCPEventDataRecv)
 	tp.ackPending = true
-	if tp.ato == 0 {
+	now := k.Now()
+	switch m := now - tp.lrcvtime; {
+	case tp.ato == 0:
+		tp.incrQuickack()
 		tp.ato = tcpDelackMinNs
+		e.Note = fmt.Sprintf("the first data: quick-ack mode for %d ACKs, ato %d ms", tp.quick, tp.ato/1_000_000)
+	case m <= tcpDelackMinNs/2:
+		tp.ato = tp.ato/2 + tcpDelackMinNs/2
+	case m < tp.ato:
+		tp.ato = min(tp.ato/2+m, tp.rto)
+	case m > tp.rto:
+		tp.incrQuickack()
+		e.Note = "a long gap: back to quick-ack mode"
 	}
+	tp.lrcvtime = now
 	k.RetVoid(fnTCPEventDataRecv)
+}
+
+// tcpMaxQuickacks is TCP_MAX_QUICKACKS.
+const tcpMaxQuickacks = 16
+
+// incrQuickack is tcp_incr_quickack(): up to 16 quick ACKs, fewer when
+// the window is small.
+func (tp *tcpSock) incrQuickack() {
+	q := max(int(tp.rcvWnd)/(2*max(tp.advmss, 1)), 2)
+	tp.quick = min(max(tp.quick, q), tcpMaxQuickacks)
 }
 
 // tcpAckSndCheck is __tcp_ack_snd_check(): ACK now when more than one
@@ -435,6 +513,9 @@ func (n *Net) tcpAckSndCheck(k *kernel.Kernel, tp *tcpSock) {
 	case tp.quickAck:
 		e.Note = "ICSK_ACK_NOW: ACK at once"
 		tp.quickAck = false
+		n.tcpSendAck(k, tp)
+	case tp.quick > 0 && !tp.pingpong:
+		e.Note = fmt.Sprintf("quick-ack mode (%d left): ACK at once", tp.quick)
 		n.tcpSendAck(k, tp)
 	case tp.rcvNxt-tp.rcvWup > uint32(tp.advmss):
 		e.Note = "more than one full segment unacknowledged: ACK at once"

@@ -103,6 +103,7 @@ func (n *Net) resetXmitTimer(k *kernel.Kernel, tp *tcpSock) {
 func (n *Net) tcpTransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt bool) int {
 	k.Call(fnTCPTransmitSkb, s)
 	e := k.Call(fnTCPTransmitSkbIn, s)
+	s.MstampNs = k.Now()
 	if cloneIt {
 		s = core.SkbClone(k, s)
 	}
@@ -187,6 +188,9 @@ func (tp *tcpSock) selectWindow(flags uint8) uint16 {
 // ACK is owed any more.
 func (tp *tcpSock) eventAckSent(k *kernel.Kernel) {
 	tp.ackPending = false
+	if tp.quick > 0 {
+		tp.quick-- // tcp_dec_quickack_mode
+	}
 	if tp.delackTm.Pending() {
 		k.DelTimer(&tp.delackTm)
 	}
@@ -280,7 +284,14 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 // the skb to the retransmit queue, and arm the retransmit timer if it is
 // not running.
 func (n *Net) tcpEventNewDataSent(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
-	k.Call(fnTCPEventNewData, s)
+	e := k.Call(fnTCPEventNewData, s)
+	// tcp_event_data_sent: a reply within ato of the last data received
+	// makes the connection interactive (ping-pong): ACKs then wait to
+	// ride on the next reply.
+	if tp.lrcvtime != 0 && k.Now()-tp.lrcvtime < tp.ato && !tp.pingpong {
+		tp.pingpong = true
+		e.Note = "a reply within ato of the last data received: ping-pong mode"
+	}
 	tp.sndNxt = s.TCPSkbCB().EndSeq()
 	tp.rtxQueue = append(tp.rtxQueue, s)
 	k.Enqueue(tp.sk.QueueName(rtxQueueName), len(tp.rtxQueue), s).Note = "kept until acknowledged"
@@ -346,6 +357,7 @@ func (n *Net) tcpSendActiveReset(k *kernel.Kernel, tp *tcpSock) {
 // unacknowledged skb again (a clone, as the first time).
 func (n *Net) tcpRetransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	k.Call(fnTCPRetransmitSkb, s)
+	s.Retrans = true
 	n.tcpTransmitSkb(k, tp, s, true)
 	k.RetVoid(fnTCPRetransmitSkb)
 }
