@@ -1,0 +1,116 @@
+// Package explain holds the plain-language text the UI shows beside the
+// trace: a few sentences on what each traced kernel function does in
+// Linux 6.12, and the lesson titles and introductions, in English,
+// simplified Chinese and traditional Chinese.
+//
+// The text is data: one JSON file per language under text/, embedded and
+// parsed once. To explain a new function, add its name to "functions" in
+// every file; the tests fail until all three languages have it.
+//
+// Conventions: kernel identifiers (functions, struct fields, constants)
+// stay untranslated in every language, and so does "socket", as in the
+// Chinese seed posts. zh-Hant follows Taiwan usage throughout (記憶體,
+// 網路, 封包, 佇列, 計時器, 位址, 埠, 協定, 呼叫, 程式碼, 「」 quotes); it
+// was derived from zh-Hans with OpenCC s2twp and then edited by hand, so
+// edit it directly rather than regenerating it.
+//
+// Lesson text in English is the lesson's own (package scenario); the
+// files give only the zh-Hans and zh-Hant translations.
+package explain
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"skbscope/scenario"
+)
+
+// Langs are the supported languages, first is the default.
+var Langs = []string{"en", "zh-Hans", "zh-Hant"}
+
+// Text is what the UI shows for one kernel function.
+type Text struct{ Summary string }
+
+//go:embed text/*.json
+var files embed.FS
+
+// langFile is the shape of text/LANG.json.
+type langFile struct {
+	Lang      string                `json:"lang"`
+	Functions map[string]string     `json:"functions"`
+	Lessons   map[string]lessonText `json:"lessons"`
+}
+
+type lessonText struct {
+	Title string `json:"title"`
+	Intro string `json:"intro"`
+}
+
+// load parses every language file once. The files are part of the
+// binary, so a parse error is a build mistake: it panics (the tests
+// catch it first).
+var load = sync.OnceValue(func() map[string]*langFile {
+	m := make(map[string]*langFile, len(Langs))
+	for _, lang := range Langs {
+		b, err := files.ReadFile("text/" + lang + ".json")
+		if err != nil {
+			panic(fmt.Sprintf("explain: %v", err))
+		}
+		f := new(langFile)
+		if err := json.Unmarshal(b, f); err != nil {
+			panic(fmt.Sprintf("explain: text/%s.json: %v", lang, err))
+		}
+		if f.Lang != lang {
+			panic(fmt.Sprintf("explain: text/%s.json says lang %q", lang, f.Lang))
+		}
+		m[lang] = f
+	}
+	return m
+})
+
+// lessons indexes scenario.Lessons() by name, for the English text.
+var lessons = sync.OnceValue(func() map[string]scenario.Lesson {
+	m := map[string]scenario.Lesson{}
+	for _, l := range scenario.Lessons() {
+		m[l.Name] = l
+	}
+	return m
+})
+
+// Function returns the text for kernel function fn in lang. ok is false
+// for an unknown language or a function with no text in it.
+func Function(lang, fn string) (Text, bool) {
+	f := load()[lang]
+	if f == nil {
+		return Text{}, false
+	}
+	s, ok := f.Functions[fn]
+	if !ok || s == "" {
+		return Text{}, false
+	}
+	return Text{Summary: s}, true
+}
+
+// Lesson returns the title and introduction of the named lesson in lang.
+// English comes from the lesson itself. ok is false for an unknown
+// language or lesson, or a lesson not yet translated into lang.
+func Lesson(lang, name string) (title, intro string, ok bool) {
+	l, known := lessons()[name]
+	if !known {
+		return "", "", false
+	}
+	if lang == Langs[0] {
+		return l.Title, l.Intro, true
+	}
+	f := load()[lang]
+	if f == nil {
+		return "", "", false
+	}
+	t, ok := f.Lessons[name]
+	if !ok || t.Title == "" || t.Intro == "" {
+		return "", "", false
+	}
+	return t.Title, t.Intro, true
+}

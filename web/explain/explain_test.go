@@ -1,0 +1,240 @@
+package explain
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"skbscope/scenario"
+	"skbscope/stack/kernel"
+)
+
+// maxRunes keeps a summary short enough to read on a projector.
+const maxRunes = 400
+
+// simplifiedOnly are common characters that exist only in simplified
+// Chinese (their traditional forms differ); none may appear in zh-Hant.
+const simplifiedOnly = "这发数据网络传输队处调设备驱动断软时间连为从进还应该关开简单们个过错误对无头缓区内写读说务标实现变换检测确认钟并转冲报帧协议栈层级线创删释复统计节点构体结" +
+	"态将执环径获码类须邻项页题验载录阶丢"
+
+// traditionalOnly are the traditional forms of common characters; none
+// may appear in zh-Hans.
+const traditionalOnly = "這發數據網絡傳輸隊處調設備驅動斷軟時間連為從進還應該關開簡單們個過錯誤對無頭緩區內寫讀說務標實現變換檢測確認鐘並轉衝報幀協議層級線創刪釋復複統計節點構體結"
+
+func langs(t *testing.T) []string {
+	t.Helper()
+	if len(Langs) != 3 || Langs[0] != "en" {
+		t.Fatalf("Langs = %v", Langs)
+	}
+	return Langs
+}
+
+func TestEveryFunctionExplained(t *testing.T) {
+	fns := kernel.Funcs()
+	if len(fns) < 100 {
+		t.Fatalf("only %d functions registered: is the model linked in?", len(fns))
+	}
+	for _, lang := range langs(t) {
+		for _, fn := range fns {
+			txt, ok := Function(lang, fn.Name)
+			if !ok || strings.TrimSpace(txt.Summary) == "" {
+				t.Errorf("%s: no summary for %s (%s)", lang, fn.Name, fn.File)
+			}
+		}
+	}
+}
+
+// TestNoStaleFunctions lists text for functions the model does not trace.
+// It only logs: text may be written before the model code lands (as for
+// TCP), but a function renamed in the model should be renamed here.
+func TestNoStaleFunctions(t *testing.T) {
+	known := map[string]bool{}
+	for _, fn := range kernel.Funcs() {
+		known[fn.Name] = true
+	}
+	for lang, f := range load() {
+		for name := range f.Functions {
+			if !known[name] {
+				t.Logf("%s: text for %s, which the model does not trace (yet?)", lang, name)
+			}
+		}
+	}
+}
+
+func TestEveryLessonTranslated(t *testing.T) {
+	ls := scenario.Lessons()
+	if len(ls) == 0 {
+		t.Fatal("no lessons")
+	}
+	known := map[string]bool{}
+	for _, l := range ls {
+		known[l.Name] = true
+		title, intro, ok := Lesson("en", l.Name)
+		if !ok || title != l.Title || intro != l.Intro {
+			t.Errorf("en %s: got %q, %v; want the lesson's own text", l.Name, title, ok)
+		}
+		for _, lang := range Langs[1:] {
+			title, intro, ok := Lesson(lang, l.Name)
+			if !ok || strings.TrimSpace(title) == "" || strings.TrimSpace(intro) == "" {
+				t.Errorf("%s: lesson %s has no title or intro", lang, l.Name)
+				continue
+			}
+			if title == l.Title || intro == l.Intro {
+				t.Errorf("%s: lesson %s is the English text", lang, l.Name)
+			}
+		}
+	}
+	for lang, f := range load() {
+		for name := range f.Lessons {
+			if !known[name] {
+				t.Errorf("%s: translation of %s, which is not a lesson", lang, name)
+			}
+		}
+	}
+	if _, ok := load()["en"]; ok && len(load()["en"].Lessons) > 0 {
+		t.Error("en.json has lessons: English lesson text belongs to the lesson files")
+	}
+}
+
+func TestUnknown(t *testing.T) {
+	fn := kernel.Funcs()[0].Name
+	l := scenario.Lessons()[0].Name
+	for _, c := range []struct{ lang, fn, lesson string }{
+		{"en", "no_such_function", "no-such-lesson"},
+		{"zh-Hans", "no_such_function", "no-such-lesson"},
+		{"fr", fn, l},
+		{"", fn, l},
+		{"zh", fn, l},
+		{"EN", fn, l},
+	} {
+		if txt, ok := Function(c.lang, c.fn); ok || txt.Summary != "" {
+			t.Errorf("Function(%q, %q) = %q, %v", c.lang, c.fn, txt.Summary, ok)
+		}
+		if title, intro, ok := Lesson(c.lang, c.lesson); ok || title != "" || intro != "" {
+			t.Errorf("Lesson(%q, %q) = %q, %q, %v", c.lang, c.lesson, title, intro, ok)
+		}
+	}
+}
+
+// allText calls f for every piece of text in every language.
+func allText(f func(lang, key, s string)) {
+	for lang, lf := range load() {
+		for name, s := range lf.Functions {
+			f(lang, name, s)
+		}
+		for name, l := range lf.Lessons {
+			f(lang, name+" title", l.Title)
+			f(lang, name+" intro", l.Intro)
+		}
+	}
+}
+
+func TestShort(t *testing.T) {
+	for _, lf := range load() {
+		for name, s := range lf.Functions {
+			if n := utf8.RuneCountInString(s); n > maxRunes {
+				t.Errorf("%s: %s is %d characters, more than %d", lf.Lang, name, n, maxRunes)
+			}
+		}
+	}
+}
+
+func hanCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTranslated fails for Chinese text that is a copy of the English, or
+// mostly English, and for English text with Chinese in it.
+func TestTranslated(t *testing.T) {
+	en := load()["en"]
+	allText(func(lang, key, s string) {
+		if lang == "en" {
+			if hanCount(s) > 0 {
+				t.Errorf("en: %s contains Chinese: %q", key, s)
+			}
+			return
+		}
+		if e, ok := en.Functions[key]; ok && s == e {
+			t.Errorf("%s: %s is the English text", lang, key)
+		}
+		if hanCount(s) < 2 {
+			t.Errorf("%s: %s has no Chinese in it: %q", lang, key, s)
+		}
+	})
+	hans, hant := load()["zh-Hans"], load()["zh-Hant"]
+	same := 0
+	for name, s := range hans.Functions {
+		if hant.Functions[name] == s {
+			same++
+		}
+	}
+	if same > len(hans.Functions)/10 {
+		t.Errorf("%d zh-Hant summaries are identical to zh-Hans: not converted?", same)
+	}
+}
+
+func TestScripts(t *testing.T) {
+	allText(func(lang, key, s string) {
+		var bad string
+		switch lang {
+		case "zh-Hant":
+			bad = simplifiedOnly
+		case "zh-Hans":
+			bad = traditionalOnly
+		default:
+			return
+		}
+		for _, r := range s {
+			if strings.ContainsRune(bad, r) {
+				t.Errorf("%s: %s has %q, which does not belong in %s", lang, key, r, lang)
+			}
+		}
+	})
+}
+
+// TestCharLists guards the lists themselves: a character in both would
+// make one of the checks above fail on correct text.
+func TestCharLists(t *testing.T) {
+	for _, r := range simplifiedOnly {
+		if strings.ContainsRune(traditionalOnly, r) {
+			t.Errorf("%q is in both lists", r)
+		}
+	}
+}
+
+// ident matches kernel identifiers: words with an underscore, such as
+// dev_queue_xmit, NET_RX or SKB_DROP_REASON_NO_SOCKET.
+var ident = regexp.MustCompile(`[A-Za-z0-9]*_[A-Za-z0-9_]*[A-Za-z0-9]`)
+
+// TestIdentifiersKept checks that every kernel identifier in the English
+// text appears, untranslated, in the Chinese text too.
+func TestIdentifiersKept(t *testing.T) {
+	en := load()["en"]
+	for _, lang := range Langs[1:] {
+		f := load()[lang]
+		for name, s := range en.Functions {
+			zh := f.Functions[name]
+			for _, id := range ident.FindAllString(s, -1) {
+				if !strings.Contains(zh, id) {
+					t.Errorf("%s: %s lacks %s", lang, name, id)
+				}
+			}
+		}
+		for _, l := range scenario.Lessons() {
+			zh := f.Lessons[l.Name].Title + f.Lessons[l.Name].Intro
+			for _, id := range ident.FindAllString(l.Title+l.Intro, -1) {
+				if !strings.Contains(zh, id) {
+					t.Errorf("%s: lesson %s lacks %s", lang, l.Name, id)
+				}
+			}
+		}
+	}
+}
