@@ -10,9 +10,10 @@
 // Conventions: kernel identifiers (functions, struct fields, constants)
 // stay untranslated in every language, and so does "socket", as in the
 // Chinese seed posts. zh-Hant follows Taiwan usage throughout (記憶體,
-// 網路, 封包, 佇列, 計時器, 位址, 埠, 協定, 呼叫, 程式碼, 「」 quotes); it
-// was derived from zh-Hans with OpenCC s2twp and then edited by hand, so
-// edit it directly rather than regenerating it.
+// 網路, 封包, 區段, 標頭, 佇列, 計時器, 逾時, 位址, 埠, 協定, 呼叫, 傳回,
+// 「」 quotes). It is generated from zh-Hans by tools/s2hant.py (OpenCC
+// s2twp plus a table of fixes): edit zh-Hans.json, regenerate, and put
+// any correction of the traditional text into that table.
 //
 // Lesson text in English is the lesson's own (package scenario); the
 // files give only the zh-Hans and zh-Hant translations.

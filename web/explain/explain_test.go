@@ -200,6 +200,26 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+// mainlandTerms are mainland words whose Taiwan equivalents zh-Hant uses
+// (網路, 資料, 記憶體, 埠, 協定, 逾時, 呼叫, 傳回, 訊框, 位址, 佇列, 計時器…).
+var mainlandTerms = []string{"網絡", "數據", "信息", "默認", "內存", "緩存", "接口", "端口", "協議",
+	"軟件", "硬件", "超時", "回調", "克隆", "返回", "報文", "幀", "地址", "套接字", "進程", "線程",
+	"調用", "文件", "字節", "服務器", "以太網", "鏈表", "哈希", "隊列", "定時器", "頭部", "打開",
+	"支持", "通過", "實現"}
+
+func TestTaiwanTerms(t *testing.T) {
+	allText(func(lang, key, s string) {
+		if lang != "zh-Hant" {
+			return
+		}
+		for _, w := range mainlandTerms {
+			if strings.Contains(s, w) {
+				t.Errorf("zh-Hant: %s has the mainland term %s", key, w)
+			}
+		}
+	})
+}
+
 // TestCharLists guards the lists themselves: a character in both would
 // make one of the checks above fail on correct text.
 func TestCharLists(t *testing.T) {
