@@ -80,7 +80,7 @@ func (l *Link) Transmit(from Port, frame []byte, t int64) (done int64, err error
 	l.Sim.At(done+l.DelayNs, func() {
 		if lost {
 			e := to.Kernel().Event(trace.Drop, nil)
-			e.Wire, e.Reason = l.Name, "wire loss"
+			e.Wire, e.Reason, e.Frame = l.Name, "wire loss", f
 			e.Note = fmt.Sprintf("lost on %s (loss %.1f%%): the far end never sees it", l.Name, l.LossPct)
 			return
 		}

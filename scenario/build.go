@@ -312,9 +312,22 @@ func schedule(h *host, p Program) {
 				next(i)()
 			})
 		case "send":
-			h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), 0, nil, func(int) { next(i)() })
+			h.sock.SysSendto(h.k, t, fdOf(s), payload(s), 0, nil, func(int) { next(i)() })
 		case "recv":
 			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) { next(i)() })
+		case "drain":
+			// Read until end of file or an error, as cat(1) would.
+			var again func()
+			again = func() {
+				h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(r int, _ []byte, _ netip.AddrPort) {
+					if r > 0 {
+						h.k.Later(0, t.Context(), again)
+						return
+					}
+					next(i)()
+				})
+			}
+			again()
 		case "close":
 			h.sock.SysClose(h.k, t, fdOf(s))
 			next(i)()
@@ -334,4 +347,17 @@ func schedule(h *host, p Program) {
 		}
 	}
 	h.k.RunOn(p.AtNs, 0, t.Context(), func() { run(0) })
+}
+
+// payload is a send step's bytes: its data, or size bytes of a pattern
+// (what a bulk sender would write).
+func payload(s Step) []byte {
+	if s.Data != "" || s.Size == 0 {
+		return []byte(s.Data)
+	}
+	b := make([]byte, s.Size)
+	for i := range b {
+		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789\n"[i%37]
+	}
+	return b
 }

@@ -253,7 +253,10 @@ func checkStep(ps *problems, p string, s Step) {
 		if s.Count < 0 || s.Count > 100000 {
 			ps.add(p+".count", "%d outside 0..100000", s.Count)
 		}
-	case "recv":
+		if s.Size < 0 || s.Size > 16<<20 {
+			ps.add(p+".size", "%d outside 0..16 MiB", s.Size)
+		}
+	case "recv", "drain":
 		if s.Size < 0 || s.Size > 1<<20 {
 			ps.add(p+".size", "%d outside 0..1048576", s.Size)
 		}

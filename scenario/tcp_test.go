@@ -168,3 +168,52 @@ func TestTCPLoopbackBacklog(t *testing.T) {
 		t.Errorf("%d recv calls returned 4 bytes, want ping and pong", n)
 	}
 }
+
+// TestTCPLoss: every byte arrives, in order, over a lossy link: the hole
+// is reported with SACK, RACK marks the segment lost, fast recovery
+// retransmits it, and B's out-of-order queue drains into the receive
+// queue.
+func TestTCPLoss(t *testing.T) {
+	tr := runLesson(t, "tcp-loss")
+	got, lost := 0, 0
+	for i, e := range tr.Events {
+		if e.Host == "B" && e.Kind == trace.Call && e.Fn == "__sys_recvfrom" {
+			if r := retOf(tr, i); r != nil && !strings.HasPrefix(r.Ret, "-") {
+				n := 0
+				for _, c := range r.Ret {
+					n = n*10 + int(c-'0')
+				}
+				got += n
+			}
+		}
+		if e.Kind == trace.Drop && e.Reason == "wire loss" {
+			lost++
+		}
+	}
+	if got != 100000 {
+		t.Fatalf("B received %d bytes, want 100000", got)
+	}
+	if lost == 0 {
+		t.Fatal("nothing was lost: the lesson shows nothing")
+	}
+	for _, fn := range []string{"tcp_data_queue_ofo", "tcp_sacktag_write_queue", "tcp_rack_mark_lost", "tcp_enter_recovery", "__tcp_retransmit_skb", "tcp_ofo_queue"} {
+		if firstEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == fn }) < 0 {
+			t.Errorf("%s never ran", fn)
+		}
+	}
+	// The dupacks carried SACK blocks.
+	sack := false
+	for _, e := range tr.Events {
+		if e.Kind == trace.Wire && e.Host == "B" {
+			p := gopacket.NewPacket(e.Frame, layers.LayerTypeEthernet, gopacket.Default)
+			if tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP); tcp != nil {
+				for _, o := range tcp.Options {
+					sack = sack || o.OptionType == layers.TCPOptionKindSACK
+				}
+			}
+		}
+	}
+	if !sack {
+		t.Error("no ACK carried a SACK block")
+	}
+}

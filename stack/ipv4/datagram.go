@@ -91,7 +91,7 @@ func purgeQueue(k *kernel.Kernel, sk *socket.Sock, q *[]*skb.SKB, name string) {
 		s := (*q)[0]
 		*q = (*q)[1:]
 		k.Dequeue(sk.QueueName(name), len(*q), s)
-		if name == receiveQueue {
+		if name == receiveQueue || name == ofoQueueName {
 			sk.RmemAlloc -= s.Truesize
 		}
 		core.KfreeSkbReason(k, s, dropSocketClose)

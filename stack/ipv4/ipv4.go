@@ -26,10 +26,11 @@ type Net struct {
 	tcpReqs                                map[*tcpSock][]*requestSock
 	nsk                                    int
 
-	DefaultTTL                  int // net.ipv4.ip_default_ttl
-	LocalPortLow, LocalPortHigh int // net.ipv4.ip_local_port_range
-	DefaultSndBuf               int // net.core.wmem_default
-	DefaultRcvBuf               int // net.core.rmem_default
+	DefaultTTL                  int    // net.ipv4.ip_default_ttl
+	LocalPortLow, LocalPortHigh int    // net.ipv4.ip_local_port_range
+	DefaultSndBuf               int    // net.core.wmem_default
+	DefaultRcvBuf               int    // net.core.rmem_default
+	TCPCongestion               string // net.ipv4.tcp_congestion_control: cubic or reno
 }
 
 // New sets up IPv4 with Linux's default sysctls.

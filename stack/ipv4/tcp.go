@@ -75,8 +75,18 @@ type tcpSock struct {
 	sackOK, tstampOK, wsOK    bool
 	sndWscale, rcvWscale      int
 	tsRecent, tsOffset        uint32
-	cwnd, ssthresh            uint32
-	srtt, rttvar, rto         int64 // ns
+	cwnd, ssthresh, cwndCnt   uint32
+	cc                        congOps
+	ca                        caState
+	highSeq                   uint32
+	sackedOut, lostOut        int
+	retransOut                int
+	rackMstamp, rackRTT       int64
+	rackEndSeq                uint32
+	rackTimer                 kernel.Timer
+	ofoQueue                  []*skb.SKB
+	sacks                     [][2]uint32 // selective_acks we report
+	srtt, rttvar, rto         int64       // ns
 	retransmits, backoff      int
 	pingpong                  bool // icsk_ack.pingpong: interactive, ACKs ride on data
 	ackPending, quickAck      bool // an ACK is scheduled; ICSK_ACK_NOW
@@ -162,11 +172,12 @@ func tcpOf(sock *socket.Socket) *tcpSock { return sock.Sk.Proto.(*tcpSock) }
 // newTCPSock is tcp_init_sock(): the defaults of a fresh TCP socket.
 func (n *Net) newTCPSock(sk *socket.Sock) *tcpSock {
 	tp := &tcpSock{n: n, sk: sk, state: tcpClose, cwnd: tcpInitCwnd, ssthresh: 0x7fffffff,
-		rto: tcpTimeoutInitNs, mss: 536, advmss: 1460}
+		rto: tcpTimeoutInitNs, mss: 536, advmss: 1460, cc: n.newCongOps()}
 	sk.Proto = tp
 	sk.SndBuf, sk.RcvBuf = tcpWmemDefault, tcpRmemDefault
 	tp.retransmitTimer = kernel.Timer{Name: "tcp_write_timer", Fn: func() { n.tcpWriteTimer(n.K, tp) }}
 	tp.delackTm = kernel.Timer{Name: "tcp_delack_timer", Fn: func() { n.tcpDelackTimer(n.K, tp) }}
+	tp.rackTimer = kernel.Timer{Name: "tcp_rack_reo_timeout", Fn: func() { n.tcpRackReoTimeout(n.K, tp) }}
 	return tp
 }
 

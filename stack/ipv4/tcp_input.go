@@ -235,7 +235,8 @@ func (n *Net) tcpReset(k *kernel.Kernel, tp *tcpSock, err int) {
 func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	e := k.Call(fnTCPRcvEstablished, s)
 	in := rcvInfoOf(s)
-	fast := in.seq == tp.rcvNxt && in.fl&(header.TCPSyn|header.TCPFin|header.TCPRst|header.TCPUrg) == 0 &&
+	fast := in.seq == tp.rcvNxt && len(tp.ofoQueue) == 0 && len(in.opts.SACK) == 0 && tp.ca == caOpen &&
+		in.fl&(header.TCPSyn|header.TCPFin|header.TCPRst|header.TCPUrg) == 0 &&
 		in.fl&header.TCPAck != 0 && int32(in.ack-tp.sndUna) >= 0 && int32(in.ack-tp.sndNxt) <= 0
 	if fast {
 		if in.opts.TS {
@@ -303,17 +304,25 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 	acked := in.ack - tp.sndUna
 	prior := tp.sndUna
 	tp.sndUna = in.ack
+	ackedSegs := 0
 	if acked > 0 {
-		n.tcpCleanRtxQueue(k, tp)
+		ackedSegs = n.tcpCleanRtxQueue(k, tp)
 		tp.retransmits, tp.backoff = 0, 0
 		if len(tp.rtxQueue) == 0 {
 			k.DelTimer(&tp.retransmitTimer)
 		} else {
 			n.resetXmitTimer(k, tp)
 		}
-		if tp.state == tcpEstablished || tp.state == tcpCloseWait {
-			n.tcpCongAvoid(k, tp, acked)
-		}
+	}
+	if len(in.opts.SACK) > 0 && tp.sackOK {
+		n.tcpSacktag(k, tp, in.opts.SACK)
+	}
+	if tp.sackedOut > 0 || tp.lostOut > 0 || tp.ca != caOpen {
+		n.tcpRackMarkLost(k, tp)
+		n.tcpFastretransAlert(k, tp)
+	}
+	if ackedSegs > 0 && tp.ca != caRecovery && (tp.state == tcpEstablished || tp.state == tcpCloseWait) {
+		n.tcpCongAvoid(k, tp, uint32(ackedSegs))
 	}
 	e.Note = fmt.Sprintf("snd_una %d → %d (%d bytes acknowledged), snd_wnd %d", prior, tp.sndUna, acked, tp.sndWnd)
 	return kernel.Ret(k, fnTCPAck, true)
@@ -321,9 +330,9 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 
 // tcpCleanRtxQueue is tcp_clean_rtx_queue(): free every skb now wholly
 // acknowledged and take an RTT sample for the RTO.
-func (n *Net) tcpCleanRtxQueue(k *kernel.Kernel, tp *tcpSock) {
+func (n *Net) tcpCleanRtxQueue(k *kernel.Kernel, tp *tcpSock) int {
 	k.Call(fnTCPCleanRtxQueue)
-	sample := int64(-1)
+	sample, freed := int64(-1), 0
 	for len(tp.rtxQueue) > 0 {
 		s := tp.rtxQueue[0]
 		if int32(s.TCPSkbCB().EndSeq()-tp.sndUna) > 0 {
@@ -331,15 +340,19 @@ func (n *Net) tcpCleanRtxQueue(k *kernel.Kernel, tp *tcpSock) {
 		}
 		tp.rtxQueue = tp.rtxQueue[1:]
 		k.Dequeue(tp.sk.QueueName(rtxQueueName), len(tp.rtxQueue), s).Note = "acknowledged"
-		if !s.Retrans { // Karn: a retransmitted segment's RTT is ambiguous
+		sacked := s.TCPSkbCB().Sacked()
+		if sacked&skb.TCPCBEverRetrans == 0 { // Karn: a retransmitted segment's RTT is ambiguous
 			sample = k.Now() - s.MstampNs
 		}
+		tp.unmark(sacked)
 		tp.freeWmem(k, s)
+		freed++
 	}
 	if sample >= 0 {
 		n.tcpRttEstimator(k, tp, sample)
 	}
-	k.RetVoid(fnTCPCleanRtxQueue)
+	k.RetS(fnTCPCleanRtxQueue, fmt.Sprint(freed))
+	return freed
 }
 
 var fnTCPRttEstimator = kernel.NewFn("tcp_rtt_estimator", tcpInputC, "tcp")
@@ -390,20 +403,13 @@ func (n *Net) tcpRttEstimator(k *kernel.Kernel, tp *tcpSock, sampleNs int64) {
 	k.RetVoid(fnTCPRttEstimator)
 }
 
-// tcpCongAvoid is tcp_cong_avoid() with Reno's rules: in slow start cwnd
-// grows by one segment per segment acknowledged, then by about one
-// segment per round trip.
+// tcpCongAvoid is tcp_cong_avoid(): the congestion control grows cwnd
+// for the segments just acknowledged.
 func (n *Net) tcpCongAvoid(k *kernel.Kernel, tp *tcpSock, acked uint32) {
 	e := k.Call(fnTCPCongAvoid)
-	segs := max(acked/uint32(max(tp.mss, 1)), 1)
 	old := tp.cwnd
-	if tp.cwnd < tp.ssthresh {
-		tp.cwnd = min(tp.cwnd+segs, tp.ssthresh)
-		e.Note = fmt.Sprintf("slow start: cwnd %d → %d", old, tp.cwnd)
-	} else {
-		tp.cwnd++
-		e.Note = fmt.Sprintf("congestion avoidance: cwnd %d → %d", old, tp.cwnd)
-	}
+	how := tp.cc.congAvoid(k, tp, acked)
+	e.Note = fmt.Sprintf("%s: cwnd %d → %d", how, old, tp.cwnd)
 	k.RetVoid(fnTCPCongAvoid)
 }
 
@@ -429,6 +435,7 @@ func (n *Net) tcpDataQueue(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcv
 		if in.dlen > 0 {
 			n.tcpQueueRcv(k, tp, s, in)
 			n.tcpEventDataRecv(k, tp)
+			n.tcpOfoQueue(k, tp)
 		} else {
 			tp.rcvNxt = in.end - 1 // the FIN is counted in tcp_fin
 		}
@@ -444,10 +451,17 @@ func (n *Net) tcpDataQueue(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcv
 		e.Note = "a retransmission of data already received: D-SACK, ACK now"
 		tp.quickAck = true
 		core.KfreeSkbReason(k, s, dropTCPOldData)
+	case int32(in.seq-tp.rcvNxt) < 0:
+		// Partly old: keep the new part (the kernel trims and queues it).
+		_ = s.Pull(in.th.DataOff() + int(tp.rcvNxt-in.seq))
+		in.dlen -= int(tp.rcvNxt - in.seq)
+		in.seq = tp.rcvNxt
+		e.Note = "partly a retransmission: the new part is queued"
+		n.tcpQueueRcvTrimmed(k, tp, s, in)
+		n.tcpOfoQueue(k, tp)
+		n.tcpDataReady(k, tp)
 	default:
-		e.Note = fmt.Sprintf("out of order (seq %d, expected %d): the out-of-order queue arrives with the loss lesson; ACK now", in.seq, tp.rcvNxt)
-		tp.quickAck = true
-		core.KfreeSkbReason(k, s, dropTCPInvSeq)
+		n.tcpDataQueueOfo(k, tp, s, in)
 	}
 	k.RetVoid(fnTCPDataQueue)
 }
@@ -455,8 +469,13 @@ func (n *Net) tcpDataQueue(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcv
 // tcpQueueRcv is tcp_queue_rcv(): pull the header, queue the data on
 // sk_receive_queue (skb_set_owner_r), advance rcv_nxt.
 func (n *Net) tcpQueueRcv(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
-	k.Call(fnTCPQueueRcv, s)
 	_ = s.Pull(in.th.DataOff())
+	n.tcpQueueRcvTrimmed(k, tp, s, in)
+}
+
+// tcpQueueRcvTrimmed queues an skb whose data already starts at in.seq.
+func (n *Net) tcpQueueRcvTrimmed(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
+	k.Call(fnTCPQueueRcv, s)
 	s.TCPSkbCB().Set(in.seq, in.seq+uint32(in.dlen), in.fl)
 	tp.rcvNxt = in.seq + uint32(in.dlen)
 	tp.sk.RmemAlloc += s.Truesize

@@ -141,6 +141,8 @@ func (n *Net) tcpDone(k *kernel.Kernel, tp *tcpSock) {
 	n.tcpBound = slices.DeleteFunc(n.tcpBound, func(x *tcpSock) bool { return x == tp })
 	k.DelTimer(&tp.retransmitTimer)
 	k.DelTimer(&tp.delackTm)
+	k.DelTimer(&tp.rackTimer)
+	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName)
 	for len(tp.rtxQueue) > 0 {
 		s := tp.rtxQueue[0]
 		tp.rtxQueue = tp.rtxQueue[1:]

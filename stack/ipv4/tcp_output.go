@@ -121,6 +121,9 @@ func (n *Net) tcpTransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt 
 		}
 	} else {
 		opts.TS = tp.tstampOK
+		if tp.sackOK && len(tp.sacks) > 0 {
+			opts.SACK = tp.sacks
+		}
 	}
 	if opts.TS {
 		opts.TSVal, opts.TSEcr = tsNow(k)+tp.tsOffset, tp.tsRecent
@@ -255,7 +258,7 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 	for len(tp.writeQueue) > 0 {
 		s := tp.writeQueue[0]
 		cb := s.TCPSkbCB()
-		inFlight := uint32(len(tp.rtxQueue))
+		inFlight := tp.packetsInFlight()
 		if inFlight >= tp.cwnd {
 			e.Note = fmt.Sprintf("tcp_cwnd_test: %d segments in flight, cwnd %d: wait for ACKs", inFlight, tp.cwnd)
 			break
@@ -357,7 +360,11 @@ func (n *Net) tcpSendActiveReset(k *kernel.Kernel, tp *tcpSock) {
 // unacknowledged skb again (a clone, as the first time).
 func (n *Net) tcpRetransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	k.Call(fnTCPRetransmitSkb, s)
-	s.Retrans = true
+	cb := s.TCPSkbCB()
+	if cb.Sacked()&skb.TCPCBSackedRetrans == 0 {
+		tp.retransOut++
+	}
+	cb.SetSacked(cb.Sacked() | skb.TCPCBSackedRetrans | skb.TCPCBEverRetrans)
 	n.tcpTransmitSkb(k, tp, s, true)
 	k.RetVoid(fnTCPRetransmitSkb)
 }

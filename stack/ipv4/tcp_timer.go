@@ -34,12 +34,11 @@ func (n *Net) tcpWriteTimer(k *kernel.Kernel, tp *tcpSock) {
 		tp.sk.Err = -kernel.ETIMEDOUT
 		n.tcpDone(k, tp)
 	} else {
+		n.tcpEnterLoss(k, tp)
 		tp.retransmits++
 		tp.backoff++
-		tp.ssthresh = max(tp.cwnd/2, 2)
-		tp.cwnd = 1
 		tp.rto = min(tp.rto*2, tcpRTOMaxNs)
-		e.Note = fmt.Sprintf("retransmission %d; cwnd 1, ssthresh %d, rto doubled to %.0f ms", tp.retransmits, tp.ssthresh, float64(tp.rto)/1e6)
+		e.Note = fmt.Sprintf("retransmission %d; rto doubled to %.0f ms", tp.retransmits, float64(tp.rto)/1e6)
 		n.tcpRetransmitSkb(k, tp, tp.rtxQueue[0])
 		n.resetXmitTimer(k, tp)
 	}

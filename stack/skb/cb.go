@@ -46,6 +46,20 @@ func (c TCPCB) Set(seq, endSeq uint32, flags uint8) {
 	c.s.CB[12] = flags
 }
 
+// TCP_SKB_CB(skb)->sacked bits.
+const (
+	TCPCBSackedAcked   = 0x01 // SACKed by the peer
+	TCPCBSackedRetrans = 0x02 // retransmitted, not yet acknowledged
+	TCPCBLost          = 0x04 // marked lost (RACK or RTO)
+	TCPCBEverRetrans   = 0x80 // retransmitted at least once
+)
+
+// Sacked is the sacked byte.
+func (c TCPCB) Sacked() uint8 { return c.s.CB[13] }
+
+// SetSacked writes the sacked byte.
+func (c TCPCB) SetSacked(v uint8) { c.s.CB[13] = v }
+
 // SetAckSeq writes ack_seq.
 func (c TCPCB) SetAckSeq(v uint32) { c.set32(16, v) }
 

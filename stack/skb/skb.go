@@ -83,8 +83,6 @@ type SKB struct {
 
 	// MstampNs is skb->skb_mstamp_ns: when TCP last sent this skb.
 	MstampNs int64
-	// Retrans is TCPCB_RETRANS in tcp_skb_cb's sacked: sent more than once.
-	Retrans bool
 
 	users  int  // skb->users
 	cloned bool // skb->cloned

@@ -1,0 +1,330 @@
+package ipv4
+
+import (
+	"fmt"
+	"slices"
+
+	"skbscope/stack/core"
+	"skbscope/stack/kernel"
+	"skbscope/stack/skb"
+)
+
+// Loss recovery, both halves: the receiver's out-of-order queue and the
+// SACK blocks it reports (tcp_input.c), and the sender's SACK scoreboard,
+// RACK loss detection (tcp_recovery.c) and fast recovery.
+
+var (
+	fnTCPDataQueueOfo   = kernel.NewFn("tcp_data_queue_ofo", tcpInputC, "tcp")
+	fnTCPOfoQueue       = kernel.NewFn("tcp_ofo_queue", tcpInputC, "tcp")
+	fnTCPSacktag        = kernel.NewFn("tcp_sacktag_write_queue", tcpInputC, "tcp")
+	fnTCPRackMarkLost   = kernel.NewFn("tcp_rack_mark_lost", "net/ipv4/tcp_recovery.c", "tcp")
+	fnTCPRackReoTimeout = kernel.NewFn("tcp_rack_reo_timeout", "net/ipv4/tcp_recovery.c", "tcp")
+	fnTCPFastretrans    = kernel.NewFn("tcp_fastretrans_alert", tcpInputC, "tcp")
+	fnTCPEnterRecovery  = kernel.NewFn("tcp_enter_recovery", tcpInputC, "tcp")
+	fnTCPEnterLoss      = kernel.NewFn("tcp_enter_loss", tcpInputC, "tcp")
+	fnTCPXmitRetransQ   = kernel.NewFn("tcp_xmit_retransmit_queue", tcpOutputC, "tcp")
+	fnTCPEndCwndReduct  = kernel.NewFn("tcp_end_cwnd_reduction", tcpInputC, "tcp")
+	ofoQueueName        = "out_of_order_queue"
+)
+
+// Congestion-avoidance states (icsk_ca_state).
+type caState int
+
+const (
+	caOpen caState = iota
+	caRecovery
+	caLoss
+)
+
+func (c caState) String() string {
+	return [...]string{"TCP_CA_Open", "TCP_CA_Recovery", "TCP_CA_Loss"}[c]
+}
+
+// tcpDataQueueOfo is tcp_data_queue_ofo(): keep a segment that arrived
+// beyond a hole, in sequence order, and describe what we hold in SACK
+// blocks (the newest first) for the next ACK, which goes out at once.
+func (n *Net) tcpDataQueueOfo(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
+	e := k.Call(fnTCPDataQueueOfo, s)
+	_ = s.Pull(in.th.DataOff())
+	seq, end := in.seq, in.seq+uint32(in.dlen)
+	s.TCPSkbCB().Set(seq, end, in.fl)
+	for _, o := range tp.ofoQueue {
+		if oc := o.TCPSkbCB(); int32(oc.Seq()-seq) <= 0 && int32(oc.EndSeq()-end) >= 0 {
+			e.Note = "already held out of order: a duplicate"
+			core.KfreeSkbReason(k, s, dropTCPOldData)
+			tp.quickAck = true
+			k.RetVoid(fnTCPDataQueueOfo)
+			return
+		}
+	}
+	i, _ := slices.BinarySearchFunc(tp.ofoQueue, seq, func(o *skb.SKB, seq uint32) int { return int(int32(o.TCPSkbCB().Seq() - seq)) })
+	tp.ofoQueue = slices.Insert(tp.ofoQueue, i, s)
+	tp.sk.RmemAlloc += s.Truesize
+	s.Sk, s.Dev = tp.name(), ""
+	k.Enqueue(tp.sk.QueueName(ofoQueueName), len(tp.ofoQueue), s).Note = fmt.Sprintf("seq %d-%d held: rcv_nxt is %d", seq, end, tp.rcvNxt)
+	if tp.sackOK {
+		tp.addSack(seq, end)
+	}
+	e.Note = fmt.Sprintf("a hole before seq %d: SACK %v, ACK at once", seq, tp.sacks)
+	tp.quickAck = true
+	tp.ackPending = true
+	k.RetVoid(fnTCPDataQueueOfo)
+}
+
+// addSack is tcp_sack_new_ofo_skb(): the block containing the new data
+// goes first, merged with any it touches; at most 3 fit with timestamps.
+func (tp *tcpSock) addSack(seq, end uint32) {
+	var out [][2]uint32
+	for _, b := range tp.sacks {
+		if int32(b[0]-end) <= 0 && int32(seq-b[1]) <= 0 { // overlaps or touches
+			seq, end = min32seq(seq, b[0]), max32seq(end, b[1])
+			continue
+		}
+		out = append(out, b)
+	}
+	tp.sacks = append([][2]uint32{{seq, end}}, out...)
+	if len(tp.sacks) > 3 {
+		tp.sacks = tp.sacks[:3]
+	}
+}
+
+func min32seq(a, b uint32) uint32 {
+	if int32(a-b) < 0 {
+		return a
+	}
+	return b
+}
+
+func max32seq(a, b uint32) uint32 {
+	if int32(a-b) > 0 {
+		return a
+	}
+	return b
+}
+
+// tcpOfoQueue is tcp_ofo_queue(): after rcv_nxt moved, move the held
+// segments that now follow it onto sk_receive_queue, and forget SACK
+// blocks below rcv_nxt (tcp_sack_remove). A filled hole is ACKed at once.
+func (n *Net) tcpOfoQueue(k *kernel.Kernel, tp *tcpSock) {
+	if len(tp.ofoQueue) == 0 {
+		return
+	}
+	k.Call(fnTCPOfoQueue)
+	for len(tp.ofoQueue) > 0 {
+		s := tp.ofoQueue[0]
+		cb := s.TCPSkbCB()
+		if int32(cb.Seq()-tp.rcvNxt) > 0 {
+			break
+		}
+		tp.ofoQueue = tp.ofoQueue[1:]
+		k.Dequeue(tp.sk.QueueName(ofoQueueName), len(tp.ofoQueue), s)
+		if int32(cb.EndSeq()-tp.rcvNxt) <= 0 {
+			tp.sk.RmemAlloc -= s.Truesize
+			core.KfreeSkbReason(k, s, dropTCPOldData)
+			continue
+		}
+		if off := int(tp.rcvNxt - cb.Seq()); off > 0 {
+			_ = s.Pull(off)
+			cb.SetSeq(tp.rcvNxt)
+		}
+		tp.rcvNxt = cb.EndSeq()
+		tp.sk.ReceiveQueue = append(tp.sk.ReceiveQueue, s)
+		k.Enqueue(tp.sk.QueueName(receiveQueue), len(tp.sk.ReceiveQueue), s).Note = fmt.Sprintf("from the out-of-order queue; rcv_nxt %d", tp.rcvNxt)
+	}
+	tp.sacks = slices.DeleteFunc(tp.sacks, func(b [2]uint32) bool { return int32(b[1]-tp.rcvNxt) <= 0 })
+	if len(tp.ofoQueue) == 0 {
+		tp.quickAck = true // ICSK_ACK_NOW: the hole is filled
+	}
+	k.RetVoid(fnTCPOfoQueue)
+}
+
+// unmark forgets the scoreboard counts of a skb leaving the rtx queue.
+func (tp *tcpSock) unmark(sacked uint8) {
+	if sacked&skb.TCPCBSackedAcked != 0 {
+		tp.sackedOut--
+	}
+	if sacked&skb.TCPCBLost != 0 {
+		tp.lostOut--
+	}
+	if sacked&skb.TCPCBSackedRetrans != 0 {
+		tp.retransOut--
+	}
+}
+
+// packetsInFlight is tcp_packets_in_flight(): sent, not acknowledged,
+// not SACKed, not known lost, plus retransmissions in flight.
+func (tp *tcpSock) packetsInFlight() uint32 {
+	return uint32(len(tp.rtxQueue) - tp.sackedOut - tp.lostOut + tp.retransOut)
+}
+
+// tcpSacktag is tcp_sacktag_write_queue(): mark the skbs the peer's SACK
+// blocks cover, and feed RACK the most recently sent of them.
+func (n *Net) tcpSacktag(k *kernel.Kernel, tp *tcpSock, blocks [][2]uint32) int {
+	e := k.Call(fnTCPSacktag)
+	newly := 0
+	for _, s := range tp.rtxQueue {
+		cb := s.TCPSkbCB()
+		if cb.Sacked()&skb.TCPCBSackedAcked != 0 {
+			continue
+		}
+		for _, b := range blocks {
+			if int32(cb.Seq()-b[0]) >= 0 && int32(cb.EndSeq()-b[1]) <= 0 {
+				sacked := cb.Sacked()
+				tp.unmark(sacked & (skb.TCPCBLost | skb.TCPCBSackedRetrans))
+				cb.SetSacked(sacked&^(skb.TCPCBLost|skb.TCPCBSackedRetrans) | skb.TCPCBSackedAcked)
+				tp.sackedOut++
+				newly++
+				if s.MstampNs >= tp.rackMstamp {
+					tp.rackMstamp, tp.rackEndSeq = s.MstampNs, cb.EndSeq()
+					if sacked&skb.TCPCBEverRetrans == 0 {
+						tp.rackRTT = k.Now() - s.MstampNs
+					}
+				}
+				break
+			}
+		}
+	}
+	e.Note = fmt.Sprintf("SACK %v: %d segment(s) newly SACKed, sacked_out %d", blocks, newly, tp.sackedOut)
+	k.RetS(fnTCPSacktag, fmt.Sprint(newly))
+	return newly
+}
+
+// tcpRackMarkLost is tcp_rack_mark_lost() → tcp_rack_detect_loss(): a
+// segment sent before one that was delivered is lost once it is later
+// than that delivery by more than the reordering window. With three or
+// more segments SACKed the window is zero (the old dupthresh rule);
+// otherwise it is a quarter of the minimum RTT, and a timer rechecks.
+func (n *Net) tcpRackMarkLost(k *kernel.Kernel, tp *tcpSock) {
+	if tp.rackMstamp == 0 {
+		return
+	}
+	e := k.Call(fnTCPRackMarkLost)
+	reo := int64(0)
+	if tp.sackedOut < 3 && tp.ca == caOpen {
+		reo = max(tp.srtt>>3*1000/4, 1000)
+	}
+	marked, wait := 0, int64(-1)
+	for _, s := range tp.rtxQueue {
+		cb := s.TCPSkbCB()
+		if cb.Sacked()&(skb.TCPCBSackedAcked|skb.TCPCBLost) != 0 || s.MstampNs > tp.rackMstamp ||
+			s.MstampNs == tp.rackMstamp && int32(cb.EndSeq()-tp.rackEndSeq) >= 0 {
+			continue
+		}
+		if cb.Sacked()&skb.TCPCBSackedRetrans != 0 && s.MstampNs >= tp.rackMstamp {
+			continue
+		}
+		remaining := tp.rackRTT + reo - (k.Now() - s.MstampNs)
+		if remaining <= 0 {
+			cb.SetSacked(cb.Sacked()&^skb.TCPCBSackedRetrans | skb.TCPCBLost)
+			if cb.Sacked()&skb.TCPCBSackedRetrans != 0 {
+				tp.retransOut--
+			}
+			tp.lostOut++
+			marked++
+		} else if wait < 0 || remaining < wait {
+			wait = remaining
+		}
+	}
+	e.Note = fmt.Sprintf("reordering window %d us: %d segment(s) marked lost, lost_out %d", reo/1000, marked, tp.lostOut)
+	if wait > 0 && marked == 0 {
+		e.Note += fmt.Sprintf("; check again in %d us", wait/1000)
+		k.ModTimer(&tp.rackTimer, k.Now()+wait)
+	}
+	k.RetVoid(fnTCPRackMarkLost)
+}
+
+// tcpRackReoTimeout is tcp_rack_reo_timeout(): the reordering window
+// passed; whatever is still missing is lost.
+func (n *Net) tcpRackReoTimeout(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPRackReoTimeout)
+	n.tcpRackMarkLost(k, tp)
+	n.tcpFastretransAlert(k, tp)
+	k.RetVoid(fnTCPRackReoTimeout)
+}
+
+// tcpFastretransAlert is tcp_fastretrans_alert(): with segments known
+// lost, enter recovery (once) and retransmit them; leave recovery when
+// everything sent before it began is acknowledged.
+func (n *Net) tcpFastretransAlert(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPFastretrans)
+	switch {
+	case tp.ca != caOpen && int32(tp.sndUna-tp.highSeq) >= 0:
+		k.Call(fnTCPEndCwndReduct).Note = fmt.Sprintf("everything before high_seq %d is acknowledged: cwnd = ssthresh %d, %s", tp.highSeq, tp.ssthresh, caOpen)
+		tp.cwnd = max(tp.ssthresh, 2)
+		tp.ca = caOpen
+		tp.cc.reset()
+		k.RetVoid(fnTCPEndCwndReduct)
+	case tp.ca == caOpen && tp.lostOut > 0:
+		n.tcpEnterRecovery(k, tp)
+	}
+	if tp.lostOut > 0 {
+		n.tcpXmitRetransmitQueue(k, tp)
+	}
+	e.Note = fmt.Sprintf("%s, cwnd %d, in flight %d, lost %d, sacked %d", tp.ca, tp.cwnd, tp.packetsInFlight(), tp.lostOut, tp.sackedOut)
+	k.RetVoid(fnTCPFastretrans)
+}
+
+// tcpEnterRecovery is tcp_enter_recovery(): fast recovery, with ssthresh
+// from the congestion control and the window reduced to it (Linux spreads
+// the reduction with PRR; the model takes it at once).
+func (n *Net) tcpEnterRecovery(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPEnterRecovery)
+	tp.ssthresh = tp.cc.ssthresh(tp)
+	tp.cwnd = max(tp.ssthresh, tp.packetsInFlight()+1)
+	tp.ca = caRecovery
+	tp.highSeq = tp.sndNxt
+	e.Note = fmt.Sprintf("%s: ssthresh %d, cwnd %d, recovery ends at high_seq %d", tp.cc.name(), tp.ssthresh, tp.cwnd, tp.highSeq)
+	k.RetVoid(fnTCPEnterRecovery)
+}
+
+// tcpEnterLoss is tcp_enter_loss(): the RTO fired. Every segment not
+// SACKed is presumed lost; cwnd restarts from one segment.
+func (n *Net) tcpEnterLoss(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPEnterLoss)
+	if tp.ca != caLoss {
+		tp.ssthresh = tp.cc.ssthresh(tp)
+	}
+	tp.cwnd = 1
+	tp.cwndCnt = 0
+	tp.ca = caLoss
+	tp.highSeq = tp.sndNxt
+	for _, s := range tp.rtxQueue {
+		cb := s.TCPSkbCB()
+		sacked := cb.Sacked()
+		if sacked&skb.TCPCBSackedAcked != 0 {
+			continue
+		}
+		if sacked&skb.TCPCBSackedRetrans != 0 {
+			tp.retransOut--
+		}
+		if sacked&skb.TCPCBLost == 0 {
+			tp.lostOut++
+		}
+		cb.SetSacked(sacked&^skb.TCPCBSackedRetrans | skb.TCPCBLost)
+	}
+	e.Note = fmt.Sprintf("every unSACKed segment is lost (%d); cwnd 1, ssthresh %d", tp.lostOut, tp.ssthresh)
+	k.RetVoid(fnTCPEnterLoss)
+}
+
+// tcpXmitRetransmitQueue is tcp_xmit_retransmit_queue(): retransmit lost
+// segments, oldest first, while the congestion window has room.
+func (n *Net) tcpXmitRetransmitQueue(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPXmitRetransQ)
+	sent := 0
+	for _, s := range tp.rtxQueue {
+		if tp.packetsInFlight() >= tp.cwnd {
+			break
+		}
+		cb := s.TCPSkbCB()
+		if cb.Sacked()&skb.TCPCBLost == 0 || cb.Sacked()&skb.TCPCBSackedRetrans != 0 {
+			continue
+		}
+		n.tcpRetransmitSkb(k, tp, s)
+		sent++
+	}
+	e.Note = fmt.Sprintf("%d segment(s) retransmitted", sent)
+	if sent > 0 && !tp.retransmitTimer.Pending() {
+		n.resetXmitTimer(k, tp)
+	}
+	k.RetVoid(fnTCPXmitRetransQ)
+}
