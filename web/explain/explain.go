@@ -49,27 +49,39 @@ type lessonText struct {
 	Intro string `json:"intro"`
 }
 
-// load parses every language file once. The files are part of the
-// binary, so a parse error is a build mistake: it panics (the tests
-// catch it first).
-var load = sync.OnceValue(func() map[string]*langFile {
-	m := make(map[string]*langFile, len(Langs))
+// parsed parses each language file on first use, one at a time.
+var parsed = func() map[string]func() *langFile {
+	m := make(map[string]func() *langFile, len(Langs))
 	for _, lang := range Langs {
-		b, err := files.ReadFile("text/" + lang + ".json")
-		if err != nil {
-			panic(fmt.Sprintf("explain: %v", err))
-		}
-		f := new(langFile)
-		if err := json.Unmarshal(b, f); err != nil {
-			panic(fmt.Sprintf("explain: text/%s.json: %v", lang, err))
-		}
-		if f.Lang != lang {
-			panic(fmt.Sprintf("explain: text/%s.json says lang %q", lang, f.Lang))
-		}
-		m[lang] = f
+		m[lang] = sync.OnceValue(func() *langFile { return parse(lang) })
 	}
 	return m
-})
+}()
+
+// file returns the parsed text of lang, or nil for an unknown language.
+func file(lang string) *langFile {
+	if p := parsed[lang]; p != nil {
+		return p()
+	}
+	return nil
+}
+
+// parse reads text/LANG.json. The files are part of the binary, so an
+// error is a build mistake: it panics (the tests catch it first).
+func parse(lang string) *langFile {
+	b, err := files.ReadFile("text/" + lang + ".json")
+	if err != nil {
+		panic(fmt.Sprintf("explain: %v", err))
+	}
+	f := new(langFile)
+	if err := json.Unmarshal(b, f); err != nil {
+		panic(fmt.Sprintf("explain: text/%s.json: %v", lang, err))
+	}
+	if f.Lang != lang {
+		panic(fmt.Sprintf("explain: text/%s.json says lang %q", lang, f.Lang))
+	}
+	return f
+}
 
 // lessons indexes scenario.Lessons() by name, for the English text.
 var lessons = sync.OnceValue(func() map[string]scenario.Lesson {
@@ -83,7 +95,7 @@ var lessons = sync.OnceValue(func() map[string]scenario.Lesson {
 // Function returns the text for kernel function fn in lang. ok is false
 // for an unknown language or a function with no text in it.
 func Function(lang, fn string) (Text, bool) {
-	f := load()[lang]
+	f := file(lang)
 	if f == nil {
 		return Text{}, false
 	}
@@ -105,7 +117,7 @@ func Lesson(lang, name string) (title, intro string, ok bool) {
 	if lang == Langs[0] {
 		return l.Title, l.Intro, true
 	}
-	f := load()[lang]
+	f := file(lang)
 	if f == nil {
 		return "", "", false
 	}

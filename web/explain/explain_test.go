@@ -54,8 +54,8 @@ func TestNoStaleFunctions(t *testing.T) {
 	for _, fn := range kernel.Funcs() {
 		known[fn.Name] = true
 	}
-	for lang, f := range load() {
-		for name := range f.Functions {
+	for _, lang := range Langs {
+		for name := range file(lang).Functions {
 			if !known[name] {
 				t.Logf("%s: text for %s, which the model does not trace (yet?)", lang, name)
 			}
@@ -86,14 +86,14 @@ func TestEveryLessonTranslated(t *testing.T) {
 			}
 		}
 	}
-	for lang, f := range load() {
-		for name := range f.Lessons {
+	for _, lang := range Langs {
+		for name := range file(lang).Lessons {
 			if !known[name] {
 				t.Logf("%s: translation of %s, which is not a lesson (yet?)", lang, name)
 			}
 		}
 	}
-	if _, ok := load()["en"]; ok && len(load()["en"].Lessons) > 0 {
+	if len(file("en").Lessons) > 0 {
 		t.Error("en.json has lessons: English lesson text belongs to the lesson files")
 	}
 }
@@ -120,7 +120,8 @@ func TestUnknown(t *testing.T) {
 
 // allText calls f for every piece of text in every language.
 func allText(f func(lang, key, s string)) {
-	for lang, lf := range load() {
+	for _, lang := range Langs {
+		lf := file(lang)
 		for name, s := range lf.Functions {
 			f(lang, name, s)
 		}
@@ -132,7 +133,8 @@ func allText(f func(lang, key, s string)) {
 }
 
 func TestShort(t *testing.T) {
-	for _, lf := range load() {
+	for _, lang := range Langs {
+		lf := file(lang)
 		for name, s := range lf.Functions {
 			if n := utf8.RuneCountInString(s); n > maxRunes {
 				t.Errorf("%s: %s is %d characters, more than %d", lf.Lang, name, n, maxRunes)
@@ -154,7 +156,7 @@ func hanCount(s string) int {
 // TestTranslated fails for Chinese text that is a copy of the English, or
 // mostly English, and for English text with Chinese in it.
 func TestTranslated(t *testing.T) {
-	en := load()["en"]
+	en := file("en")
 	allText(func(lang, key, s string) {
 		if lang == "en" {
 			if hanCount(s) > 0 {
@@ -169,7 +171,7 @@ func TestTranslated(t *testing.T) {
 			t.Errorf("%s: %s has no Chinese in it: %q", lang, key, s)
 		}
 	})
-	hans, hant := load()["zh-Hans"], load()["zh-Hant"]
+	hans, hant := file("zh-Hans"), file("zh-Hant")
 	same := 0
 	for name, s := range hans.Functions {
 		if hant.Functions[name] == s {
@@ -237,9 +239,9 @@ var ident = regexp.MustCompile(`[A-Za-z0-9]*_[A-Za-z0-9_]*[A-Za-z0-9]`)
 // TestIdentifiersKept checks that every kernel identifier in the English
 // text appears, untranslated, in the Chinese text too.
 func TestIdentifiersKept(t *testing.T) {
-	en := load()["en"]
+	en := file("en")
 	for _, lang := range Langs[1:] {
-		f := load()[lang]
+		f := file(lang)
 		for name, s := range en.Functions {
 			zh := f.Functions[name]
 			for _, id := range ident.FindAllString(s, -1) {
