@@ -54,16 +54,18 @@ func Simulate(f *File) (*trace.Trace, error) {
 
 // Runner is a scenario being simulated, in slices.
 type Runner struct {
-	sim    *kernel.Sim
-	until  int64
-	events int
-	done   bool
-	name   string
-	hosts  []trace.Host
+	received map[string][]byte // "HOST/program": bytes its recv calls returned
+	sim      *kernel.Sim
+	until    int64
+	events   int
+	done     bool
+	name     string
+	hosts    []trace.Host
 }
 
 // NewRunner builds the scenario's world, ready to run.
 func NewRunner(f *File) (*Runner, error) {
+	r := &Runner{received: map[string][]byte{}}
 	sim := kernel.NewSim(f.RNGSeed)
 	hosts := map[string]*host{}
 	var info []trace.Host
@@ -85,12 +87,15 @@ func NewRunner(f *File) (*Runner, error) {
 			return nil, fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		link := nicsim.NewLink(sim, l.Name, l.RateBps, l.DelayNs, a, b)
-		link.LossPct = l.LossPct
+		link.LossPct, link.ReorderPct, link.DupPct = l.LossPct, l.ReorderPct, l.DupPct
 		a.Link, b.Link = link, link
 	}
 	for _, hs := range f.Hosts {
 		for _, p := range hs.Programs {
-			schedule(hosts[hs.Name], p)
+			schedule(hosts[hs.Name], p, func(b []byte) {
+				key := hs.Name + "/" + p.Name
+				r.received[key] = append(r.received[key], b...)
+			})
 		}
 	}
 	for _, in := range f.Inject {
@@ -105,7 +110,8 @@ func NewRunner(f *File) (*Runner, error) {
 	if until == 0 {
 		until = DefaultUntilNs
 	}
-	return &Runner{sim: sim, until: until, name: f.Name, hosts: info}, nil
+	r.sim, r.until, r.name, r.hosts = sim, until, f.Name, info
+	return r, nil
 }
 
 // maxEvents bounds a whole run, so that no scenario can run forever.
@@ -265,7 +271,7 @@ func expand(steps []Step) []Step {
 // one after the other in that task's context; one that sleeps (recvfrom
 // on an empty queue, sendto on a full send buffer, sleep) resumes the
 // program when it returns.
-func schedule(h *host, p Program) {
+func schedule(h *host, p Program, got func([]byte)) {
 	t := h.k.NewTask(p.Name)
 	steps := expand(p.Steps)
 	fds := map[string]int{}
@@ -314,12 +320,16 @@ func schedule(h *host, p Program) {
 		case "send":
 			h.sock.SysSendto(h.k, t, fdOf(s), payload(s), 0, nil, func(int) { next(i)() })
 		case "recv":
-			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) { next(i)() })
+			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(_ int, b []byte, _ netip.AddrPort) {
+				got(b)
+				next(i)()
+			})
 		case "drain":
 			// Read until end of file or an error, as cat(1) would.
 			var again func()
 			again = func() {
-				h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(r int, _ []byte, _ netip.AddrPort) {
+				h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(r int, b []byte, _ netip.AddrPort) {
+					got(b)
 					if r > 0 {
 						h.k.Later(0, t.Context(), again)
 						return
@@ -361,3 +371,6 @@ func payload(s Step) []byte {
 	}
 	return b
 }
+
+// Received is every byte the program's recv and recvfrom calls returned.
+func (r *Runner) Received(host, program string) []byte { return r.received[host+"/"+program] }

@@ -209,8 +209,13 @@ func (f *File) check(pos positions) error {
 		if l.DelayNs < 0 {
 			ps.add(lp+".delay_ns", "must not be negative")
 		}
-		if l.LossPct < 0 || l.LossPct > 100 {
-			ps.add(lp+".loss_pct", "%g outside 0..100", l.LossPct)
+		for _, pct := range []struct {
+			field string
+			v     float64
+		}{{"loss_pct", l.LossPct}, {"reorder_pct", l.ReorderPct}, {"dup_pct", l.DupPct}} {
+			if pct.v < 0 || pct.v > 100 {
+				ps.add(lp+"."+pct.field, "%g outside 0..100", pct.v)
+			}
 		}
 	}
 	for i, in := range f.Inject {

@@ -105,12 +105,14 @@ type Step struct {
 
 // Link is a cable between two NICs, named "HOST.NIC".
 type Link struct {
-	Name    string  `json:"name"`
-	A       string  `json:"a"`
-	B       string  `json:"b"`
-	RateBps int64   `json:"rate_bps"`
-	DelayNs int64   `json:"delay_ns"`
-	LossPct float64 `json:"loss_pct"` // chance a frame is lost, 0..100
+	Name       string  `json:"name"`
+	A          string  `json:"a"`
+	B          string  `json:"b"`
+	RateBps    int64   `json:"rate_bps"`
+	DelayNs    int64   `json:"delay_ns"`
+	LossPct    float64 `json:"loss_pct"`    // chance a frame is lost, 0..100
+	ReorderPct float64 `json:"reorder_pct"` // chance a frame is overtaken, 0..100
+	DupPct     float64 `json:"dup_pct"`     // chance a frame arrives twice, 0..100
 }
 
 // Parse reads and checks a scenario. Errors name the line and column.

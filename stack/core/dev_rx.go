@@ -27,6 +27,7 @@ var (
 	fnNetifTxWakeQueue  = kernel.NewFn("netif_tx_wake_queue", devC, "driver")
 	fnDevKfreeSkbAnyRsn = kernel.NewFn("dev_kfree_skb_any_reason", devC, "driver")
 	fnDevKfreeSkbIrqRsn = kernel.NewFn("dev_kfree_skb_irq_reason", devC, "driver")
+	fnNapiKfreeSkb      = kernel.NewFn("__napi_kfree_skb", skbuffC, "skb")
 	completionQueueName = "softnet_data completion_queue"
 	dropUnhandledProto  = skb.Reason("SKB_DROP_REASON_UNHANDLED_PROTO")
 	pollListQueue       = "softnet_data poll_list"
@@ -262,7 +263,9 @@ func (n *Net) netTxAction(k *kernel.Kernel) {
 		sd.completionQueue = nil
 		for i, s := range cq {
 			k.Dequeue(completionQueueName, len(cq)-i-1, s)
-			KfreeSkbReason(k, s, skb.Consumed)
+			k.Call(fnNapiKfreeSkb, s).Note = "with the reason the driver saved in skb->cb"
+			release(k, s, skb.Consumed)
+			k.RetVoid(fnNapiKfreeSkb)
 		}
 	}
 	if len(sd.outputQueue) > 0 {

@@ -58,15 +58,27 @@ func skbSetOwnerW(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) {
 }
 
 // sockWfree is sock_wfree(): the skb's memory goes back to the sender's
-// budget, and sk_write_space wakes writers once at least half of sk_sndbuf
-// is free (sock_writeable).
+// budget and sk_write_space runs: for UDP, whose sockets are freed by RCU
+// (SOCK_RCU_FREE), sock_def_write_space_wfree; for others
+// sock_def_write_space. Either wakes writers once the socket is writeable
+// again (sock_writeable: less than half of sk_sndbuf in use).
 func sockWfree(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) {
 	k.Call(fnSockWfree, s)
 	sk.WmemAlloc -= s.Truesize
-	if sk.WqWrite.Len() > 0 && sk.WmemAlloc < sk.SndBuf/2 {
-		k.Call(fnSockDefWriteSpace).Note = fmt.Sprintf("sk_wmem_alloc %d < sk_sndbuf/2: wake the writers", sk.WmemAlloc)
-		k.WakeUp(&sk.WqWrite)
-		k.RetVoid(fnSockDefWriteSpace)
+	f := fnSockDefWriteSpace
+	if sk.Protocol == udpProtocol {
+		f = fnSockDefWriteSpaceWfree
 	}
+	e := k.Call(f)
+	if sk.WqWrite.Len() > 0 && sk.WmemAlloc < sk.SndBuf/2 {
+		e.Note = fmt.Sprintf("sk_wmem_alloc %d < sk_sndbuf/2: wake the writers", sk.WmemAlloc)
+		k.WakeUp(&sk.WqWrite)
+	}
+	k.RetVoid(f)
 	k.RetVoid(fnSockWfree)
 }
+
+// udpProtocol is IPPROTO_UDP.
+const udpProtocol = 17
+
+var fnSockDefWriteSpaceWfree = kernel.NewFn("sock_def_write_space_wfree", sockC, "socket")

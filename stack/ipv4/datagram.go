@@ -18,18 +18,25 @@ var (
 	fnUDPLibClose      = kernel.NewFn("udp_lib_close", "include/net/udp.h", "udp")
 	fnSkCommonRelease  = kernel.NewFn("sk_common_release", "net/core/sock.c", "socket")
 	fnSkbQueuePurge    = kernel.NewFn("skb_queue_purge_reason", "net/core/skbuff.c", "skb")
-	dropSocketClose    = skb.Reason("SKB_DROP_REASON_SOCKET_CLOSE")
 )
 
-// Connect is inet_dgram_connect() → __ip4_datagram_connect(): route to
-// the peer, take its address as the default destination, and bind a
-// source address and port if the socket has none.
+// Connect is inet_dgram_connect(): bind a port first (inet_autobind),
+// then __ip4_datagram_connect routes to the peer and takes its address
+// as the default destination, and our source address if we had none.
 func (o dgramOps) Connect(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, addr netip.AddrPort, done func(int)) {
 	done(o.n.datagramConnect(k, sock.Sk, addr, func() int { return o.n.udpV4GetPort(k, sock.Sk, 0) }))
 }
 
 func (n *Net) datagramConnect(k *kernel.Kernel, sk *socket.Sock, addr netip.AddrPort, getPort func() int) int {
 	k.Call(fnInetDgramConnect)
+	if sk.Num == 0 {
+		k.Call(fnInetAutobind)
+		if getPort() != 0 {
+			kernel.Ret(k, fnInetAutobind, kernel.Err(-kernel.EAGAIN))
+			return int(kernel.Ret(k, fnInetDgramConnect, kernel.Err(-kernel.EAGAIN)))
+		}
+		kernel.Ret(k, fnInetAutobind, kernel.Err(0))
+	}
 	e := k.Call(fnIP4DgramConnect)
 	fail := func(err int) int {
 		kernel.Ret(k, fnIP4DgramConnect, kernel.Err(err))
@@ -41,9 +48,6 @@ func (n *Net) datagramConnect(k *kernel.Kernel, sk *socket.Sock, addr netip.Addr
 	fl := &Flowi4{Saddr: sk.Saddr, Daddr: addr.Addr(), Dport: addr.Port(), Proto: uint8(sk.Protocol)}
 	if _, err := n.ipRouteOutputFlow(k, fl); err < 0 {
 		return fail(err)
-	}
-	if sk.Num == 0 && getPort() != 0 {
-		return fail(-kernel.EAGAIN)
 	}
 	if !sk.Saddr.IsValid() {
 		sk.Saddr = fl.Saddr
@@ -63,26 +67,31 @@ func (dgramOps) Accept(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, do
 	done(nil, -kernel.EOPNOTSUPP)
 }
 
-// Release is inet_release() → udp_lib_close → sk_common_release: unhash
-// the socket and free what still waits in its receive queue.
+// Release is inet_release() → udp_lib_close → sk_common_release, which
+// unhashes the socket; dropping the last reference destroys it, and
+// udp_destruct_common frees what still waits in its receive queue.
 func (o dgramOps) Release(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket) {
-	o.n.datagramRelease(k, sock.Sk, fnUDPLibClose, &o.n.udp)
+	o.n.datagramRelease(k, sock.Sk, fnUDPLibClose, fnUDPDestructCommon, &o.n.udp)
 }
 
-func (n *Net) datagramRelease(k *kernel.Kernel, sk *socket.Sock, close *kernel.Fn, table *[]*socket.Sock) {
+func (n *Net) datagramRelease(k *kernel.Kernel, sk *socket.Sock, close, destruct *kernel.Fn, table *[]*socket.Sock) {
 	k.Call(fnInetRelease)
 	k.Call(close)
-	k.Call(fnSkCommonRelease).Note = sk.Name + " leaves the hash table; its queues are purged"
+	k.Call(fnSkCommonRelease).Note = sk.Name + " leaves the hash table"
 	*table = slices.DeleteFunc(*table, func(x *socket.Sock) bool { return x == sk })
-	purgeQueue(k, sk, &sk.ReceiveQueue, "sk_receive_queue")
 	k.RetVoid(fnSkCommonRelease)
 	k.RetVoid(close)
+	k.Call(fnSkDestruct).Note = "the last reference is gone: destroy the socket"
+	k.Call(destruct)
+	purgeQueue(k, sk, &sk.ReceiveQueue, receiveQueue, skb.NotSpecified)
+	k.RetVoid(destruct)
+	k.RetVoid(fnSkDestruct)
 	k.RetS(fnInetRelease, "0")
 }
 
 // purgeQueue is skb_queue_purge_reason(): free every skb of a socket
-// queue (SOCKET_CLOSE).
-func purgeQueue(k *kernel.Kernel, sk *socket.Sock, q *[]*skb.SKB, name string) {
+// queue with reason.
+func purgeQueue(k *kernel.Kernel, sk *socket.Sock, q *[]*skb.SKB, name string, reason skb.Reason) {
 	if len(*q) == 0 {
 		return
 	}
@@ -94,7 +103,7 @@ func purgeQueue(k *kernel.Kernel, sk *socket.Sock, q *[]*skb.SKB, name string) {
 		if name == receiveQueue || name == ofoQueueName {
 			sk.RmemAlloc -= s.Truesize
 		}
-		core.KfreeSkbReason(k, s, dropSocketClose)
+		core.KfreeSkbReason(k, s, reason)
 	}
 	k.RetVoid(fnSkbQueuePurge)
 }
@@ -116,7 +125,12 @@ func (pingOps) Accept(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, don
 
 // Release closes a ping socket (ping_close → sk_common_release).
 func (o pingOps) Release(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket) {
-	o.n.datagramRelease(k, sock.Sk, fnPingClose, &o.n.ping)
+	o.n.datagramRelease(k, sock.Sk, fnPingClose, fnInetSockDestruct, &o.n.ping)
 }
 
-var fnPingClose = kernel.NewFn("ping_close", pingC, "icmp")
+var (
+	fnPingClose         = kernel.NewFn("ping_close", pingC, "icmp")
+	fnSkDestruct        = kernel.NewFn("__sk_destruct", "net/core/sock.c", "socket")
+	fnUDPDestructCommon = kernel.NewFn("udp_destruct_common", udpC, "udp")
+	fnInetSockDestruct  = kernel.NewFn("inet_sock_destruct", afInetC, "socket")
+)

@@ -26,6 +26,7 @@ var (
 	fnIcmpUnreach      = kernel.NewFn("icmp_unreach", icmpC, "icmp")
 	fnIcmpSocketDelive = kernel.NewFn("icmp_socket_deliver", icmpC, "icmp")
 	fnUDPErr           = kernel.NewFn("__udp4_lib_err", udpC, "udp")
+	fnUDPErrTop        = kernel.NewFn("udp_err", udpC, "udp")
 	dropICMPCsum       = skb.Reason("SKB_DROP_REASON_ICMP_CSUM")
 )
 
@@ -304,24 +305,40 @@ func (n *Net) icmpUnreach(k *kernel.Kernel, s *skb.SKB) {
 	inner := header.IPv4(ic[header.ICMPLen:])
 	if len(inner) >= header.IPv4MinLen && len(inner) >= inner.IHL()+header.UDPLen && inner.Protocol() == header.ProtoUDP {
 		k.Call(fnIcmpSocketDelive, s)
+		k.Call(fnUDPErrTop, s)
 		e := k.Call(fnUDPErr, s)
 		uh := header.UDP(inner[inner.IHL():])
 		sk := n.udpLookupPort(uh.SrcPort())
+		errno := icmpErrConvert(ic.Code())
 		switch {
 		case sk == nil:
 			e.Note = fmt.Sprintf("no socket on port %d any more", uh.SrcPort())
 		case !sk.Daddr.IsValid():
-			e.Note = fmt.Sprintf("%s is not connected and has no IP_RECVERR: the error is not reported", sk.Name)
+			e.Note = fmt.Sprintf("%s is not connected and has no IP_RECVERR: %s is not reported", sk.Name, kernel.Err(errno))
 		default:
-			sk.Err = -kernel.ECONNREFUSED
-			if ic.Code() != header.ICMPPortUnreach {
-				sk.Err = -kernel.EHOSTUNREACH
-			}
-			e.Note = fmt.Sprintf("%s: sk_err = %s, sk_error_report", sk.Name, kernel.Err(sk.Err))
+			sk.Err = errno
+			e.Note = fmt.Sprintf("%s: sk_err = %s (icmp_err_convert), sk_error_report", sk.Name, kernel.Err(errno))
 			k.WakeUp(&sk.Wq)
 		}
 		k.RetS(fnUDPErr, "0")
+		k.RetS(fnUDPErrTop, "0")
 		k.RetVoid(fnIcmpSocketDelive)
 	}
 	k.RetS(fnIcmpUnreach, "SKB_NOT_DROPPED_YET")
+}
+
+// icmpErrConvert is icmp_err_convert[]: the errno a destination
+// unreachable code means to a socket.
+func icmpErrConvert(code uint8) int {
+	switch code {
+	case header.ICMPNetUnreach:
+		return -kernel.ENETUNREACH
+	case header.ICMPProtUnreach:
+		return -kernel.ENOPROTOOPT
+	case header.ICMPPortUnreach:
+		return -kernel.ECONNREFUSED
+	case header.ICMPFragNeeded:
+		return -kernel.EMSGSIZE
+	}
+	return -kernel.EHOSTUNREACH
 }

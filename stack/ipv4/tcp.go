@@ -40,20 +40,21 @@ func (s tcpState) String() string {
 
 // TCP constants of include/net/tcp.h and the sysctl defaults.
 const (
-	tcpInitCwnd      = 10
-	tcpTimeoutInitNs = 1_000_000_000   // TCP_TIMEOUT_INIT, 1 s
-	tcpRTOMinNs      = 200_000_000     // TCP_RTO_MIN
-	tcpRTOMaxNs      = 120_000_000_000 // TCP_RTO_MAX
-	tcpDelackMinNs   = 40_000_000      // TCP_DELACK_MIN = HZ/25
-	tcpDelackMaxNs   = 200_000_000     // TCP_DELACK_MAX = HZ/5
-	tcpTimewaitLenNs = 60_000_000_000  // TCP_TIMEWAIT_LEN
-	tcpSynRetries    = 6               // net.ipv4.tcp_syn_retries
-	tcpRetries2      = 15              // net.ipv4.tcp_retries2
-	tcpRmemDefault   = 131072          // net.ipv4.tcp_rmem[1]
-	tcpRmemMax       = 6291456         // net.ipv4.tcp_rmem[2]
-	tcpWmemDefault   = 16384           // net.ipv4.tcp_wmem[1]
-	maxTCPHeader     = 320             // MAX_TCP_HEADER, headroom for all headers
-	tcpMaxWscale     = 14
+	tcpInitCwnd          = 10
+	tcpTimeoutInitNs     = 1_000_000_000   // TCP_TIMEOUT_INIT, 1 s
+	tcpRTOMinNs          = 200_000_000     // TCP_RTO_MIN
+	tcpRTOMaxNs          = 120_000_000_000 // TCP_RTO_MAX
+	tcpDelackMinNs       = 40_000_000      // TCP_DELACK_MIN = HZ/25
+	tcpDelackMaxNs       = 200_000_000     // TCP_DELACK_MAX = HZ/5
+	tcpTimewaitLenNs     = 60_000_000_000  // TCP_TIMEWAIT_LEN
+	tcpSynRetries        = 6               // net.ipv4.tcp_syn_retries
+	tcpSynLinearTimeouts = 4               // net.ipv4.tcp_syn_linear_timeouts
+	tcpRetries2          = 15              // net.ipv4.tcp_retries2
+	tcpRmemDefault       = 131072          // net.ipv4.tcp_rmem[1]
+	tcpRmemMax           = 6291456         // net.ipv4.tcp_rmem[2]
+	tcpWmemDefault       = 16384           // net.ipv4.tcp_wmem[1]
+	maxTCPHeader         = 320             // MAX_TCP_HEADER, headroom for all headers
+	tcpMaxWscale         = 14
 )
 
 // tcpSock is struct tcp_sock with the inet_connection_sock parts the
@@ -96,6 +97,8 @@ type tcpSock struct {
 	mdev, mdevMax, rttSeq     int64 // tcp_rtt_estimator's state (us; rttSeq is a seq)
 	nagleOff                  bool  // TCP_NODELAY
 	ownedByUser               bool  // sock_owned_by_user
+	deferredWrite             bool  // TCP_WRITE_TIMER_DEFERRED
+	deferredDelack            bool  // TCP_DELACK_TIMER_DEFERRED
 	writeQueue, rtxQueue      []*skb.SKB
 	backlog                   []*skb.SKB // sk->sk_backlog
 	retransmitTimer, delackTm kernel.Timer
@@ -205,6 +208,7 @@ func (tp *tcpSock) releaseSock(k *kernel.Kernel) {
 		}
 		k.RetVoid(fnReleaseSockInner)
 	}
+	tp.n.tcpReleaseCb(k, tp)
 	tp.ownedByUser = false
 	k.RetVoid(fnReleaseSock)
 }
@@ -617,7 +621,7 @@ func (n *Net) tcpClose(k *kernel.Kernel, tp *tcpSock) {
 	default:
 		if unread := len(tp.sk.ReceiveQueue); unread > 0 {
 			e.Note = fmt.Sprintf("%d unread skb(s): reset the connection instead of FIN", unread)
-			purgeQueue(k, tp.sk, &tp.sk.ReceiveQueue, receiveQueue)
+			purgeQueue(k, tp.sk, &tp.sk.ReceiveQueue, receiveQueue, skb.NotSpecified)
 			tp.setState(k, tcpClose)
 			n.tcpSendActiveReset(k, tp)
 			n.tcpDone(k, tp)

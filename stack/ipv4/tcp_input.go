@@ -251,6 +251,7 @@ func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 			return
 		}
 		e.Note = "header prediction hit: in-order data (fast path)"
+		_ = s.Pull(in.th.DataOff())
 		n.tcpQueueRcv(k, tp, s, in)
 		n.tcpEventDataRecv(k, tp)
 		if in.ack != tp.sndUna {
@@ -425,56 +426,52 @@ func (n *Net) tcpDataSndCheck(k *kernel.Kernel, tp *tcpSock) {
 }
 
 // tcpDataQueue is tcp_data_queue(): in-order data joins
-// sk_receive_queue; a FIN moves the state on; data beyond rcv_nxt would
-// go to the out-of-order queue (not modelled yet: dropped, with an
-// immediate ACK asking for the gap).
+// sk_receive_queue (and may pull held segments after it), a FIN moves
+// the state on; data wholly received before is acknowledged again (the
+// sender missed our ACK), the received front of a partly new segment is
+// trimmed off, and data beyond rcv_nxt waits on the out-of-order queue.
 func (n *Net) tcpDataQueue(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
 	e := k.Call(fnTCPDataQueue, s)
-	switch {
-	case in.seq == tp.rcvNxt:
-		if in.dlen > 0 {
-			n.tcpQueueRcv(k, tp, s, in)
-			n.tcpEventDataRecv(k, tp)
-			n.tcpOfoQueue(k, tp)
-		} else {
-			tp.rcvNxt = in.end - 1 // the FIN is counted in tcp_fin
-		}
-		if in.fl&header.TCPFin != 0 {
-			tp.rcvNxt = in.end
-			n.tcpFin(k, tp)
-		}
-		if in.dlen == 0 {
-			core.ConsumeSkb(k, s)
-		}
-		n.tcpDataReady(k, tp)
-	case int32(in.end-tp.rcvNxt) <= 0:
-		e.Note = "a retransmission of data already received: D-SACK, ACK now"
+	defer k.RetVoid(fnTCPDataQueue)
+	if int32(in.end-tp.rcvNxt) <= 0 {
+		e.Note = "a retransmission of what we already have: D-SACK, ACK now"
 		tp.quickAck = true
 		core.KfreeSkbReason(k, s, dropTCPOldData)
-	case int32(in.seq-tp.rcvNxt) < 0:
-		// Partly old: keep the new part (the kernel trims and queues it).
-		_ = s.Pull(in.th.DataOff() + int(tp.rcvNxt-in.seq))
-		in.dlen -= int(tp.rcvNxt - in.seq)
-		in.seq = tp.rcvNxt
-		e.Note = "partly a retransmission: the new part is queued"
-		n.tcpQueueRcvTrimmed(k, tp, s, in)
-		n.tcpOfoQueue(k, tp)
-		n.tcpDataReady(k, tp)
-	default:
-		n.tcpDataQueueOfo(k, tp, s, in)
+		return
 	}
-	k.RetVoid(fnTCPDataQueue)
+	pulled := 0
+	if cut := int32(tp.rcvNxt - in.seq); cut > 0 && int(cut) <= in.dlen {
+		e.Note = fmt.Sprintf("the first %d bytes were received before: trimmed", cut)
+		pulled = in.th.DataOff() + int(cut)
+		_ = s.Pull(pulled)
+		in.dlen -= int(cut)
+		in.seq = tp.rcvNxt
+	}
+	if in.seq != tp.rcvNxt {
+		n.tcpDataQueueOfo(k, tp, s, in)
+		return
+	}
+	if pulled == 0 {
+		_ = s.Pull(in.th.DataOff())
+	}
+	if in.dlen > 0 {
+		n.tcpQueueRcv(k, tp, s, in)
+		n.tcpEventDataRecv(k, tp)
+		n.tcpOfoQueue(k, tp)
+	}
+	if in.fl&header.TCPFin != 0 {
+		tp.rcvNxt++
+		n.tcpFin(k, tp)
+	}
+	if in.dlen == 0 {
+		core.ConsumeSkb(k, s)
+	}
+	n.tcpDataReady(k, tp)
 }
 
-// tcpQueueRcv is tcp_queue_rcv(): pull the header, queue the data on
-// sk_receive_queue (skb_set_owner_r), advance rcv_nxt.
+// tcpQueueRcv is tcp_queue_rcv(): queue the data (the header already
+// pulled) on sk_receive_queue (skb_set_owner_r) and advance rcv_nxt.
 func (n *Net) tcpQueueRcv(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
-	_ = s.Pull(in.th.DataOff())
-	n.tcpQueueRcvTrimmed(k, tp, s, in)
-}
-
-// tcpQueueRcvTrimmed queues an skb whose data already starts at in.seq.
-func (n *Net) tcpQueueRcvTrimmed(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
 	k.Call(fnTCPQueueRcv, s)
 	s.TCPSkbCB().Set(in.seq, in.seq+uint32(in.dlen), in.fl)
 	tp.rcvNxt = in.seq + uint32(in.dlen)

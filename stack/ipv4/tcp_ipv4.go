@@ -142,7 +142,7 @@ func (n *Net) tcpDone(k *kernel.Kernel, tp *tcpSock) {
 	k.DelTimer(&tp.retransmitTimer)
 	k.DelTimer(&tp.delackTm)
 	k.DelTimer(&tp.rackTimer)
-	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName)
+	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName, skb.NotSpecified)
 	for len(tp.rtxQueue) > 0 {
 		s := tp.rtxQueue[0]
 		tp.rtxQueue = tp.rtxQueue[1:]

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"skbscope/stack/core"
+	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 )
@@ -45,7 +46,9 @@ func (c caState) String() string {
 // blocks (the newest first) for the next ACK, which goes out at once.
 func (n *Net) tcpDataQueueOfo(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) {
 	e := k.Call(fnTCPDataQueueOfo, s)
-	_ = s.Pull(in.th.DataOff())
+	if s.DataOff() == s.TransportHeader {
+		_ = s.Pull(in.th.DataOff())
+	}
 	seq, end := in.seq, in.seq+uint32(in.dlen)
 	s.TCPSkbCB().Set(seq, end, in.fl)
 	for _, o := range tp.ofoQueue {
@@ -128,8 +131,19 @@ func (n *Net) tcpOfoQueue(k *kernel.Kernel, tp *tcpSock) {
 			cb.SetSeq(tp.rcvNxt)
 		}
 		tp.rcvNxt = cb.EndSeq()
-		tp.sk.ReceiveQueue = append(tp.sk.ReceiveQueue, s)
-		k.Enqueue(tp.sk.QueueName(receiveQueue), len(tp.sk.ReceiveQueue), s).Note = fmt.Sprintf("from the out-of-order queue; rcv_nxt %d", tp.rcvNxt)
+		fin := cb.Flags()&header.TCPFin != 0
+		if s.Len() > 0 {
+			tp.sk.ReceiveQueue = append(tp.sk.ReceiveQueue, s)
+			k.Enqueue(tp.sk.QueueName(receiveQueue), len(tp.sk.ReceiveQueue), s).Note = fmt.Sprintf("from the out-of-order queue; rcv_nxt %d", tp.rcvNxt)
+		} else {
+			tp.sk.RmemAlloc -= s.Truesize
+			core.ConsumeSkb(k, s)
+		}
+		if fin {
+			tp.rcvNxt++
+			n.tcpFin(k, tp)
+			break
+		}
 	}
 	tp.sacks = slices.DeleteFunc(tp.sacks, func(b [2]uint32) bool { return int32(b[1]-tp.rcvNxt) <= 0 })
 	if len(tp.ofoQueue) == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"skbscope/stack/kernel"
+	"skbscope/stack/trace"
 )
 
 const tcpTimerC = "net/ipv4/tcp_timer.c"
@@ -14,20 +15,32 @@ var (
 	fnTCPDelackTimer     = kernel.NewFn("tcp_delack_timer_handler", tcpTimerC, "tcp")
 )
 
-// tcpWriteTimer is tcp_write_timer() → tcp_write_timer_handler() →
-// tcp_retransmit_timer(): nothing was acknowledged within the RTO.
-// Retransmit the first unacknowledged skb, double the RTO (backoff),
-// and give up after tcp_syn_retries (SYN) or tcp_retries2 attempts.
+// tcpWriteTimer is tcp_write_timer(): if a task owns the socket, the
+// work waits for release_sock (TCP_WRITE_TIMER_DEFERRED).
 func (n *Net) tcpWriteTimer(k *kernel.Kernel, tp *tcpSock) {
+	if tp.ownedByUser {
+		tp.deferredWrite = true
+		k.Event(trace.State, nil).Note = tp.name() + " is owned: TCP_WRITE_TIMER_DEFERRED"
+		return
+	}
+	n.tcpWriteTimerHandler(k, tp)
+}
+
+// tcpWriteTimerHandler is tcp_write_timer_handler() →
+// tcp_retransmit_timer(): nothing was acknowledged within the RTO. Enter
+// the loss state, retransmit the first unacknowledged skb, back off the
+// RTO (linearly for the first tcp_syn_linear_timeouts SYNs), and give up
+// after tcp_syn_retries (+ the linear ones) for a SYN or tcp_retries2.
+func (n *Net) tcpWriteTimerHandler(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPWriteTimer)
-	if tp.ownedByUser || len(tp.rtxQueue) == 0 {
+	if len(tp.rtxQueue) == 0 || tp.state == tcpClose {
 		k.RetVoid(fnTCPWriteTimer)
 		return
 	}
 	e := k.Call(fnTCPRetransmitTimer)
 	limit := tcpRetries2
 	if tp.state == tcpSynSent {
-		limit = tcpSynRetries
+		limit = tcpSynRetries + tcpSynLinearTimeouts
 	}
 	if tp.retransmits >= limit {
 		e.Note = fmt.Sprintf("%d retransmissions unanswered: give up (-ETIMEDOUT)", tp.retransmits)
@@ -36,9 +49,11 @@ func (n *Net) tcpWriteTimer(k *kernel.Kernel, tp *tcpSock) {
 	} else {
 		n.tcpEnterLoss(k, tp)
 		tp.retransmits++
-		tp.backoff++
-		tp.rto = min(tp.rto*2, tcpRTOMaxNs)
-		e.Note = fmt.Sprintf("retransmission %d; rto doubled to %.0f ms", tp.retransmits, float64(tp.rto)/1e6)
+		if tp.state != tcpSynSent || tp.retransmits > tcpSynLinearTimeouts {
+			tp.backoff++
+			tp.rto = min(tp.rto*2, tcpRTOMaxNs)
+		}
+		e.Note = fmt.Sprintf("retransmission %d; rto now %.0f ms", tp.retransmits, float64(tp.rto)/1e6)
 		n.tcpRetransmitSkb(k, tp, tp.rtxQueue[0])
 		n.resetXmitTimer(k, tp)
 	}
@@ -46,12 +61,42 @@ func (n *Net) tcpWriteTimer(k *kernel.Kernel, tp *tcpSock) {
 	k.RetVoid(fnTCPWriteTimer)
 }
 
-// tcpDelackTimer is tcp_delack_timer() → tcp_delack_timer_handler(): the
-// delayed ACK is due; send it (tcp_send_ack).
+// tcpDelackTimer is tcp_delack_timer(): deferred while the socket is
+// owned (TCP_DELACK_TIMER_DEFERRED), else tcp_delack_timer_handler sends
+// the delayed ACK.
 func (n *Net) tcpDelackTimer(k *kernel.Kernel, tp *tcpSock) {
+	if tp.ownedByUser {
+		tp.deferredDelack = true
+		k.Event(trace.State, nil).Note = tp.name() + " is owned: TCP_DELACK_TIMER_DEFERRED"
+		return
+	}
+	n.tcpDelackTimerHandler(k, tp)
+}
+
+func (n *Net) tcpDelackTimerHandler(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPDelackTimer)
 	if tp.ackPending && tp.state != tcpClose {
 		n.tcpSendAck(k, tp)
 	}
 	k.RetVoid(fnTCPDelackTimer)
+}
+
+var fnTCPReleaseCb = kernel.NewFn("tcp_release_cb", "net/ipv4/tcp_output.c", "tcp")
+
+// tcpReleaseCb is tcp_release_cb(), run by release_sock: the timer work
+// deferred while the task owned the socket.
+func (n *Net) tcpReleaseCb(k *kernel.Kernel, tp *tcpSock) {
+	if !tp.deferredWrite && !tp.deferredDelack {
+		return
+	}
+	k.Call(fnTCPReleaseCb)
+	if tp.deferredWrite {
+		tp.deferredWrite = false
+		n.tcpWriteTimerHandler(k, tp)
+	}
+	if tp.deferredDelack {
+		tp.deferredDelack = false
+		n.tcpDelackTimerHandler(k, tp)
+	}
+	k.RetVoid(fnTCPReleaseCb)
 }

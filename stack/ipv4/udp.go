@@ -142,24 +142,24 @@ func (n *Net) udpSendSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB, fl *Flow
 }
 
 var (
-	fnUDPRcv              = kernel.NewFn("udp_rcv", udpC, "udp")
-	fnUDP4LibRcv          = kernel.NewFn("__udp4_lib_rcv", udpC, "udp")
-	fnUDP4LibLookup       = kernel.NewFn("__udp4_lib_lookup", udpC, "udp")
-	fnUDPUnicastRcvSkb    = kernel.NewFn("udp_unicast_rcv_skb", udpC, "udp")
-	fnUDPQueueRcvSkb      = kernel.NewFn("udp_queue_rcv_skb", udpC, "udp")
-	fnUDPQueueRcvOneSkb   = kernel.NewFn("udp_queue_rcv_one_skb", udpC, "udp")
-	fnUDPLibChecksumCompl = kernel.NewFn("__udp_lib_checksum_complete", "include/net/udp.h", "udp")
-	fnUDPEnqueueSchedule  = kernel.NewFn("__udp_enqueue_schedule_skb", udpC, "udp")
-	fnSockDefReadable     = kernel.NewFn("sock_def_readable", "net/core/sock.c", "socket")
-	fnUDPRecvmsg          = kernel.NewFn("udp_recvmsg", udpC, "udp")
-	fnSkbRecvUDP          = kernel.NewFn("__skb_recv_udp", udpC, "udp")
-	fnSkbWaitForMore      = kernel.NewFn("__skb_wait_for_more_packets", "net/core/datagram.c", "socket")
-	fnCopyLinearSkb       = kernel.NewFn("copy_linear_skb", "include/net/udp.h", "udp")
-	fnSkbConsumeUDP       = kernel.NewFn("skb_consume_udp", udpC, "udp")
-	dropUDPCsum           = skb.Reason("SKB_DROP_REASON_UDP_CSUM")
-	dropNoSocket          = skb.Reason("SKB_DROP_REASON_NO_SOCKET")
-	dropSocketRcvbuff     = skb.Reason("SKB_DROP_REASON_SOCKET_RCVBUFF")
-	receiveQueue          = "sk_receive_queue"
+	fnUDPRcv             = kernel.NewFn("udp_rcv", udpC, "udp")
+	fnUDP4LibRcv         = kernel.NewFn("__udp4_lib_rcv", udpC, "udp")
+	fnUDP4LibLookup      = kernel.NewFn("__udp4_lib_lookup", udpC, "udp")
+	fnUDPUnicastRcvSkb   = kernel.NewFn("udp_unicast_rcv_skb", udpC, "udp")
+	fnUDPQueueRcvSkb     = kernel.NewFn("udp_queue_rcv_skb", udpC, "udp")
+	fnUDPQueueRcvOneSkb  = kernel.NewFn("udp_queue_rcv_one_skb", udpC, "udp")
+	fnSkbCopyAndCsum     = kernel.NewFn("skb_copy_and_csum_datagram_msg", "net/core/datagram.c", "udp")
+	fnUDPEnqueueSchedule = kernel.NewFn("__udp_enqueue_schedule_skb", udpC, "udp")
+	fnSockDefReadable    = kernel.NewFn("sock_def_readable", "net/core/sock.c", "socket")
+	fnUDPRecvmsg         = kernel.NewFn("udp_recvmsg", udpC, "udp")
+	fnSkbRecvUDP         = kernel.NewFn("__skb_recv_udp", udpC, "udp")
+	fnSkbWaitForMore     = kernel.NewFn("__skb_wait_for_more_packets", "net/core/datagram.c", "socket")
+	fnCopyLinearSkb      = kernel.NewFn("copy_linear_skb", "include/net/udp.h", "udp")
+	fnSkbConsumeUDP      = kernel.NewFn("skb_consume_udp", udpC, "udp")
+	dropUDPCsum          = skb.Reason("SKB_DROP_REASON_UDP_CSUM")
+	dropNoSocket         = skb.Reason("SKB_DROP_REASON_NO_SOCKET")
+	dropSocketRcvbuff    = skb.Reason("SKB_DROP_REASON_SOCKET_RCVBUFF")
+	receiveQueue         = "sk_receive_queue"
 )
 
 // udpRcv is udp_rcv() → __udp4_lib_rcv(): check the header's length and
@@ -233,28 +233,12 @@ func (n *Net) udp4LibLookup(k *kernel.Kernel, s *skb.SKB, ip header.IPv4, uh hea
 	return nil
 }
 
-// udpQueueRcvSkb is udp_queue_rcv_skb() → udp_queue_rcv_one_skb(): verify
-// a checksum the NIC did not, then __udp_enqueue_schedule_skb.
+// udpQueueRcvSkb is udp_queue_rcv_skb() → udp_queue_rcv_one_skb() →
+// __udp_enqueue_schedule_skb. A checksum nobody verified yet waits: it is
+// checked while udp_recvmsg copies the data.
 func (n *Net) udpQueueRcvSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) {
 	k.Call(fnUDPQueueRcvSkb, s)
 	k.Call(fnUDPQueueRcvOneSkb, s)
-	if !s.CsumUnnecessary() {
-		e := k.Call(fnUDPLibChecksumCompl, s)
-		ok := udpChecksumOK(s)
-		k.Spend(int64(s.Len()) / 8)
-		if !ok {
-			e.Note = "bad UDP checksum"
-			kernel.Ret(k, fnUDPLibChecksumCompl, true)
-			sk.Drops++
-			core.KfreeSkbReason(k, s, dropUDPCsum)
-			k.RetS(fnUDPQueueRcvOneSkb, "0")
-			k.RetS(fnUDPQueueRcvSkb, "0")
-			return
-		}
-		s.IPSummed = skb.ChecksumUnnecessary
-		e.Note = "checksum verified in software"
-		kernel.Ret(k, fnUDPLibChecksumCompl, false)
-	}
 	r := n.udpEnqueueScheduleSkb(k, sk, s)
 	if r < 0 {
 		sk.Drops++
@@ -282,28 +266,48 @@ func (n *Net) udpEnqueueScheduleSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SK
 // needed), copy it to the user and free it.
 func (n *Net) udpRecvmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, msg *socket.Msghdr, done func(int)) {
 	k.Call(fnUDPRecvmsg)
-	n.recvDatagram(k, t, sk, msg.Flags, fnSkbRecvUDP, func(s *skb.SKB, err int) {
-		if s == nil {
-			kernel.Ret(k, fnUDPRecvmsg, kernel.Err(err))
-			done(err)
-			return
-		}
-		ulen := s.Len() - header.UDPLen
-		copied := min(len(msg.Iter), ulen)
-		if copied < ulen {
-			msg.Flags |= socket.MsgTrunc
-		}
-		k.Call(fnCopyLinearSkb, s).Note = fmt.Sprintf("copy_to_iter: %d bytes to the user (a linear skb; CHECKSUM_UNNECESSARY)", copied)
-		copy(msg.Iter, s.At(s.DataOff()+header.UDPLen, copied))
-		k.Spend(int64(copied) / 16)
-		k.RetS(fnCopyLinearSkb, "0")
-		ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
-		uh := header.UDP(s.At(s.TransportHeader, header.UDPLen))
-		*msg.Name = netip.AddrPortFrom(ip.Src(), uh.SrcPort())
-		n.skbConsumeUDP(k, sk, s)
-		kernel.Ret(k, fnUDPRecvmsg, kernel.Err(copied))
-		done(copied)
-	})
+	var try func()
+	try = func() {
+		n.recvDatagram(k, t, sk, msg.Flags, fnSkbRecvUDP, func(s *skb.SKB, err int) {
+			if s == nil {
+				kernel.Ret(k, fnUDPRecvmsg, kernel.Err(err))
+				done(err)
+				return
+			}
+			ulen := s.Len() - header.UDPLen
+			copied := min(len(msg.Iter), ulen)
+			if copied < ulen {
+				msg.Flags |= socket.MsgTrunc
+			}
+			if s.CsumUnnecessary() {
+				k.Call(fnCopyLinearSkb, s).Note = fmt.Sprintf("copy_to_iter: %d bytes to the user (a linear skb, checksum already trusted)", copied)
+				k.Spend(int64(copied) / 16)
+				k.RetS(fnCopyLinearSkb, "0")
+			} else {
+				e := k.Call(fnSkbCopyAndCsum, s)
+				k.Spend(int64(s.Len()) / 8)
+				if !udpChecksumOK(s) {
+					// csum_copy_err: count it, drop it, read the next one.
+					e.Note = "the checksum computed while copying is wrong: UDP_MIB_CSUMERRORS, try the next datagram"
+					k.RetS(fnSkbCopyAndCsum, kernel.Err(-kernel.EINVAL).String())
+					sk.Drops++
+					core.KfreeSkbReason(k, s, dropUDPCsum)
+					try()
+					return
+				}
+				e.Note = fmt.Sprintf("%d bytes copied, the checksum verified on the way", copied)
+				k.RetS(fnSkbCopyAndCsum, "0")
+			}
+			copy(msg.Iter, s.At(s.DataOff()+header.UDPLen, copied))
+			ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+			uh := header.UDP(s.At(s.TransportHeader, header.UDPLen))
+			*msg.Name = netip.AddrPortFrom(ip.Src(), uh.SrcPort())
+			n.skbConsumeUDP(k, sk, s)
+			kernel.Ret(k, fnUDPRecvmsg, kernel.Err(copied))
+			done(copied)
+		})
+	}
+	try()
 }
 
 // skbConsumeUDP is skb_consume_udp(): give the receive buffer back

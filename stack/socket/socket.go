@@ -24,7 +24,8 @@ var (
 	fnSysListen     = kernel.NewFn("__sys_listen", socketC, "syscall")
 	fnSysAccept4    = kernel.NewFn("__sys_accept4", socketC, "syscall")
 	fnDoAccept      = kernel.NewFn("do_accept", socketC, "socket")
-	fnCloseFd       = kernel.NewFn("close_fd", "fs/file.c", "syscall")
+	fnCloseFd       = kernel.NewFn("file_close_fd", "fs/file.c", "syscall")
+	fnFputSync      = kernel.NewFn("__fput_sync", "fs/file_table.c", "socket")
 	fnSockClose     = kernel.NewFn("sock_close", socketC, "socket")
 	fnSysRecvfrom   = kernel.NewFn("__sys_recvfrom", socketC, "syscall")
 	fnSockRecvmsg   = kernel.NewFn("sock_recvmsg", socketC, "socket")
@@ -354,18 +355,24 @@ func (l *Layer) SysAccept(k *kernel.Kernel, t *kernel.Task, fd int, done func(in
 	})
 }
 
-// SysClose is close() → close_fd → fput → sock_close → sock->ops->release.
+// SysClose is close(): file_close_fd takes the file out of the table,
+// and the last reference goes at once (__fput_sync → sock_close →
+// sock->ops->release).
 func (l *Layer) SysClose(k *kernel.Kernel, t *kernel.Task, fd int) int {
-	k.Call(fnCloseFd).Note = fmt.Sprintf("close(%d)", fd)
+	e := k.Call(fnCloseFd)
+	e.Note = fmt.Sprintf("close(%d)", fd)
 	f := t.Files.Get(fd)
 	if f == nil {
 		return int(kernel.Ret(k, fnCloseFd, kernel.Err(-kernel.EBADF)))
 	}
 	t.Files.Close(fd)
+	kernel.Ret(k, fnCloseFd, kernel.Err(0))
 	if sock, ok := f.Private.(*Socket); ok {
+		k.Call(fnFputSync)
 		k.Call(fnSockClose)
 		sock.Ops.Release(k, t, sock)
 		k.RetS(fnSockClose, "0")
+		k.RetVoid(fnFputSync)
 	}
-	return int(kernel.Ret(k, fnCloseFd, kernel.Err(0)))
+	return 0
 }
