@@ -65,7 +65,10 @@ func TestTXRingFullFlowControl(t *testing.T) {
 	if n := count(func(e *trace.Event) bool { return e.Kind == trace.Ret && e.Fn == "__sys_sendto" && e.Ret == "12" }); n != 300 {
 		t.Errorf("%d sendto calls returned 12, want 300", n)
 	}
-	if count(onA(trace.Call, "sock_wait_for_wmem")) == 0 || count(onA(trace.Call, "sock_def_write_space_wfree")) == 0 {
+	woken := count(func(e *trace.Event) bool {
+		return e.Host == "A" && e.Fn == "sock_def_write_space_wfree" && strings.Contains(e.Note, "wake the writers")
+	})
+	if count(onA(trace.Call, "sock_wait_for_wmem")) == 0 || woken == 0 {
 		t.Error("no sender slept for send buffer space and was woken by sock_wfree")
 	}
 	// B reads one datagram; its receive buffer holds what fits in
