@@ -273,3 +273,41 @@ func TestQdiscOverflow(t *testing.T) {
 		t.Fatalf("%d qdisc drops, %d -ENOBUFS, %d sendto calls", drops, enobufs, sent)
 	}
 }
+
+// TestNeighbourAging: a resolved entry left unused goes REACHABLE →
+// STALE; used again it goes DELAY, then, unconfirmed after
+// delay_probe_time, PROBE with a unicast ARP request, whose answer makes
+// it REACHABLE again.
+func TestNeighbourAging(t *testing.T) {
+	f, err := Load("arp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.UntilNs = 90_000_000_000
+	steps := f.Hosts[0].Programs[0].Steps
+	f.Hosts[0].Programs[0].Steps = append(steps, Step{Op: "sleep", Ns: 60_000_000_000}, steps[1])
+	tr, err := Simulate(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, e := range tr.Events {
+		if e.Host == "A" && e.Kind == trace.State && strings.HasPrefix(e.Note, "neighbour 192.0.2.2 ") {
+			states = append(states, e.Note[strings.Index(e.Note, "→")+4:strings.Index(e.Note, " (")])
+		}
+	}
+	want := []string{"NUD_INCOMPLETE", "NUD_REACHABLE", "NUD_STALE", "NUD_DELAY", "NUD_PROBE", "NUD_REACHABLE"}
+	if !slices.Equal(states, want) {
+		t.Fatalf("states %v, want %v", states, want)
+	}
+	unicast := false
+	for _, e := range tr.Events {
+		if e.Kind == trace.Wire && e.Host == "A" && header.Ethernet(e.Frame).Type() == header.EtherTypeARP &&
+			header.Ethernet(e.Frame).Dst() != header.Broadcast {
+			unicast = true
+		}
+	}
+	if !unicast {
+		t.Error("the probe was not a unicast ARP request")
+	}
+}

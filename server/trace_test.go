@@ -191,3 +191,26 @@ func TestPcapEveryLessonWireshark(t *testing.T) {
 		}
 	}
 }
+
+// TestPcapWritersAgree: the browser's dependency-free pcap writer and
+// the command line's pcapgo write the same bytes.
+func TestPcapWritersAgree(t *testing.T) {
+	for _, l := range scenario.Lessons() {
+		tr, err := scenario.Run(l.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range append(tr.Wires(), "") {
+			var a, b bytes.Buffer
+			if err := writePcap(tr, w, &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.WritePcap(&b, w); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.Bytes(), b.Bytes()) {
+				t.Fatalf("%s wire %q: the two pcap writers differ", l.Name, w)
+			}
+		}
+	}
+}

@@ -76,3 +76,37 @@ func TestErrString(t *testing.T) {
 		}
 	}
 }
+
+// TestKsoftirqd: a softirq that keeps raising itself is run at most
+// MAX_SOFTIRQ_RESTART passes from interrupt exit; the rest is left to
+// ksoftirqd, in its own task context.
+func TestKsoftirqd(t *testing.T) {
+	s := NewSim(1)
+	k := s.NewKernel("A", 1)
+	runs := 0
+	k.OpenSoftirq(NetRxSoftirq, func() {
+		runs++
+		if runs < 15 {
+			k.RaiseSoftirqIrqoff(NetRxSoftirq)
+		}
+	})
+	k.RunOn(0, 0, Context{Kind: CtxHardirq, Name: "eth0"}, func() {
+		k.HardIRQ("eth0", func() { k.RaiseSoftirqIrqoff(NetRxSoftirq) })
+	})
+	s.Run(1 << 40)
+	if runs != 15 {
+		t.Fatalf("%d runs, want 15", runs)
+	}
+	woke := false
+	for _, e := range s.Trace().Events {
+		if e.Kind == trace.Call && e.Fn == "run_ksoftirqd" {
+			woke = true
+			if e.Ctx != "task:ksoftirqd/0[15]" {
+				t.Errorf("run_ksoftirqd in %s", e.Ctx)
+			}
+		}
+	}
+	if !woke {
+		t.Fatal("ksoftirqd never ran")
+	}
+}
