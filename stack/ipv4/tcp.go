@@ -133,8 +133,22 @@ func (tp *tcpSock) setState(k *kernel.Kernel, s tcpState) {
 	k.Call(fnTCPSetState).Note = fmt.Sprintf("%s: %s → %s", tp.name(), tp.state, s)
 	old := tp.state
 	tp.state = s
-	k.Event(trace.State, nil).Note = fmt.Sprintf("%s %s → %s", tp.name(), old, s)
+	e := k.Event(trace.State, nil)
+	e.Note = fmt.Sprintf("%s %s → %s", tp.name(), old, s)
+	e.Vals = tp.vals()
 	k.RetVoid(fnTCPSetState)
+}
+
+// vals is the socket's state as views show it (ss -ti, in effect).
+func (tp *tcpSock) vals() []trace.Field {
+	f := func(name string, v any) trace.Field { return trace.Field{Name: name, Value: fmt.Sprint(v)} }
+	return []trace.Field{
+		f("sk", tp.name()), f("state", tp.state), f("ca_state", tp.ca),
+		f("snd_una", tp.sndUna), f("snd_nxt", tp.sndNxt), f("snd_wnd", tp.sndWnd),
+		f("rcv_nxt", tp.rcvNxt), f("rcv_wnd", tp.rcvWnd),
+		f("cwnd", tp.cwnd), f("ssthresh", tp.ssthresh), f("packets_in_flight", tp.packetsInFlight()),
+		f("srtt_us", tp.srtt>>3), f("rto_ms", tp.rto/1_000_000), f("mss", tp.mss),
+	}
 }
 
 var (

@@ -292,11 +292,13 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 	e := k.Call(fnTCPAck)
 	if int32(in.ack-tp.sndNxt) > 0 {
 		e.Note = fmt.Sprintf("ack %d is beyond snd_nxt %d", in.ack, tp.sndNxt)
-		return kernel.Ret(k, fnTCPAck, false)
+		k.RetS(fnTCPAck, "-SKB_DROP_REASON_TCP_ACK_UNSENT_DATA")
+		return false
 	}
 	if int32(in.ack-tp.sndUna) < 0 {
 		e.Note = "an old ACK"
-		return kernel.Ret(k, fnTCPAck, true)
+		k.RetS(fnTCPAck, "0")
+		return true
 	}
 	if tp.state != tcpSynSent && in.fl&header.TCPSyn == 0 {
 		tp.sndWnd = uint32(in.th.Window()) << tp.sndWscale
@@ -326,7 +328,9 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 		n.tcpCongAvoid(k, tp, uint32(ackedSegs))
 	}
 	e.Note = fmt.Sprintf("snd_una %d → %d (%d bytes acknowledged), snd_wnd %d", prior, tp.sndUna, acked, tp.sndWnd)
-	return kernel.Ret(k, fnTCPAck, true)
+	r := k.RetS(fnTCPAck, "1")
+	r.Vals = tp.vals()
+	return true
 }
 
 // tcpCleanRtxQueue is tcp_clean_rtx_queue(): free every skb now wholly

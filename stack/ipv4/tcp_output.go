@@ -102,6 +102,12 @@ func (n *Net) resetXmitTimer(k *kernel.Kernel, tp *tcpSock) {
 // and pass it to IP (ip_queue_xmit).
 func (n *Net) tcpTransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt bool) int {
 	k.Call(fnTCPTransmitSkb, s)
+	return int(kernel.Ret(k, fnTCPTransmitSkb, kernel.Err(n.tcpTransmitSkbInner(k, tp, s, cloneIt))))
+}
+
+// tcpTransmitSkbInner is __tcp_transmit_skb(), which tcp_send_ack calls
+// directly.
+func (n *Net) tcpTransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt bool) int {
 	e := k.Call(fnTCPTransmitSkbIn, s)
 	s.MstampNs = k.Now()
 	if cloneIt {
@@ -133,8 +139,7 @@ func (n *Net) tcpTransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt 
 	h, err := s.Push(hlen)
 	if err != nil {
 		core.KfreeSkbReason(k, s, skb.NotSpecified)
-		kernel.Ret(k, fnTCPTransmitSkbIn, kernel.Err(-kernel.ENOBUFS))
-		return int(kernel.Ret(k, fnTCPTransmitSkb, kernel.Err(-kernel.ENOBUFS)))
+		return int(kernel.Ret(k, fnTCPTransmitSkbIn, kernel.Err(-kernel.ENOBUFS)))
 	}
 	s.ResetTransportHeader()
 	ack := uint32(0)
@@ -152,9 +157,7 @@ func (n *Net) tcpTransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt 
 	n.tcpV4SendCheck(k, tp, s)
 	s.Priority = tp.sk.Priority
 	// The clone is charged to the socket while it is in flight (tcp_wfree).
-	err2 := n.ipQueueXmit(k, tp, s)
-	kernel.Ret(k, fnTCPTransmitSkbIn, kernel.Err(err2))
-	return int(kernel.Ret(k, fnTCPTransmitSkb, kernel.Err(err2)))
+	return int(kernel.Ret(k, fnTCPTransmitSkbIn, kernel.Err(n.ipQueueXmit(k, tp, s))))
 }
 
 func optNote(o header.TCPOptions) string {
@@ -304,15 +307,20 @@ func (n *Net) tcpEventNewDataSent(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	k.RetVoid(fnTCPEventNewData)
 }
 
-// tcpSendAck is tcp_send_ack(): a bare ACK in a fresh skb, not queued.
+// tcpSendAck is tcp_send_ack() → __tcp_send_ack(): a bare ACK in a
+// fresh skb, not queued, handed straight to __tcp_transmit_skb.
 func (n *Net) tcpSendAck(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPSendAck)
+	k.Call(fnTCPSendAckIn)
 	s := core.AllocSkb(k, maxTCPHeader)
 	_ = s.Reserve(maxTCPHeader)
 	s.TCPSkbCB().Set(tp.sndNxt, tp.sndNxt, header.TCPAck)
-	n.tcpTransmitSkb(k, tp, s, false)
+	n.tcpTransmitSkbInner(k, tp, s, false)
+	k.RetVoid(fnTCPSendAckIn)
 	k.RetVoid(fnTCPSendAck)
 }
+
+var fnTCPSendAckIn = kernel.NewFn("__tcp_send_ack", tcpOutputC, "tcp")
 
 // tcpSendDelayedAck is tcp_send_delayed_ack(): owe an ACK, sent by the
 // delayed-ACK timer within ato (40 ms to start with) unless data going

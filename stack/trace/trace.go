@@ -51,8 +51,11 @@ type Event struct {
 	Note   string `json:"note,omitempty"` // what the function decided, in plain words
 	Frame  Bytes  `json:"frame,omitempty"`
 	Wire   string `json:"wire,omitempty"`
-	Up     int    `json:"up"`
-	Depth  int    `json:"depth"`
+	// Vals are named values a view can plot or tabulate, e.g. a TCP
+	// socket's cwnd and sequence numbers after tcp_ack.
+	Vals  []Field `json:"vals,omitempty"`
+	Up    int     `json:"up"`
+	Depth int     `json:"depth"`
 }
 
 // Bytes marshals as a hex string: frames are read by people too.
