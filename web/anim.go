@@ -14,10 +14,13 @@ const (
 
 // handledKeys are the keys Scope.onKey acts on; the listener must know
 // them before dispatching, to stop the browser scrolling on them.
-var handledKeys = map[string]bool{
-	"ArrowRight": true, "ArrowLeft": true, "PageDown": true, "PageUp": true,
-	"Home": true, "End": true, " ": true,
-}
+var handledKeys = func() map[string]bool {
+	h := map[string]bool{"?": true, "Escape": true, "l": true}
+	for k := range keyMoves {
+		h[k] = true
+	}
+	return h
+}()
 
 // animator paints the stack map from a requestAnimationFrame loop that runs
 // only while something moves. It holds the moving state (which cursor the
@@ -28,6 +31,7 @@ type animator struct {
 	canvas    string
 	m         *Model
 	fr        Frame
+	still     bool    // the reader asked for reduced motion: no easing
 	start     float64 // rAF time the current ease began; < 0: the next frame's
 	ease      float64 // ms the current ease lasts
 	playing   bool
@@ -49,6 +53,9 @@ type animator struct {
 
 func newAnimator(canvas string, onStep func()) *animator {
 	a := &animator{canvas: canvas, onStep: onStep, start: -1}
+	if mq := app.Window().Call("matchMedia", "(prefers-reduced-motion: reduce)"); mq.Truthy() {
+		a.still = mq.Get("matches").Bool()
+	}
 	a.raf = app.FuncOf(func(this app.Value, args []app.Value) any {
 		a.frame(args[0].Float())
 		return nil
@@ -90,11 +97,20 @@ func (a *animator) close() {
 	}
 }
 
-// jump shows cursor c of model m at once, without easing.
-func (a *animator) jump(m *Model, c int) {
+// jump shows cursor c of model m at once, without easing, with
+// breakpoints bp.
+func (a *animator) jump(m *Model, c int, bp map[int]bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.m, a.fr, a.ease, a.start, a.drawn = m, Frame{From: c, To: c, P: 1}, 0, -1, false
+	a.m, a.fr, a.ease, a.start, a.drawn = m, Frame{From: c, To: c, P: 1, Breaks: bp}, 0, -1, false
+	a.request()
+}
+
+// breaks redraws the map with breakpoints bp.
+func (a *animator) breaks(bp map[int]bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fr.Breaks, a.drawn = bp, false
 	a.request()
 }
 
@@ -102,10 +118,13 @@ func (a *animator) jump(m *Model, c int) {
 func (a *animator) move(c int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.fr = Frame{From: a.fr.To, To: c}
+	a.fr = Frame{From: a.fr.To, To: c, Breaks: a.fr.Breaks}
 	a.ease = stepEase
 	if a.playing {
 		a.ease = min(0.6*a.stepMs, maxPlayEase)
+	}
+	if a.still {
+		a.ease = 0
 	}
 	a.start, a.asked, a.drawn = -1, false, false
 	a.request()

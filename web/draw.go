@@ -103,12 +103,14 @@ const (
 	colDrop      = 0xdc2626ff
 )
 
+// ctxColour is the Okabe-Ito palette, told apart with every common
+// colour-vision deficiency (the projector theme relies on it).
 var ctxColour = map[string]uint32{
-	"task":    0x2563ebff,
-	"softirq": 0xd97706ff,
-	"hardirq": 0xdc2626ff,
-	"timer":   0x7c3aedff,
-	"hw":      0x059669ff,
+	"task":    0x0072b2ff,
+	"softirq": 0xe69f00ff,
+	"hardirq": 0xd55e00ff,
+	"timer":   0xcc79a7ff,
+	"hw":      0x009e73ff,
 }
 
 // tint is a context colour mixed into white, opaque so that the call
@@ -132,6 +134,7 @@ const (
 type Frame struct {
 	From, To int
 	P        float32
+	Breaks   map[int]bool // stations with a breakpoint
 }
 
 // Draw writes the commands for one frame. Everything but the cards'
@@ -176,8 +179,38 @@ func (m *Model) Draw(d *cmdBuf, fr Frame) {
 	curSt := m.evStation[c]
 	for s := range m.Stations {
 		m.drawStation(d, s, c, s == curSt, onStack[s], cc)
+		if fr.Breaks[s] {
+			st := &m.Stations[s]
+			d.rect(st.x-4, st.y+st.h/2-4, 8, 8, 4, colDrop, colBg, 1.5)
+		}
 	}
+	m.drawDrops(d, c)
 	m.drawCards(d, fr, c, cc)
+}
+
+// drawDrops marks every station where skbs have been dropped by cursor c
+// with a count, and the drop at the cursor with its reason.
+func (m *Model) drawDrops(d *cmdBuf, c int) {
+	for s := range m.Stations {
+		n := upTo(m.drops[s], c)
+		if n == 0 {
+			continue
+		}
+		st := &m.Stations[s]
+		label := "✕ " + strconv.Itoa(n)
+		d.rect(st.x+2, st.y+st.h-3, 34, 12, 3, colDrop, 0, 0)
+		d.text(st.x+19, st.y+st.h+6, 9, colBg, bold, centr, 32, label)
+	}
+	if e := &m.T.Events[c]; e.Kind == trace.Drop {
+		st := &m.Stations[m.evStation[c]]
+		reason := e.Reason
+		if reason == "" {
+			reason = "dropped"
+		}
+		w := float32(max(len(reason), 8))*6 + 10
+		d.rect(st.x, st.y+st.h+10, w, 16, 3, 0xfef2f2ff, colDrop, 1.5)
+		d.text(st.x+5, st.y+st.h+22, 10, colDrop, bold|mono, left, w-10, reason)
+	}
 }
 
 // connect draws a caller-to-callee line between the facing edges of two

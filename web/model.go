@@ -93,6 +93,10 @@ type Model struct {
 	queues    map[int][]qpoint // per queue station: its length over time
 	skbs      []skbLife        // ordered by skb id
 	lastSkb   []int            // per event: the skb most recently mentioned at or before it, -1 none
+	retOf     []int32          // per call event: its return, -1 none
+	drops     map[int][]int    // per station: the drop events there, in order
+	socks     []sockQueue      // socket queues, by host and socket
+	chaps     []chapter        // lazily, see chapterList
 }
 
 // NewModel lays out the stack map for t. It never fails: a trace with no
@@ -157,6 +161,9 @@ func NewModel(t *trace.Trace) *Model {
 	}
 	m.place()
 	m.skbTimelines()
+	m.returns()
+	m.dropSites()
+	m.sockets()
 	return m
 }
 

@@ -4,20 +4,18 @@
 package web
 
 import (
-	"errors"
+	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"skbscope/scenario"
 	"skbscope/stack/trace"
 )
-
-// runLesson is where traces come from; tests substitute their own.
-var runLesson = scenario.Run
 
 // lessons lists the lessons once: scenario.Lessons parses every lesson
 // file, too slow to repeat on each render in WebAssembly.
@@ -26,19 +24,13 @@ var lessons = sync.OnceValue(scenario.Lessons)
 // DefaultLesson is opened when the URL names none and no lesson is listed.
 const DefaultLesson = "udp-sendto"
 
-// Routes registers the page. The URL holds the whole view:
-// /?lesson=NAME&c=CURSOR.
+// Routes registers the page. The URL holds the whole view (see view).
 func Routes() {
 	app.Route("/", func() app.Composer { return &Scope{} })
 }
 
-// cursorQuery is the query string of a view.
-func cursorQuery(lesson string, c int) string {
-	return url.Values{"lesson": {lesson}, "c": {strconv.Itoa(c)}}.Encode()
-}
-
 // Speeds offered while playing, in events per second.
-var speeds = []string{"1", "2", "4", "8", "16"}
+var speeds = []string{"1", "2", "4", "8", "16", "64", "256"}
 
 // Scope is the page. Its rendered fields change only when the cursor (or
 // lesson, or play state) changes; the moving cards live in anim, which the
@@ -46,17 +38,30 @@ var speeds = []string{"1", "2", "4", "8", "16"}
 type Scope struct {
 	app.Compo
 
-	lesson  string
-	model   *Model
-	err     string
-	cursor  int
-	playing bool
-	speed   string
+	v        view
+	loaded   runKey // what model is a trace of
+	custom   *scenario.File
+	model    *Model
+	err      string
+	loading  bool
+	progress float64
+	loadGen  int
+	cursor   int
+	playing  bool
+	speed    string
+	bp       map[int]bool // breakpoints, by station
+	help     bool
+	filter   logFilter
+	logIdx   []int // the events the log filter lets through; nil: all
+	editor   editorState
+	knobErr  string
 
 	anim *animator
+	msgs app.Func // the postMessage listener of embed mode
 }
 
-// OnMount starts the canvas animator and the keyboard (browser only).
+// OnMount starts the canvas animator, the keyboard and the embedding API
+// (browser only).
 func (s *Scope) OnMount(ctx app.Context) {
 	ctx.Handle(actionGoto, func(ctx app.Context, a app.Action) {
 		if seq, ok := a.Value.(int); ok {
@@ -65,73 +70,148 @@ func (s *Scope) OnMount(ctx app.Context) {
 	})
 	s.anim = newAnimator("map", func() { ctx.Dispatch(s.playStep) })
 	s.anim.listen(ctx, s.onKey)
+	s.listenMessages(ctx)
 	if s.model != nil {
-		s.anim.jump(s.model, s.cursor)
+		s.anim.jump(s.model, s.cursor, s.bp)
 	}
 }
 
-// OnDismount stops the animator and the keyboard.
+// OnDismount stops the animator, the keyboard and the embedding API.
 func (s *Scope) OnDismount() {
 	if s.anim != nil {
 		s.anim.close()
 	}
+	if s.msgs != nil {
+		app.Window().Call("removeEventListener", "message", s.msgs)
+		s.msgs.Release()
+	}
 }
 
-// OnNav loads the lesson and cursor the URL names.
+// OnNav shows what the URL names, re-running the simulation only when the
+// lesson or the knobs changed.
 func (s *Scope) OnNav(ctx app.Context) {
-	q := ctx.Page().URL().Query()
-	lesson := q.Get("lesson")
-	if lesson == "" {
-		lesson = DefaultLesson
+	v := parseView(ctx.Page().URL().Query())
+	if v.Lesson == "" {
+		v.Lesson = DefaultLesson
 		if ls := lessons(); len(ls) > 0 {
-			lesson = ls[0].Name
+			v.Lesson = ls[0].Name
 		}
 	}
-	if s.model == nil || lesson != s.lesson {
-		s.load(lesson)
+	s.v = v
+	if v.Page != "" {
+		return
 	}
-	c, _ := strconv.Atoi(q.Get("c"))
+	key := runKey{v.Lesson, v.Knobs}
+	if s.custom == nil && (key != s.loaded || (s.model == nil && !s.loading && s.err == "")) {
+		f, err := lessonFile(key)
+		if err != nil {
+			s.loaded = key
+			s.show(nil, err)
+			return
+		}
+		s.start(ctx, key, f)
+		return
+	}
 	if s.model != nil {
-		s.cursor = s.model.Clamp(c)
+		s.cursor = s.model.Clamp(v.C)
 		if s.anim != nil {
-			s.anim.jump(s.model, s.cursor)
+			s.anim.jump(s.model, s.cursor, s.bp)
 			ctx.Defer(scrollLog)
 		}
 	}
 }
 
-// load runs the lesson's simulation. Failures become a message on the
-// page: an unknown lesson or an empty trace must not break the UI.
-func (s *Scope) load(lesson string) {
-	s.lesson, s.model, s.err, s.cursor, s.playing = lesson, nil, "", 0, false
-	t, err := safeRun(lesson)
-	switch {
-	case err != nil:
-		s.err = fmt.Sprintf("Cannot show lesson %q: %v", lesson, err)
-	case len(t.Events) == 0:
-		s.err = fmt.Sprintf("Lesson %q produced no events.", lesson)
-	default:
-		s.model = NewModel(t)
+// lessonFile is the scenario a lesson runs with its knobs applied.
+func lessonFile(k runKey) (*scenario.File, error) {
+	f, err := scenario.Load(k.Lesson)
+	if err != nil {
+		return nil, err
 	}
+	return k.Knobs.Apply(f)
 }
 
-// safeRun turns a panic in a simulation into an error, so a bug in one
-// lesson shows as a message instead of a blank page.
-func safeRun(lesson string) (t *trace.Trace, err error) {
+// sliceTime is how long the simulation runs before it lets the browser
+// paint and handle input: a flood lesson takes seconds in WebAssembly.
+const sliceTime = 40 * time.Millisecond
+
+// start simulates f in slices on its own goroutine, showing progress,
+// and shows the trace when done. A newer start makes an older one's
+// results stale (loadGen).
+func (s *Scope) start(ctx app.Context, key runKey, f *scenario.File) {
+	s.loadGen++
+	gen := s.loadGen
+	s.loaded, s.model, s.err, s.loading, s.progress, s.playing = key, nil, "", true, 0, false
+	s.bp, s.logIdx, s.filter = nil, nil, logFilter{}
+	if s.anim != nil {
+		s.anim.play(false, 0)
+	}
+	ctx.Async(func() {
+		t, err := runSliced(f, func(p float64) {
+			ctx.Dispatch(func(ctx app.Context) {
+				if gen == s.loadGen {
+					s.progress = p
+				}
+			})
+		})
+		ctx.Dispatch(func(ctx app.Context) {
+			if gen != s.loadGen {
+				return
+			}
+			s.show(t, err)
+			if s.model != nil {
+				s.cursor = s.model.Clamp(s.v.C)
+				if s.anim != nil {
+					s.anim.jump(s.model, s.cursor, s.bp)
+				}
+				s.post(map[string]any{"event": "loaded", "lesson": s.v.Lesson, "last": s.model.Len() - 1})
+				ctx.Defer(scrollLog)
+			}
+		})
+	})
+}
+
+// runSliced runs a scenario a slice at a time, sleeping between slices
+// so that the browser stays responsive (in WebAssembly the sleep is what
+// hands control back to the page). A panic in the simulation becomes an
+// error, so a bug in one lesson shows as a message, not a blank page.
+func runSliced(f *scenario.File, progress func(float64)) (t *trace.Trace, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			t, err = nil, fmt.Errorf("simulation failed: %v", r)
 		}
 	}()
-	t, err = runLesson(lesson)
-	if err == nil && t == nil {
-		err = errors.New("no trace")
+	r, err := scenario.NewRunner(f)
+	if err != nil {
+		return nil, err
 	}
-	return t, err
+	for done := false; !done; {
+		t0 := time.Now()
+		for !done && time.Since(t0) < sliceTime {
+			done = r.Step(2000)
+		}
+		progress(r.Progress())
+		time.Sleep(time.Millisecond)
+	}
+	return r.Trace(), nil
+}
+
+// show puts a finished run on the page. Failures become a message: an
+// unknown lesson or an empty trace must not break the UI.
+func (s *Scope) show(t *trace.Trace, err error) {
+	s.loading, s.model, s.err, s.cursor = false, nil, "", 0
+	name := s.v.Lesson
+	switch {
+	case err != nil:
+		s.err = fmt.Sprintf(s.v.Lang.t("Cannot show lesson %q: %v"), name, err)
+	case t == nil || len(t.Events) == 0:
+		s.err = fmt.Sprintf(s.v.Lang.t("Lesson %q produced no events."), name)
+	default:
+		s.model = NewModel(t)
+	}
 }
 
 // setCursor moves to event c: the panels re-render, the URL follows, the
-// cards ease to their new places.
+// cards ease to their new places, an embedding page hears of it.
 func (s *Scope) setCursor(ctx app.Context, c int) {
 	if s.model == nil {
 		return
@@ -141,13 +221,25 @@ func (s *Scope) setCursor(ctx app.Context, c int) {
 		return
 	}
 	s.cursor = c
-	u := *ctx.Page().URL()
-	u.RawQuery = cursorQuery(s.lesson, c)
-	ctx.Page().ReplaceURL(&u)
+	s.replaceURL(ctx)
 	if s.anim != nil {
 		s.anim.move(c)
 	}
+	s.post(map[string]any{"event": "frame", "frame": c, "last": s.model.Len() - 1})
 	ctx.Defer(scrollLog)
+}
+
+// replaceURL writes the current view into the address bar without a
+// navigation.
+func (s *Scope) replaceURL(ctx app.Context) {
+	v := s.v
+	v.C = s.cursor
+	if s.custom != nil {
+		v.Lesson = ""
+	}
+	u := *ctx.Page().URL()
+	u.RawQuery = v.query()
+	ctx.Page().ReplaceURL(&u)
 }
 
 // scrollLog centres the current row in the event log's own scroll box
@@ -201,140 +293,525 @@ func (s *Scope) playStep(ctx app.Context) {
 	}
 }
 
-// onKey maps the keyboard (and presenter clickers, which send PageUp and
-// PageDown) to the controls; handledKeys lists the keys it knows.
-func (s *Scope) onKey(ctx app.Context, key string) {
-	if s.model == nil {
+// move names a cursor motion, for keys, buttons and the embedding API.
+func (s *Scope) move(ctx app.Context, how string) {
+	m, c := s.model, s.cursor
+	if m == nil {
 		return
 	}
-	switch key {
-	case "ArrowRight", "PageDown":
-		s.jump(ctx, s.cursor+1)
-	case "ArrowLeft", "PageUp":
-		s.jump(ctx, s.cursor-1)
-	case "Home":
+	switch how {
+	case "next":
+		s.jump(ctx, c+1)
+	case "prev":
+		s.jump(ctx, c-1)
+	case "first":
 		s.jump(ctx, 0)
-	case "End":
-		s.jump(ctx, s.model.Len()-1)
-	case " ":
+	case "last":
+		s.jump(ctx, m.Len()-1)
+	case "into":
+		s.jump(ctx, m.stepInto(c))
+	case "over":
+		s.jump(ctx, m.stepOver(c))
+	case "out":
+		s.jump(ctx, m.stepOut(c))
+	case "wire":
+		s.jump(ctx, m.nextWire(c))
+	case "continue":
+		s.jump(ctx, m.nextBreak(c, s.bp))
+	case "break":
+		s.toggleBreak(m.evStation[c])
+	case "play":
 		s.setPlaying(!s.playing)
+	case "nextChapter", "prevChapter":
+		if ch := m.chapterFrom(c, how == "nextChapter"); ch >= 0 {
+			s.jump(ctx, ch)
+		}
 	}
 }
 
-// onStep moves by the clicked button's data-step (see gotoClicked for why
-// not a closure).
-func (s *Scope) onStep(ctx app.Context, e app.Event) {
-	if d, err := strconv.Atoi(ctx.JSSrc().Get("dataset").Get("step").String()); err == nil {
-		s.jump(ctx, s.cursor+d)
+// keyMoves maps the keyboard (and presenter clickers, which send PageUp
+// and PageDown) to moves. The letters are gdb's: s step, n next, f
+// finish, c continue, b break.
+var keyMoves = map[string]string{
+	"ArrowRight": "next", "PageDown": "next", "ArrowLeft": "prev", "PageUp": "prev",
+	"Home": "first", "End": "last", " ": "play",
+	"s": "into", "n": "over", "f": "out", "w": "wire", "c": "continue", "b": "break", "B": "break",
+	"]": "nextChapter", "[": "prevChapter",
+}
+
+// onKey handles a key the animator's listener passed on (handledKeys).
+func (s *Scope) onKey(ctx app.Context, key string) {
+	switch key {
+	case "?":
+		s.help = !s.help
+		return
+	case "Escape":
+		s.help = false
+		return
+	case "l":
+		s.setLecture(ctx, !s.v.Lecture)
+		return
 	}
+	s.move(ctx, keyMoves[key])
+}
+
+// onMove runs the clicked button's data-move (see gotoClicked for why not
+// a closure).
+func (s *Scope) onMove(ctx app.Context, e app.Event) {
+	s.move(ctx, ctx.JSSrc().Get("dataset").Get("move").String())
+}
+
+func (s *Scope) toggleBreak(st int) {
+	if st < 0 {
+		return
+	}
+	if s.bp == nil {
+		s.bp = map[int]bool{}
+	}
+	if s.bp[st] {
+		delete(s.bp, st)
+	} else {
+		s.bp[st] = true
+	}
+	if s.anim != nil {
+		s.anim.breaks(s.bp)
+	}
+}
+
+// onMapClick sets or clears a breakpoint on the clicked station. The
+// canvas is scaled by CSS, so the click is mapped back to map units.
+func (s *Scope) onMapClick(ctx app.Context, e app.Event) {
+	if s.model == nil {
+		return
+	}
+	w := ctx.JSSrc().Get("clientWidth").Float()
+	if w <= 0 {
+		return
+	}
+	k := float32(float64(s.model.W) / w)
+	s.toggleBreak(s.model.stationAt(float32(e.Get("offsetX").Float())*k, float32(e.Get("offsetY").Float())*k))
+}
+
+func (s *Scope) setLecture(ctx app.Context, on bool) {
+	s.v.Lecture = on
+	s.replaceURL(ctx)
 }
 
 // Render draws the controls and the panels for the cursor; the map itself
 // is painted by the animator.
 func (s *Scope) Render() app.UI {
-	return app.Div().ID("skbscope").Class("skbscope").Body(
-		s.header(),
+	l := s.v.Lang
+	cls := "skbscope"
+	if s.v.Lecture {
+		cls += " lecture"
+	}
+	if s.v.Embed {
+		cls += " embed"
+	}
+	if s.v.Page == "lessons" {
+		return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(s.header(), lessonsPage(s.v))
+	}
+	return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(
+		app.If(!s.v.Embed, s.header),
 		app.If(s.err != "", func() app.UI {
 			return app.Div().ID("error").Class("error").Body(
 				app.P().Text(s.err),
-				app.P().Body(app.Text("Lessons: "), app.Range(lessons()).Slice(func(i int) app.UI {
-					l := lessons()[i]
-					return app.A().Href("/?lesson=" + url.QueryEscape(l.Name)).Text(l.Name + " ")
+				app.P().Body(app.Text(l.t("Lessons")+": "), app.Range(lessons()).Slice(func(i int) app.UI {
+					n := lessons()[i].Name
+					return app.A().Href(view{Lesson: n, Lang: l}.href()).Text(n + " ")
 				})),
 			)
+		}).ElseIf(s.loading, func() app.UI {
+			return app.Div().ID("loading").Class("loading").Body(
+				app.Label().For("progress").Text(l.t("Simulating the lesson…")),
+				app.Progress().ID("progress").Max(1000).Value(int(s.progress*1000)).
+					Aria("valuenow", int(s.progress*100)).Text(fmt.Sprintf("%d%%", int(s.progress*100))),
+			)
 		}).ElseIf(s.model == nil, func() app.UI {
-			return app.P().Class("muted").Text("Loading the lesson…")
-		}).Else(func() app.UI {
-			return s.body()
-		}),
+			return app.P().Class("muted").Text(l.t("Loading the lesson…"))
+		}).Else(s.body),
+		app.If(s.help, func() app.UI { return helpOverlay(l) }),
 	)
 }
 
 func (s *Scope) header() app.UI {
+	l := s.v.Lang
 	ls := lessons()
 	known, intro := false, ""
-	for _, l := range ls {
-		if l.Name == s.lesson {
-			known, intro = true, l.Intro
+	for _, x := range ls {
+		if x.Name == s.v.Lesson {
+			known = true
+			_, intro = lessonText(l, x)
 		}
 	}
+	if s.custom != nil {
+		known, intro = false, ""
+	}
 	return app.Header().Class("top").Body(
-		app.H1().Body(app.Span().Class("logo").Text("skbscope"), app.Span().Class("sub").Text(" what Linux 6.12 does with a packet")),
-		app.Label().Class("lesson").Body(
-			app.Text("Lesson "),
-			app.Select().ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
-				ctx.Navigate("/?lesson=" + url.QueryEscape(ctx.JSSrc().Get("value").String()))
-			}).Body(
-				app.Range(ls).Slice(func(i int) app.UI {
-					l := ls[i]
-					return app.Option().Value(l.Name).Selected(l.Name == s.lesson).Text(l.Title)
-				}),
-				app.If(!known, func() app.UI {
-					return app.Option().Value(s.lesson).Selected(true).Text(s.lesson)
-				}),
-			),
+		app.H1().Body(app.Span().Class("logo").Text("skbscope"), app.Span().Class("sub").Text(" "+l.t("what Linux 6.12 does with a packet"))),
+		app.If(s.v.Page == "", func() app.UI {
+			return app.Label().Class("lesson").Body(
+				app.Text(l.t("Lesson")+" "),
+				app.Select().ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
+					s.custom = nil
+					ctx.Navigate(view{Lesson: ctx.JSSrc().Get("value").String(), Lang: s.v.Lang, Lecture: s.v.Lecture}.href())
+				}).Body(
+					app.Range(ls).Slice(func(i int) app.UI {
+						title, _ := lessonText(l, ls[i])
+						return app.Option().Value(ls[i].Name).Selected(ls[i].Name == s.v.Lesson && s.custom == nil).Text(title)
+					}),
+					app.If(!known, func() app.UI {
+						name := s.v.Lesson
+						if s.custom != nil {
+							name = l.t("edited scenario")
+						}
+						return app.Option().Value(s.v.Lesson).Selected(true).Text(name)
+					}),
+				),
+			)
+		}),
+		app.Nav().Class("tools").Body(
+			app.A().ID("to-lessons").Href(view{Page: "lessons", Lang: l, Lecture: s.v.Lecture}.href()).Text(l.t("All lessons")),
+			app.Select().ID("lang").Aria("label", l.t("Language")).OnChange(func(ctx app.Context, e app.Event) {
+				s.v.Lang = parseLang(ctx.JSSrc().Get("value").String())
+				s.replaceURL(ctx)
+			}).Body(app.Range(langs).Slice(func(i int) app.UI {
+				return app.Option().Value(string(langs[i])).Selected(langs[i] == l).Text(langs[i].name())
+			})),
+			app.Button().ID("lecture").Aria("pressed", s.v.Lecture).Title(l.t("projector theme (L)")).
+				Text(l.t("Lecture mode")).OnClick(func(ctx app.Context, e app.Event) { s.setLecture(ctx, !s.v.Lecture) }),
+			app.Button().ID("fullscreen").Text(l.t("Fullscreen")).OnClick(func(ctx app.Context, e app.Event) {
+				if app.Window().Get("document").Get("fullscreenElement").Truthy() {
+					app.Window().Get("document").Call("exitFullscreen")
+				} else {
+					app.Window().Get("document").Get("documentElement").Call("requestFullscreen")
+				}
+			}),
+			app.Button().ID("help-btn").Title("?").Text(l.t("Keys")+" (?)").OnClick(func(ctx app.Context, e app.Event) { s.help = !s.help }),
 		),
 		app.If(intro != "", func() app.UI { return app.P().Class("intro").Text(intro) }),
 	)
 }
 
+// lessonText is a lesson's title and introduction in l, in English where
+// there is no translation yet.
+func lessonText(l lang, x scenario.Lesson) (title, intro string) {
+	if t, in, ok := explainLesson(string(l), x.Name); ok {
+		return t, in
+	}
+	return x.Title, x.Intro
+}
+
 func (s *Scope) body() app.UI {
-	m, c := s.model, s.cursor
+	m, c, l := s.model, s.cursor, s.v.Lang
 	last := m.Len() - 1
-	play := "▶ play"
+	play := "▶ " + l.t("play")
 	if s.playing {
-		play = "⏸ pause"
+		play = "⏸ " + l.t("pause")
 	}
 	speed := s.speed
 	if speed == "" {
 		speed = "4"
 	}
+	btn := func(id, text, title, move string, disabled bool) app.UI {
+		return app.Button().ID(id).Title(title).Disabled(disabled).Text(text).Attr("data-move", move).OnClick(s.onMove)
+	}
 	return app.Div().Body(
-		app.Div().Class("controls").Body(
-			app.Button().ID("first").Title("first event (Home)").Disabled(c == 0).Text("|◀").
-				Attr("data-seq", 0).OnClick(gotoClicked),
-			app.Button().ID("back").Title("step back (←, PageUp)").Disabled(c == 0).Text("◀ back").
-				Attr("data-step", -1).OnClick(s.onStep),
-			app.Button().ID("play").Title("play / pause (Space)").Disabled(c == last && !s.playing).Text(play).
-				OnClick(func(ctx app.Context, e app.Event) { s.setPlaying(!s.playing) }),
-			app.Button().ID("fwd").Title("step forward (→, PageDown)").Disabled(c == last).Text("next ▶").
-				Attr("data-step", 1).OnClick(s.onStep),
-			app.Button().ID("last").Title("last event (End)").Disabled(c == last).Text("▶|").
-				Attr("data-seq", last).OnClick(gotoClicked),
-			app.Label().Class("speed").Body(
-				app.Text("events/s "),
-				app.Select().ID("speed").OnChange(func(ctx app.Context, e app.Event) {
-					s.speed = ctx.JSSrc().Get("value").String()
-					s.setPlaying(s.playing)
-				}).Body(app.Range(speeds).Slice(func(i int) app.UI {
-					return app.Option().Value(speeds[i]).Selected(speeds[i] == speed).Text(speeds[i])
-				})),
-			),
-			app.Input().ID("scrub").Type("range").Min(0).Max(last).Value(c).Title("timeline").
-				OnInput(func(ctx app.Context, e app.Event) {
-					v, err := strconv.Atoi(ctx.JSSrc().Get("value").String())
-					if err == nil {
-						s.jump(ctx, v)
-					}
-				}),
+		app.If(!s.v.Embed, func() app.UI {
+			return app.Div().Class("controls").Role("toolbar").Aria("label", l.t("Controls")).Body(
+				btn("first", "|◀", l.t("first event")+" (Home)", "first", c == 0),
+				btn("back", "◀ "+l.t("back"), l.t("step back")+" (←, PageUp)", "prev", c == 0),
+				app.Button().ID("play").Title(l.t("play / pause")+" (Space)").Disabled(c == last && !s.playing).Text(play).
+					Attr("data-move", "play").OnClick(s.onMove),
+				btn("fwd", l.t("next")+" ▶", l.t("step forward")+" (→, PageDown)", "next", c == last),
+				btn("last", "▶|", l.t("last event")+" (End)", "last", c == last),
+				btn("into", l.t("into"), l.t("step into")+" (s)", "into", c == last),
+				btn("over", l.t("over"), l.t("step over")+" (n)", "over", c == last),
+				btn("out", l.t("out"), l.t("step out")+" (f)", "out", c == last),
+				btn("wire", l.t("wire"), l.t("next frame on the wire")+" (w)", "wire", c == last),
+				btn("cont", l.t("continue"), l.t("run to the next breakpoint")+" (c)", "continue", len(s.bp) == 0),
+				btn("break", "● "+l.t("break"), l.t("breakpoint on this station")+" (b)", "break", false),
+				app.Label().Class("speed").Body(
+					app.Text(l.t("events/s")+" "),
+					app.Select().ID("speed").OnChange(func(ctx app.Context, e app.Event) {
+						s.speed = ctx.JSSrc().Get("value").String()
+						s.setPlaying(s.playing)
+					}).Body(app.Range(speeds).Slice(func(i int) app.UI {
+						return app.Option().Value(speeds[i]).Selected(speeds[i] == speed).Text(speeds[i])
+					})),
+				),
+				chapterSelect(l, m, c),
+			)
+		}),
+		app.If(!s.v.Embed, func() app.UI {
+			return app.Div().Class("timeline").Body(
+				app.Input().ID("scrub").Type("range").Min(0).Max(last).Value(c).Aria("label", l.t("timeline")).
+					OnInput(func(ctx app.Context, e app.Event) {
+						if v, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil {
+							s.jump(ctx, v)
+						}
+					}),
+				&markRow{M: m},
+			)
+		}),
+		app.Div().Class("status").Body(
 			app.Span().ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).
-				Text(fmt.Sprintf("event %d / %d · t = %s µs", c, last, micros(m.T.Events[c].T))),
+				Text(fmt.Sprintf(l.t("event %d / %d · t = %s µs"), c, last, micros(m.T.Events[c].T))),
+			app.If(len(s.bp) > 0, func() app.UI {
+				return app.Span().ID("breaks").Class("breaks").Text(fmt.Sprintf(l.t("%d breakpoints"), len(s.bp)))
+			}),
 		),
-		nowLine(m, c),
-		app.Div().Class("map-wrap").Body(
-			app.Canvas().ID("map").Class("map"),
-		),
-		app.Div().Class("legend").Body(
-			app.Span().Class("ctx ctx-task").Text("process (task)"),
-			app.Span().Class("ctx ctx-softirq").Text("softirq"),
-			app.Span().Class("ctx ctx-hardirq").Text("hardirq"),
-			app.Span().Class("ctx ctx-timer").Text("timer"),
-			app.Span().Class("ctx ctx-hw").Text("hardware"),
-		),
+		app.P().ID("narration").Class("narration").Aria("live", "polite").Text(narrate(l, m, c)),
+		app.If(s.v.shows("now"), func() app.UI { return nowLine(l, m, c) }),
+		app.If(s.v.shows("map"), func() app.UI {
+			return app.Div().Class("map-wrap").Body(
+				app.Canvas().ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
+					Role("img").OnClick(s.onMapClick),
+			)
+		}),
+		app.If(!s.v.Embed, func() app.UI {
+			return app.Div().Class("legend").Body(
+				app.Span().Class("ctx ctx-task").Text(l.t("process (task)")),
+				app.Span().Class("ctx ctx-softirq").Text("softirq"),
+				app.Span().Class("ctx ctx-hardirq").Text("hardirq"),
+				app.Span().Class("ctx ctx-timer").Text(l.t("timer")),
+				app.Span().Class("ctx ctx-hw").Text(l.t("hardware")),
+				app.Span().Class("bp-legend").Text("● "+l.t("breakpoint")),
+				app.Span().Class("drop-legend").Text("✕ "+l.t("drop")),
+			)
+		}),
 		app.Div().Class("panels").Body(
-			&skbBox{V: m.skbAtCursor(c)},
-			stackPanel(m, c),
+			app.If(s.v.shows("skb"), func() app.UI { return &skbBox{V: m.skbAtCursor(c), L: l} }),
+			app.If(s.v.shows("stack"), func() app.UI { return stackPanel(l, m, c) }),
+			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c) }),
+			app.If(s.v.shows("socks"), func() app.UI { return sockPanel(l, m.sockRows(c)) }),
 		),
-		logPanel(m, c),
+		app.If(s.v.shows("log"), func() app.UI { return s.logPanel() }),
+		app.If(!s.v.Embed, s.whatIf),
 	)
+}
+
+// markRow is the timeline's ticks, a component so that it renders once
+// per trace, not on every step.
+type markRow struct {
+	app.Compo
+	M *Model
+}
+
+// Render implements app.Composer.
+func (r *markRow) Render() app.UI {
+	ms := r.M.marks()
+	return app.Div().ID("marks").Class("marks").Aria("hidden", true).Body(
+		app.Range(ms).Slice(func(i int) app.UI {
+			k := ms[i]
+			return app.Span().Class("mark "+markClass[k.kind]).
+				Style("left", fmt.Sprintf("%.1f%%", float64(k.pos)/10)).
+				Attr("data-seq", k.seq).OnClick(gotoClicked)
+		}),
+	)
+}
+
+// helpOverlay lists the keys.
+func helpOverlay(l lang) app.UI {
+	keys := [][2]string{
+		{"Space", l.t("play / pause")},
+		{"→ PageDown", l.t("step forward")},
+		{"← PageUp", l.t("step back")},
+		{"Home End", l.t("first / last event")},
+		{"s", l.t("step into")},
+		{"n", l.t("step over")},
+		{"f", l.t("step out")},
+		{"w", l.t("next frame on the wire")},
+		{"b", l.t("breakpoint on this station")},
+		{"c", l.t("run to the next breakpoint")},
+		{"[ ]", l.t("previous / next chapter")},
+		{"l", l.t("projector theme (L)")},
+		{"?", l.t("this help")},
+		{"Esc", l.t("close")},
+	}
+	return app.Div().ID("help").Class("help").Role("dialog").Aria("label", l.t("Keys")).Body(
+		app.H2().Text(l.t("Keys")),
+		app.Table().Body(app.Range(keys).Slice(func(i int) app.UI {
+			return app.Tr().Body(app.Td().Body(app.Kbd().Text(keys[i][0])), app.Td().Text(keys[i][1]))
+		})),
+		app.P().Class("muted").Text(l.t("Click a station on the map to set or clear a breakpoint.")),
+	)
+}
+
+// narrate is the one sentence a screen reader hears per frame.
+func narrate(l lang, m *Model, c int) string {
+	e := &m.T.Events[c]
+	return fmt.Sprintf(l.t("Event %d of %d, host %s, %s: %s."), c, m.Len()-1, e.Host, e.Ctx, describe(e))
+}
+
+// editorState is the scenario editor: the text and its errors by line.
+type editorState struct {
+	open bool
+	text string
+	errs []lineErr
+}
+
+// lineErr is one scenario error and the line it is about (0: unknown).
+type lineErr struct {
+	Line int
+	Msg  string
+}
+
+// parseErrors splits scenario.Parse's error into one message per line,
+// each with the line it names ("line 6, column 24: …").
+func parseErrors(err error) []lineErr {
+	var out []lineErr
+	for _, msg := range strings.Split(err.Error(), "\n") {
+		if msg == "" {
+			continue
+		}
+		le := lineErr{Msg: msg}
+		if rest, ok := strings.CutPrefix(msg, "line "); ok {
+			n, _, _ := strings.Cut(rest, ",")
+			if k, err := strconv.Atoi(strings.TrimSpace(n)); err == nil {
+				le.Line = k
+			}
+		}
+		out = append(out, le)
+	}
+	return out
+}
+
+// whatIf is the knobs form and the scenario editor.
+func (s *Scope) whatIf() app.UI {
+	l, k := s.v.Lang, s.v.Knobs
+	field := func(id, label, unit string, v string) app.UI {
+		return app.Label().Body(
+			app.Span().Text(l.t(label)),
+			app.Input().ID("knob-"+id).Name(id).Type("number").Value(v).Placeholder(l.t("lesson's")),
+			app.Span().Class("muted").Text(unit),
+		)
+	}
+	str := func(v int64) string {
+		if v == 0 {
+			return ""
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	loss := ""
+	if k.LossPct != 0 {
+		loss = strconv.FormatFloat(k.LossPct, 'g', -1, 64)
+	}
+	return app.Section().ID("whatif").Class("panel whatif").Body(
+		app.H2().Text(l.t("What if…")),
+		app.Div().Class("knobs").Body(
+			field(qMTU, "MTU", "bytes", str(int64(k.MTU))),
+			field(qRate, "link rate", "bit/s", str(k.RateBps)),
+			field(qDelay, "link delay", "ns", str(k.DelayNs)),
+			field(qLoss, "loss", "%", loss),
+			field(qTxQLen, "txqueuelen", "packets", str(int64(k.TxQueueLen))),
+			field(qSndBuf, "SO_SNDBUF", "bytes", str(int64(k.SndBuf))),
+			field(qRcvBuf, "SO_RCVBUF", "bytes", str(int64(k.RcvBuf))),
+			app.Button().ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
+			app.If(s.knobErr != "", func() app.UI { return app.P().ID("knob-err").Class("bad").Text(s.knobErr) }),
+			app.Button().ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
+				v := s.v
+				v.Knobs, v.C = scenario.Knobs{}, 0
+				ctx.Navigate(v.href())
+			}),
+		),
+		app.Details().ID("editor").Open(s.editor.open).Body(
+			app.Summary().Text(l.t("Edit the scenario")).OnClick(func(ctx app.Context, e app.Event) {
+				e.PreventDefault()
+				s.editor.open = !s.editor.open
+				if s.editor.open && s.editor.text == "" {
+					s.editor.text = s.scenarioText()
+				}
+			}),
+			app.If(s.editor.open, s.editorBody),
+		),
+	)
+}
+
+// scenarioText is the current lesson as JSON, for the editor to start from.
+func (s *Scope) scenarioText() string {
+	f := s.custom
+	if f == nil {
+		var err error
+		if f, err = lessonFile(s.loaded); err != nil {
+			return ""
+		}
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func (s *Scope) editorBody() app.UI {
+	l := s.v.Lang
+	lines := strings.Count(s.editor.text, "\n") + 1
+	bad := map[int]bool{}
+	for _, e := range s.editor.errs {
+		bad[e.Line] = true
+	}
+	gutter := make([]app.UI, lines)
+	for i := range gutter {
+		g := app.Div().Text(strconv.Itoa(i + 1))
+		if bad[i+1] {
+			g = g.Class("bad")
+		}
+		gutter[i] = g
+	}
+	return app.Div().Class("editor").Body(
+		app.Div().Class("edit-area").Body(
+			app.Div().ID("gutter").Class("gutter").Aria("hidden", true).Body(gutter...),
+			app.Textarea().ID("scenario-text").Aria("label", l.t("Scenario JSON")).Spellcheck(false).Rows(min(lines, 30)).
+				Text(s.editor.text).
+				OnInput(func(ctx app.Context, e app.Event) { s.editor.text = ctx.JSSrc().Get("value").String() }).
+				OnScroll(func(ctx app.Context, e app.Event) {
+					app.Window().GetElementByID("gutter").Set("scrollTop", ctx.JSSrc().Get("scrollTop"))
+				}),
+		),
+		app.Ul().ID("editor-errors").Class("errors").Body(app.Range(s.editor.errs).Slice(func(i int) app.UI {
+			e := s.editor.errs[i]
+			return app.Li().Attr("data-line", e.Line).Text(e.Msg)
+		})),
+		app.Button().ID("editor-run").Text(l.t("Run the edited scenario")).OnClick(s.onRunEdited),
+	)
+}
+
+// onRunEdited parses the editor's text and, if it is a valid scenario,
+// simulates it in place of the lesson.
+func (s *Scope) onRunEdited(ctx app.Context, e app.Event) {
+	f, err := scenario.Parse([]byte(s.editor.text))
+	if err != nil {
+		s.editor.errs = parseErrors(err)
+		return
+	}
+	s.editor.errs = nil
+	s.custom = f
+	s.v.C = 0
+	s.start(ctx, runKey{Lesson: s.v.Lesson}, f)
+}
+
+// onKnobs reads the knob fields and reopens the lesson with them.
+func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
+	doc := app.Window().Get("document")
+	get := func(id string) string {
+		el := doc.Call("getElementById", "knob-"+id)
+		if !el.Truthy() {
+			return ""
+		}
+		return el.Get("value").String()
+	}
+	vals := map[string][]string{}
+	for _, k := range []string{qMTU, qRate, qDelay, qLoss, qTxQLen, qSndBuf, qRcvBuf} {
+		vals[k] = []string{get(k)}
+	}
+	v := s.v
+	v.Knobs = parseView(vals).Knobs
+	v.C = 0
+	if err := v.Knobs.Check(); err != nil {
+		s.knobErr = err.Error()
+		return
+	}
+	s.knobErr, s.custom = "", nil
+	ctx.Navigate(v.href())
 }

@@ -66,7 +66,7 @@ func skbList(ids []int) string {
 
 // nowLine is "this function": where the cursor is, what happens there and
 // a link to the source.
-func nowLine(m *Model, c int) app.UI {
+func nowLine(l lang, m *Model, c int) app.UI {
 	e := &m.T.Events[c]
 	fn, file := m.fnOf(c)
 	cls := ctxClass(e.Ctx)
@@ -78,8 +78,8 @@ func nowLine(m *Model, c int) app.UI {
 			return app.A().ID("cur-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").Text(file)
 		}),
 		app.Span().ID("cur-what").Class("what").Text(describe(e)),
-		app.If(e.Note != "", func() app.UI {
-			return app.Span().ID("cur-note").Class("note").Text(e.Note)
+		app.If(e.Kind == trace.Drop, func() app.UI {
+			return app.Span().ID("cur-drop").Class("dropmsg").Text(l.t("dropped") + ": " + e.Reason)
 		}),
 	)
 }
@@ -202,16 +202,17 @@ const hexRows = 64
 type skbBox struct {
 	app.Compo
 	V skbView
+	L lang
 }
 
 // Render implements app.Composer.
-func (b *skbBox) Render() app.UI { return skbPanel(b.V) }
+func (b *skbBox) Render() app.UI { return skbPanel(b.L, b.V) }
 
-func skbPanel(v skbView) app.UI {
+func skbPanel(l lang, v skbView) app.UI {
 	if v.Snap == nil {
 		return app.Section().ID("skb").Class("panel").Body(
 			app.H2().Text("sk_buff"),
-			app.P().Class("muted").Text("No skb yet at this event."),
+			app.P().Class("muted").Text(l.t("No skb yet at this event.")),
 		)
 	}
 	sn := v.Snap
@@ -437,7 +438,7 @@ func hexDump(sn *trace.SkbSnap, segs []seg) app.UI {
 // stackPanel prints the call stack at the cursor innermost first, framed
 // like the kernel's backtraces (<TASK> or <IRQ>), with each frame's file;
 // clicking a frame goes to that call.
-func stackPanel(m *Model, c int) app.UI {
+func stackPanel(l lang, m *Model, c int) app.UI {
 	e := &m.T.Events[c]
 	cls := ctxClass(e.Ctx)
 	frames := m.stack(c)
@@ -458,7 +459,7 @@ func stackPanel(m *Model, c int) app.UI {
 		lines = append(lines, app.Div().Class("bt-ret").Text(describe(e)))
 	}
 	if cls == "hw" {
-		lines = append(lines, app.Div().Class("muted").Text("hardware: no CPU is running kernel code for this event"))
+		lines = append(lines, app.Div().Class("muted").Text(l.t("hardware: no CPU is running kernel code for this event")))
 	} else {
 		mark := "TASK"
 		if cls != "task" {
@@ -472,7 +473,7 @@ func stackPanel(m *Model, c int) app.UI {
 				cls += " bt-top"
 			}
 			lines = append(lines, app.Div().Class(cls).Body(
-				app.Span().Class("bt-fn").Title("go to this call").Attr("data-seq", seq).OnClick(gotoClicked).Text("  "+f.Fn),
+				app.Span().Class("bt-fn").Title(l.t("go to this call")).Attr("data-seq", seq).OnClick(gotoClicked).Text("  "+f.Fn),
 				app.Text(" "),
 				app.If(f.File != "", func() app.UI {
 					return app.A().Class("bt-file").Href(SourceURL(f.File)).Target("_blank").Rel("noopener").Text("(" + f.File + ")")
@@ -482,7 +483,7 @@ func stackPanel(m *Model, c int) app.UI {
 		lines = append(lines, app.Div().Text(" </"+mark+">"))
 	}
 	return app.Section().ID("stack").Class("panel").Body(
-		app.H2().Text("Call stack"),
+		app.H2().Text(l.t("Call stack")),
 		app.Pre().Class("bt").Body(lines...),
 	)
 }
@@ -493,21 +494,126 @@ func stackPanel(m *Model, c int) app.UI {
 // crosses into another page).
 const logPage = 20
 
-func logPanel(m *Model, c int) app.UI {
-	lo := max(0, (c/logPage-1)*logPage)
-	hi := min(m.Len(), lo+3*logPage)
+// logFilter narrows the event log; an empty field lets everything through.
+type logFilter struct {
+	Host, Layer, Kind, Skb string
+}
+
+// match reports whether event i passes f.
+func (m *Model) match(f logFilter, i int) bool {
+	e := &m.T.Events[i]
+	if f.Host != "" && e.Host != f.Host || f.Kind != "" && string(e.Kind) != f.Kind ||
+		f.Layer != "" && m.laneOf(i) != f.Layer {
+		return false
+	}
+	if f.Skb != "" {
+		for _, id := range e.Skb {
+			if strconv.Itoa(id) == f.Skb {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// filtered lists the events f lets through, nil for no filter.
+func (m *Model) filtered(f logFilter) []int {
+	if f == (logFilter{}) {
+		return nil
+	}
+	out := []int{}
+	for i := range m.T.Events {
+		if m.match(f, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// setFilter changes one field of the log filter, named by the control's
+// data-field, and recomputes which events pass.
+func (s *Scope) setFilter(ctx app.Context, e app.Event) {
+	v := ctx.JSSrc().Get("value").String()
+	switch ctx.JSSrc().Get("dataset").Get("field").String() {
+	case "host":
+		s.filter.Host = v
+	case "layer":
+		s.filter.Layer = v
+	case "kind":
+		s.filter.Kind = v
+	case "skb":
+		s.filter.Skb = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "skb"))
+	}
+	s.logIdx = s.model.filtered(s.filter)
+	ctx.Defer(scrollLog)
+}
+
+// logPanel is the event log: a table of the events around the cursor,
+// filtered by host, layer, kind and skb.
+func (s *Scope) logPanel() app.UI {
+	m, c, l := s.model, s.cursor, s.v.Lang
+	idx := s.logIdx
+	n := m.Len()
+	if idx != nil {
+		n = len(idx)
+	}
+	at := func(k int) int {
+		if idx == nil {
+			return k
+		}
+		return idx[k]
+	}
+	// p is the cursor's place in the filtered list: the first event at or
+	// after it.
+	p := sort.Search(n, func(k int) bool { return at(k) >= c })
+	lo := max(0, (p/logPage-1)*logPage)
+	hi := min(n, lo+3*logPage)
 	rows := make([]app.UI, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		rows = append(rows, &logRow{M: m, Seq: i, Cur: i == c})
+	for k := lo; k < hi; k++ {
+		rows = append(rows, &logRow{M: m, Seq: at(k), Cur: at(k) == c})
+	}
+	hosts := make([]string, len(m.Hosts))
+	for i, h := range m.Hosts {
+		hosts[i] = h.name
+	}
+	layers := make([]string, len(m.Lanes))
+	for i, ln := range m.Lanes {
+		layers[i] = ln.name
+	}
+	kinds := []string{"call", "ret", "alloc", "enqueue", "dequeue", "drop", "free", "clone", "state", "timer", "irq", "wire"}
+	sel := func(field, label, cur string, opts []string) app.UI {
+		return app.Label().Body(
+			app.Text(l.t(label)+" "),
+			app.Select().ID("filter-"+field).Attr("data-field", field).OnChange(s.setFilter).Body(
+				app.Option().Value("").Selected(cur == "").Text(l.t("all")),
+				app.Range(opts).Slice(func(i int) app.UI {
+					return app.Option().Value(opts[i]).Selected(opts[i] == cur).Text(opts[i])
+				}),
+			),
+		)
+	}
+	title := fmt.Sprintf(l.t("Event log (%d events)"), m.Len())
+	if idx != nil {
+		title = fmt.Sprintf(l.t("Event log (%d of %d events)"), len(idx), m.Len())
 	}
 	return app.Section().ID("log").Class("panel log").Body(
-		app.H2().Text(fmt.Sprintf("Event log (%d events)", m.Len())),
+		app.H2().Text(title),
+		app.Div().Class("filters").Body(
+			sel("host", "host", s.filter.Host, hosts),
+			sel("layer", "layer", s.filter.Layer, layers),
+			sel("kind", "kind", s.filter.Kind, kinds),
+			app.Label().Body(app.Text("skb "), app.Input().ID("filter-skb").Attr("data-field", "skb").Type("text").
+				Size(4).Value(s.filter.Skb).OnChange(s.setFilter)),
+		),
 		app.Div().Class("log-scroll").Body(
 			app.Table().Body(
+				app.Caption().Class("sr-only").Text(title),
 				app.THead().Body(app.Tr().Body(
-					app.Th().Text("#"), app.Th().Text("t µs"), app.Th().Text("host"), app.Th().Text("cpu"),
-					app.Th().Text("context"), app.Th().Text("kind"), app.Th().Text("function / queue"),
-					app.Th().Text("skb"), app.Th().Text("ret / note"),
+					app.Th().Scope("col").Text("#"), app.Th().Scope("col").Text("t µs"), app.Th().Scope("col").Text(l.t("host")),
+					app.Th().Scope("col").Text("cpu"), app.Th().Scope("col").Text(l.t("context")), app.Th().Scope("col").Text(l.t("kind")),
+					app.Th().Scope("col").Text(l.t("function / queue")), app.Th().Scope("col").Text("skb"),
+					app.Th().Scope("col").Text(l.t("ret / note")),
 				)),
 				app.TBody().Body(rows...),
 			),

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -150,10 +152,10 @@ func everyCursor(t *testing.T, m *Model) {
 	var d cmdBuf
 	stride := max(1, m.Len()/maxCursors)
 	for c := 0; c < m.Len(); c += stride {
-		app.HTMLString(nowLine(m, c))
-		app.HTMLString(stackPanel(m, c))
-		app.HTMLString(skbPanel(m.skbAtCursor(c)))
-		app.HTMLString(logPanel(m, c))
+		app.HTMLString(nowLine(langEN, m, c))
+		app.HTMLString(stackPanel(langEN, m, c))
+		app.HTMLString(skbPanel(langEN, m.skbAtCursor(c)))
+		app.HTMLString((&Scope{model: m, cursor: c}).logPanel())
 		for _, p := range []float32{0, 0.5, 1} {
 			m.Draw(&d, Frame{From: max(c-1, 0), To: c, P: p})
 			if checkBuf(t, d.b) < len(m.Stations) {
@@ -185,8 +187,8 @@ func TestEmptyAndBrokenTraces(t *testing.T) {
 		m.Draw(&d, Frame{From: c, To: c, P: 1})
 		checkBuf(t, d.b)
 		cc := m.Clamp(c)
-		app.HTMLString(skbPanel(m.skbAtCursor(cc)))
-		app.HTMLString(nowLine(m, cc))
+		app.HTMLString(skbPanel(langEN, m.skbAtCursor(cc)))
+		app.HTMLString(nowLine(langEN, m, cc))
 	}
 }
 
@@ -229,8 +231,8 @@ func TestPanels(t *testing.T) {
 	m := lesson(t)
 	hit := false
 	for c := range m.Len() {
-		html := app.HTMLString(nowLine(m, c)) + app.HTMLString(stackPanel(m, c)) +
-			app.HTMLString(skbPanel(m.skbAtCursor(c))) + app.HTMLString(logPanel(m, c))
+		html := app.HTMLString(nowLine(langEN, m, c)) + app.HTMLString(stackPanel(langEN, m, c)) +
+			app.HTMLString(skbPanel(langEN, m.skbAtCursor(c))) + app.HTMLString((&Scope{model: m, cursor: c}).logPanel())
 		if m.T.Events[c].Fn == "e1000_xmit_frame" && m.T.Events[c].Kind == trace.Call {
 			hit = true
 			for _, want := range []string{
@@ -249,18 +251,14 @@ func TestPanels(t *testing.T) {
 	}
 }
 
-func TestScopeLoad(t *testing.T) {
-	defer func(r func(string) (*trace.Trace, error)) { runLesson = r }(runLesson)
-	for name, run := range map[string]func(string) (*trace.Trace, error){
-		"unknown": scenario.Run,
-		"empty":   func(string) (*trace.Trace, error) { return &trace.Trace{}, nil },
-		"nil":     func(string) (*trace.Trace, error) { return nil, nil },
-		"failing": func(string) (*trace.Trace, error) { return nil, errors.New("boom") },
-		"panic":   func(string) (*trace.Trace, error) { panic("bug") },
+func TestScopeShow(t *testing.T) {
+	for name, run := range map[string]func() (*trace.Trace, error){
+		"empty":   func() (*trace.Trace, error) { return &trace.Trace{}, nil },
+		"nil":     func() (*trace.Trace, error) { return nil, nil },
+		"failing": func() (*trace.Trace, error) { return nil, errors.New("boom") },
 	} {
-		runLesson = run
-		s := &Scope{}
-		s.load("no-such-lesson")
+		s := &Scope{v: view{Lesson: "no-such-lesson"}}
+		s.show(run())
 		if s.err == "" || s.model != nil {
 			t.Errorf("%s: err %q, model %v", name, s.err, s.model != nil)
 		}
@@ -273,11 +271,37 @@ func TestScopeLoad(t *testing.T) {
 			t.Errorf("%s: the page shows no error: %s", name, html)
 		}
 	}
+	if _, err := lessonFile(runKey{Lesson: "no-such-lesson"}); err == nil {
+		t.Error("an unknown lesson loads")
+	}
+	// A panicking simulation is an error, not a crash.
+	f, err := scenario.Load("udp-sendto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Hosts = nil
+	f.Links = append(f.Links, scenario.Link{Name: "x", A: "nowhere:eth0", B: "nowhere:eth1"})
+	if _, err := runSliced(f, func(float64) {}); err == nil {
+		t.Error("a broken scenario runs")
+	}
 }
 
-func TestCursorQuery(t *testing.T) {
-	if q := cursorQuery("udp-sendto", 42); q != "c=42&lesson=udp-sendto" {
-		t.Errorf("query %q", q)
+func TestViewQuery(t *testing.T) {
+	v := view{Lesson: "udp-sendto", C: 42, Lang: langHant, Lecture: true,
+		Knobs: scenario.Knobs{MTU: 1400, RateBps: 1e6, DelayNs: 5000, LossPct: 2.5, TxQueueLen: 10, SndBuf: 9000, RcvBuf: 4096}}
+	q := v.query()
+	back, err := url.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parseView(back); !reflect.DeepEqual(got, v) {
+		t.Errorf("%s reads back as %+v, want %+v", q, got, v)
+	}
+	if q := (view{Lesson: "arp"}).query(); q != "c=0&lesson=arp" {
+		t.Errorf("default view query %q", q)
+	}
+	if l := parseView(url.Values{"lang": {"klingon"}}).Lang; l != langEN {
+		t.Errorf("unknown language read as %q", l)
 	}
 }
 
@@ -305,5 +329,86 @@ func BenchmarkModel(b *testing.B) {
 	}
 	for b.Loop() {
 		NewModel(tr)
+	}
+}
+
+// The debugger's moves on the first lesson, checked against the trace.
+func TestStepping(t *testing.T) {
+	m := lesson(t)
+	ev := m.T.Events
+	for c := range m.Len() {
+		e := &ev[c]
+		if i := m.stepInto(c); i != c && (!m.sameCtx(c, i) || i <= c) {
+			t.Fatalf("into from %d goes to %d", c, i)
+		}
+		if i := m.stepOver(c); i != c {
+			for k := c + 1; k < i; k++ {
+				if m.sameCtx(c, k) && ev[k].Depth <= e.Depth {
+					t.Fatalf("over from %d skips %d", c, k)
+				}
+			}
+		}
+		if e.Kind == trace.Call {
+			if r := m.stepOut(c); r <= c || ev[r].Kind != trace.Ret || ev[r].Fn != e.Fn || ev[r].Up != c {
+				t.Fatalf("out from the call %d (%s) goes to %d", c, e.Fn, r)
+			}
+		}
+		if w := m.nextWire(c); w != c && ev[w].Kind != trace.Wire {
+			t.Fatalf("wire from %d goes to %d", c, w)
+		}
+	}
+	// A breakpoint on the driver stops at its first call.
+	drv := -1
+	for s, st := range m.Stations {
+		if st.label == "e1000_xmit_frame" {
+			drv = s
+		}
+	}
+	b := m.nextBreak(0, map[int]bool{drv: true})
+	if ev[b].Fn != "e1000_xmit_frame" || m.stationAt(m.Stations[drv].x+1, m.Stations[drv].y+1) != drv {
+		t.Errorf("continue to the driver's breakpoint stops at %d (%s)", b, ev[b].Fn)
+	}
+	if len(m.marks()) == 0 {
+		t.Error("no timeline marks")
+	}
+	var names []string
+	for _, ch := range m.chapters() {
+		names = append(names, ch.name)
+	}
+	if got := strings.Join(names, " "); !strings.Contains(got, "sendto qdisc driver wire interrupt softirq socket recvfrom") {
+		t.Errorf("chapters %q", got)
+	}
+}
+
+// The socket panel counts the receiver's queue from the trace.
+func TestSockets(t *testing.T) {
+	m := lesson(t)
+	enq := -1
+	for i, e := range m.T.Events {
+		if e.Kind == trace.Enqueue && strings.HasSuffix(e.Queue, "sk_receive_queue") {
+			enq = i
+			break
+		}
+	}
+	rows := m.sockRows(enq)
+	if len(rows) != 1 || rows[0].Sock != "sk1" || rows[0].Queue != "sk_receive_queue" || rows[0].Len != 1 || rows[0].Enq != 1 || !rows[0].Hot {
+		t.Errorf("socket rows at the enqueue: %+v", rows)
+	}
+	if rows := m.sockRows(m.Len() - 1); len(rows) != 1 || rows[0].Len != 0 || rows[0].Deq != 1 {
+		t.Errorf("socket rows at the end: %+v", rows)
+	}
+	if html := app.HTMLString(sockPanel(langHans, rows)); !strings.Contains(html, "入队") {
+		t.Errorf("socket panel in zh-Hans: %s", html)
+	}
+}
+
+// Every catalogue entry has both Chinese texts, with the same verbs.
+func TestCatalogue(t *testing.T) {
+	for en, tr := range catalogue {
+		for i, s := range tr {
+			if s == "" || strings.Count(s, "%") != strings.Count(en, "%") {
+				t.Errorf("%q: translation %d %q", en, i, s)
+			}
+		}
 	}
 }
