@@ -305,6 +305,9 @@ func schedule(h *host, p Program, got func([]byte)) {
 			case "tcp":
 				typ = socket.SockStream
 			}
+			if s.Nonblock {
+				typ |= socket.SockNonblock
+			}
 			fds[s.As] = h.sock.SysSocket(h.k, t, socket.AFInet, typ, proto)
 			next(i)()
 		case "connect":
@@ -318,7 +321,7 @@ func schedule(h *host, p Program, got func([]byte)) {
 				next(i)()
 			})
 		case "send":
-			h.sock.SysSendto(h.k, t, fdOf(s), payload(s), 0, nil, func(int) { next(i)() })
+			h.sock.SysSendto(h.k, t, fdOf(s), payload(s), flagsOf(s), nil, func(int) { next(i)() })
 		case "recv":
 			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(_ int, b []byte, _ netip.AddrPort) {
 				got(b)
@@ -345,11 +348,15 @@ func schedule(h *host, p Program, got func([]byte)) {
 			h.sock.SysBind(h.k, t, fdOf(s), netip.MustParseAddrPort(s.Addr)) // checked by Parse
 			next(i)()
 		case "setsockopt":
-			h.sock.SysSetsockopt(h.k, t, fdOf(s), socket.SOLSocket, sockopts[s.Opt], s.Value)
+			o := sockopts[s.Opt]
+			h.sock.SysSetsockopt(h.k, t, fdOf(s), o[0], o[1], s.Value)
+			next(i)()
+		case "shutdown":
+			h.sock.SysShutdown(h.k, t, fdOf(s), shutHow[s.How])
 			next(i)()
 		case "sendto":
 			to := netip.MustParseAddrPort(s.To) // checked by Parse
-			h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), 0, &to, func(int) { next(i)() })
+			h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), flagsOf(s), &to, func(int) { next(i)() })
 		case "sleep":
 			h.k.Nanosleep(t, s.Ns, next(i))
 		case "recvfrom":
@@ -374,3 +381,12 @@ func payload(s Step) []byte {
 
 // Received is every byte the program's recv and recvfrom calls returned.
 func (r *Runner) Received(host, program string) []byte { return r.received[host+"/"+program] }
+
+// flagsOf is a step's msg flags.
+func flagsOf(s Step) int {
+	f := 0
+	for _, name := range s.Flags {
+		f |= msgFlags[name]
+	}
+	return f
+}

@@ -234,9 +234,25 @@ func (f *File) check(pos positions) error {
 }
 
 // sockopts are the SOL_SOCKET options a step may set.
-var sockopts = map[string]int{"SO_SNDBUF": socket.SOSndBuf, "SO_RCVBUF": socket.SORcvBuf, "SO_PRIORITY": socket.SOPriority}
+var sockopts = map[string][2]int{
+	"SO_SNDBUF":   {socket.SOLSocket, socket.SOSndBuf},
+	"SO_RCVBUF":   {socket.SOLSocket, socket.SORcvBuf},
+	"SO_PRIORITY": {socket.SOLSocket, socket.SOPriority},
+	"TCP_NODELAY": {6, 1}, // IPPROTO_TCP, TCP_NODELAY
+}
+
+// msgFlags are the send flags a step may use.
+var msgFlags = map[string]int{"MSG_MORE": socket.MsgMore, "MSG_DONTWAIT": socket.MsgDontwait}
+
+// shutHow are shutdown's how values.
+var shutHow = map[string]int{"SHUT_RD": socket.ShutRd, "SHUT_WR": socket.ShutWr, "SHUT_RDWR": socket.ShutRdwr}
 
 func checkStep(ps *problems, p string, s Step) {
+	for i, fl := range s.Flags {
+		if _, ok := msgFlags[fl]; !ok {
+			ps.add(fmt.Sprintf("%s.flags[%d]", p, i), "%q: MSG_MORE or MSG_DONTWAIT", fl)
+		}
+	}
 	switch s.Op {
 	case "socket":
 		if s.Type != "udp" && s.Type != "tcp" && s.Type != "icmp" {
@@ -286,7 +302,11 @@ func checkStep(ps *problems, p string, s Step) {
 		}
 	case "setsockopt":
 		if _, ok := sockopts[s.Opt]; !ok {
-			ps.add(p+".opt", "%q: SO_SNDBUF, SO_RCVBUF or SO_PRIORITY", s.Opt)
+			ps.add(p+".opt", "%q: SO_SNDBUF, SO_RCVBUF, SO_PRIORITY or TCP_NODELAY", s.Opt)
+		}
+	case "shutdown":
+		if _, ok := shutHow[s.How]; !ok {
+			ps.add(p+".how", "%q: SHUT_RD, SHUT_WR or SHUT_RDWR", s.How)
 		}
 	case "bind":
 		if _, err := netip.ParseAddrPort(s.Addr); err != nil {

@@ -88,19 +88,22 @@ type Program struct {
 
 // Step is one system call.
 type Step struct {
-	Op    string `json:"op"`    // "socket", "bind", "sendto", "recvfrom", "sleep", "ping"
-	Type  string `json:"type"`  // socket: "udp", or "icmp" for a ping socket
-	As    string `json:"as"`    // socket: the name later steps use
-	Sock  string `json:"sock"`  // sendto: which socket
-	FD    *int   `json:"fd"`    // sendto: a raw descriptor instead of a socket name
-	To    string `json:"to"`    // sendto: "ADDR:PORT"
-	Addr  string `json:"addr"`  // bind: "ADDR:PORT", e.g. "0.0.0.0:9000"
-	Size  int    `json:"size"`  // recvfrom: the buffer's size; ping: payload bytes (56)
-	Ns    int64  `json:"ns"`    // sleep: how long; ping: interval (1 s)
-	Count int    `json:"count"` // ping: how many echo requests (1); sendto: how many times (1)
-	Data  string `json:"data"`  // sendto: the payload
-	Opt   string `json:"opt"`   // setsockopt: SO_SNDBUF, SO_RCVBUF or SO_PRIORITY
-	Value int    `json:"value"` // setsockopt: the value
+	Op       string   `json:"op"`       // "socket", "bind", "sendto", "recvfrom", "sleep", "ping"
+	Type     string   `json:"type"`     // socket: "udp", or "icmp" for a ping socket
+	As       string   `json:"as"`       // socket: the name later steps use
+	Sock     string   `json:"sock"`     // sendto: which socket
+	FD       *int     `json:"fd"`       // sendto: a raw descriptor instead of a socket name
+	To       string   `json:"to"`       // sendto: "ADDR:PORT"
+	Addr     string   `json:"addr"`     // bind: "ADDR:PORT", e.g. "0.0.0.0:9000"
+	Size     int      `json:"size"`     // recvfrom: the buffer's size; ping: payload bytes (56)
+	Ns       int64    `json:"ns"`       // sleep: how long; ping: interval (1 s)
+	Count    int      `json:"count"`    // ping: how many echo requests (1); sendto: how many times (1)
+	Data     string   `json:"data"`     // sendto: the payload
+	Opt      string   `json:"opt"`      // setsockopt: SO_SNDBUF, SO_RCVBUF, SO_PRIORITY or TCP_NODELAY
+	Flags    []string `json:"flags"`    // send, sendto: MSG_MORE, MSG_DONTWAIT
+	Nonblock bool     `json:"nonblock"` // socket: SOCK_NONBLOCK (O_NONBLOCK)
+	How      string   `json:"how"`      // shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR
+	Value    int      `json:"value"`    // setsockopt: the value
 }
 
 // Link is a cable between two NICs, named "HOST.NIC".

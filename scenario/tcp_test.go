@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,5 +216,125 @@ func TestTCPLoss(t *testing.T) {
 	}
 	if !sack {
 		t.Error("no ACK carried a SACK block")
+	}
+}
+
+// TestTCPLoopbackGdbCounts: seed 004's breakpoints. In Linux 6.12 the
+// handshake passes __tcp_transmit_skb twice (SYN, final ACK: the SYN-ACK
+// goes out through ip_build_and_send_pkt); the first send() then hits
+// the seed's breakpoints in its order, and __tcp_transmit_skb once more
+// for the receiver's quick ACK.
+func TestTCPLoopbackGdbCounts(t *testing.T) {
+	tr := runLesson(t, "tcp-loopback")
+	bps := map[string]bool{"__sys_sendto": true, "tcp_sendmsg_locked": true, "tcp_push": true,
+		"__tcp_push_pending_frames": true, "tcp_write_xmit": true, "__tcp_transmit_skb": true}
+	var hits []string
+	for _, e := range tr.Events {
+		if e.Kind == trace.Call && bps[e.Fn] {
+			hits = append(hits, e.Fn)
+		}
+	}
+	want := []string{"__tcp_transmit_skb", "__tcp_transmit_skb", // handshake
+		"__sys_sendto", "tcp_sendmsg_locked", "tcp_push", "__tcp_push_pending_frames", "tcp_write_xmit",
+		"__tcp_transmit_skb", "__tcp_transmit_skb"} // the data and the server's ACK
+	if len(hits) < len(want) || !slices.Equal(hits[:len(want)], want) {
+		t.Fatalf("breakpoint hits %v,\nwant them to start %v", hits, want)
+	}
+}
+
+// TestTCPClose: half-close with shutdown(SHUT_WR): A still reads B's
+// reply after its FIN, B's recv returns 0 at A's FIN, and A ends in
+// TIME_WAIT while B closes.
+func TestTCPClose(t *testing.T) {
+	tr := runLesson(t, "tcp-close")
+	var aStates, bStates []string
+	for _, e := range tr.Events {
+		if e.Kind == trace.State && strings.Contains(e.Note, " → TCP_") && strings.HasPrefix(e.Note, "sk") {
+			st := e.Note[strings.LastIndex(e.Note, " ")+1:]
+			if e.Host == "A" {
+				aStates = append(aStates, st)
+			} else if strings.Contains(e.Note, "child") {
+				bStates = append(bStates, st)
+			}
+		}
+	}
+	if w := []string{"TCP_SYN_SENT", "TCP_ESTABLISHED", "TCP_FIN_WAIT1", "TCP_FIN_WAIT2", "TCP_TIME_WAIT"}; !slices.Equal(aStates, w) {
+		t.Errorf("A went %v, want %v", aStates, w)
+	}
+	if w := []string{"TCP_ESTABLISHED", "TCP_CLOSE_WAIT", "TCP_LAST_ACK", "TCP_CLOSE"}; !slices.Equal(bStates, w) {
+		t.Errorf("B went %v, want %v", bStates, w)
+	}
+	var aRecv []string
+	for i, e := range tr.Events {
+		if e.Host == "A" && e.Kind == trace.Call && e.Fn == "__sys_recvfrom" {
+			if r := retOf(tr, i); r != nil {
+				aRecv = append(aRecv, r.Ret)
+			}
+		}
+	}
+	if !slices.Equal(aRecv, []string{"2", "0"}) {
+		t.Errorf("A's reads after shutdown returned %v, want [2 0] (\"ok\", then end of file)", aRecv)
+	}
+}
+
+// TestTCPSocketOptions: TCP_NODELAY lets a second small segment go while
+// the first is unacknowledged; MSG_MORE holds a partial segment back; a
+// non-blocking recv with nothing queued is -EAGAIN.
+func TestTCPSocketOptions(t *testing.T) {
+	run := func(steps []Step) *trace.Trace {
+		f, err := Load("tcp-send")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Hosts[0].Programs[0].Steps = append([]Step{{Op: "socket", Type: "tcp", As: "s"}, {Op: "connect", Sock: "s", To: "192.0.2.2:80"}}, steps...)
+		tr, err := Simulate(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	sentInSendto := func(tr *trace.Trace, n int) int {
+		calls := 0
+		for i, e := range tr.Events {
+			if e.Host == "A" && e.Kind == trace.Call && e.Fn == "__sys_sendto" {
+				calls++
+				if calls == n {
+					r := retOf(tr, i)
+					c := 0
+					for _, x := range tr.Events[i:r.Seq] {
+						if x.Kind == trace.Call && x.Fn == "__tcp_transmit_skb" {
+							c++
+						}
+					}
+					return c
+				}
+			}
+		}
+		return -1
+	}
+	two := []Step{{Op: "send", Sock: "s", Data: "a"}, {Op: "send", Sock: "s", Data: "b"}}
+	if n := sentInSendto(run(two), 2); n != 0 {
+		t.Errorf("with Nagle, the second small send left %d segments at once, want 0", n)
+	}
+	nodelay := append([]Step{{Op: "setsockopt", Sock: "s", Opt: "TCP_NODELAY", Value: 1}}, two...)
+	if n := sentInSendto(run(nodelay), 2); n != 1 {
+		t.Errorf("with TCP_NODELAY, the second small send left %d segments at once, want 1", n)
+	}
+	more := []Step{{Op: "send", Sock: "s", Data: "a", Flags: []string{"MSG_MORE"}}}
+	if n := sentInSendto(run(more), 1); n != 0 {
+		t.Errorf("with MSG_MORE, %d segments left, want 0", n)
+	}
+	f, _ := Load("tcp-send")
+	f.Hosts[0].Programs[0].Steps = []Step{{Op: "socket", Type: "tcp", As: "s", Nonblock: true},
+		{Op: "connect", Sock: "s", To: "192.0.2.2:80"}, {Op: "sleep", Ns: 1_000_000}, {Op: "recv", Sock: "s", Size: 100}}
+	tr, err := Simulate(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := retOfFn(tr, "A", "__sys_connect"); r == nil || r.Ret != "-EINPROGRESS" {
+		t.Errorf("non-blocking connect returned %v", r)
+	}
+	if r := retOfFn(tr, "A", "__sys_recvfrom"); r == nil || r.Ret != "-EAGAIN" {
+		t.Errorf("non-blocking recv returned %v", r)
 	}
 }

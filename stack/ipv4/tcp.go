@@ -55,6 +55,7 @@ const (
 	tcpWmemDefault       = 16384           // net.ipv4.tcp_wmem[1]
 	maxTCPHeader         = 320             // MAX_TCP_HEADER, headroom for all headers
 	tcpMaxWscale         = 14
+	tcpWmemMax           = 4194304 // net.ipv4.tcp_wmem[2]
 )
 
 // tcpSock is struct tcp_sock with the inet_connection_sock parts the
@@ -67,6 +68,7 @@ type tcpSock struct {
 
 	// Send sequence space.
 	writeSeq, sndUna, sndNxt, sndWl1 uint32
+	sndSml                           uint32 // end of the last small segment sent (Minshall)
 	sndWnd                           uint32 // scaled
 	maxWindow                        uint32
 	// Receive sequence space.
@@ -77,6 +79,11 @@ type tcpSock struct {
 	sndWscale, rcvWscale      int
 	tsRecent, tsOffset        uint32
 	cwnd, ssthresh, cwndCnt   uint32
+	maxPacketsOut             uint32 // most in flight in this window (tcp_cwnd_validate)
+	rcvqSpace                 int    // rcvq_space.space: bytes the reader took in one RTT
+	rcvqSeq                   uint32 // rcvq_space.seq
+	rcvqTime                  int64  // rcvq_space.time
+	isCwndLimited             bool   // the last send stopped at cwnd
 	cc                        congOps
 	ca                        caState
 	highSeq                   uint32
@@ -96,6 +103,7 @@ type tcpSock struct {
 	lrcvtime                  int64 // icsk_ack.lrcvtime
 	mdev, mdevMax, rttSeq     int64 // tcp_rtt_estimator's state (us; rttSeq is a seq)
 	nagleOff                  bool  // TCP_NODELAY
+	corked                    bool  // the last send had MSG_MORE
 	ownedByUser               bool  // sock_owned_by_user
 	deferredWrite             bool  // TCP_WRITE_TIMER_DEFERRED
 	deferredDelack            bool  // TCP_DELACK_TIMER_DEFERRED
@@ -125,6 +133,7 @@ type requestSock struct {
 	rcvWnd             uint32
 	timer              kernel.Timer
 	retrans            int
+	sentAt             int64 // when the SYN-ACK left
 }
 
 func (tp *tcpSock) name() string { return tp.sk.Name }
@@ -465,7 +474,7 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			cb.Set(cb.Seq(), cb.EndSeq()+uint32(chunk), cb.Flags())
 			tp.writeSeq += uint32(chunk)
 		}
-		n.tcpPush(k, tp, true)
+		n.tcpPush(k, tp, msg.Flags&socket.MsgMore == 0)
 		finish(copied)
 	}
 	loop()
@@ -483,13 +492,19 @@ func (n *Net) tcpStreamAllocSkb(k *kernel.Kernel, tp *tcpSock, size int) *skb.SK
 	return kernel.Ret(k, fnTCPStreamAllocSkb, s, s)
 }
 
-// tcpPush is tcp_push(): mark the last skb PSH when the user has no more
-// (no MSG_MORE) and send what the window, cwnd and Nagle allow.
+// tcpPush is tcp_push(): when the user has no more to say (no
+// MSG_MORE), mark the last skb PSH and send what the window, cwnd and
+// Nagle allow; with MSG_MORE the socket is corked: a last segment smaller
+// than the MSS waits for more data.
 func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, psh bool) {
-	k.Call(fnTCPPush)
+	e := k.Call(fnTCPPush)
+	tp.corked = !psh
 	if l := len(tp.writeQueue); l > 0 && psh {
 		cb := tp.writeQueue[l-1].TCPSkbCB()
 		cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	}
+	if tp.corked {
+		e.Note = "MSG_MORE: corked (TCP_NAGLE_CORK), a partial segment waits for more"
 	}
 	n.tcpPushPendingFrames(k, tp)
 	k.RetVoid(fnTCPPush)
@@ -540,8 +555,7 @@ func (n *Net) tcpRecvmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			k.RetS(fnSkbCopyDgramMsg, "0")
 			copied += chunk
 			tp.copiedSeq += uint32(chunk)
-			k.Call(fnTCPRcvSpaceAdjust)
-			k.RetVoid(fnTCPRcvSpaceAdjust)
+			n.tcpRcvSpaceAdjust(k, tp)
 			if off+chunk == s.Len() {
 				n.tcpEatRecvSkb(k, tp, s)
 			}
@@ -652,4 +666,89 @@ func (n *Net) tcpClose(k *kernel.Kernel, tp *tcpSock) {
 	}
 	tp.releaseSock(k)
 	k.RetVoid(fnTCPClose)
+}
+
+var (
+	fnTCPSetsockopt = kernel.NewFn("do_tcp_setsockopt", tcpC, "tcp")
+	fnInetShutdown  = kernel.NewFn("inet_shutdown", afInetC, "socket")
+	fnTCPShutdown   = kernel.NewFn("tcp_shutdown", tcpC, "tcp")
+)
+
+// TCP socket options (include/uapi/linux/tcp.h).
+const (
+	solTCP     = 6
+	tcpNodelay = 1
+)
+
+// Setsockopt is do_tcp_setsockopt() for TCP_NODELAY: turn Nagle off and
+// send what it was holding back (tcp_push_pending_frames).
+func (o streamOps) Setsockopt(k *kernel.Kernel, sock *socket.Socket, level, opt, val int) int {
+	e := k.Call(fnTCPSetsockopt)
+	tp := tcpOf(sock)
+	if level != solTCP || opt != tcpNodelay {
+		return int(kernel.Ret(k, fnTCPSetsockopt, kernel.Err(-kernel.ENOPROTOOPT)))
+	}
+	tp.nagleOff = val != 0
+	e.Note = fmt.Sprintf("TCP_NODELAY %v: Nagle's algorithm %s", tp.nagleOff, map[bool]string{true: "off", false: "on"}[tp.nagleOff])
+	if tp.nagleOff {
+		o.n.tcpPushPendingFrames(k, tp)
+	}
+	return int(kernel.Ret(k, fnTCPSetsockopt, kernel.Err(0)))
+}
+
+// Shutdown is inet_shutdown() → tcp_shutdown(): SHUT_WR (or RDWR) sends
+// FIN now, while the socket can still receive; SHUT_RD only stops
+// reading.
+func (o streamOps) Shutdown(k *kernel.Kernel, sock *socket.Socket, how int) int {
+	k.Call(fnInetShutdown)
+	tp := tcpOf(sock)
+	switch tp.state {
+	case tcpClose, tcpListen, tcpSynSent:
+		return int(kernel.Ret(k, fnInetShutdown, kernel.Err(-kernel.ENOTCONN)))
+	}
+	if how == socket.ShutWr || how == socket.ShutRdwr {
+		e := k.Call(fnTCPShutdown)
+		tp.lockSock(k)
+		switch tp.state {
+		case tcpEstablished, tcpSynRecv:
+			tp.setState(k, tcpFinWait1)
+			o.n.tcpSendFin(k, tp)
+		case tcpCloseWait:
+			tp.setState(k, tcpLastAck)
+			o.n.tcpSendFin(k, tp)
+		default:
+			e.Note = "already shut down for writing"
+		}
+		tp.releaseSock(k)
+		k.RetVoid(fnTCPShutdown)
+	}
+	tp.stateChange(k)
+	return int(kernel.Ret(k, fnInetShutdown, kernel.Err(0)))
+}
+
+// tcpRcvSpaceAdjust is tcp_rcv_space_adjust(), receive buffer
+// autotuning: once per RTT, if the reader took more than last time, grow
+// sk_rcvbuf so the window can cover twice that (up to tcp_rmem[2]).
+func (n *Net) tcpRcvSpaceAdjust(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPRcvSpaceAdjust)
+	defer k.RetVoid(fnTCPRcvSpaceAdjust)
+	rtt := tp.srtt >> 3 * 1000 // ns
+	if tp.rcvqTime == 0 {
+		tp.rcvqTime, tp.rcvqSeq, tp.rcvqSpace = k.Now(), tp.copiedSeq, tcpInitCwnd*tp.advmss
+		return
+	}
+	if rtt == 0 || k.Now()-tp.rcvqTime < rtt {
+		return
+	}
+	copied := int(tp.copiedSeq - tp.rcvqSeq)
+	if copied > tp.rcvqSpace {
+		rcvwin := 2*copied + 16*tp.advmss
+		rcvbuf := min(2*rcvwin, tcpRmemMax)
+		if rcvbuf > tp.sk.RcvBuf && !tp.sk.RcvBufLocked {
+			e.Note = fmt.Sprintf("%d bytes read in one RTT: sk_rcvbuf %d → %d", copied, tp.sk.RcvBuf, rcvbuf)
+			tp.sk.RcvBuf = rcvbuf
+		}
+		tp.rcvqSpace = copied
+	}
+	tp.rcvqSeq, tp.rcvqTime = tp.copiedSeq, k.Now()
 }

@@ -94,6 +94,7 @@ func (n *Net) tcpRcvStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		tp.sndWnd = uint32(in.th.Window()) << tp.sndWscale
 		tp.maxWindow = tp.sndWnd
 		tp.setState(k, tcpEstablished)
+		n.tcpSndbufExpand(k, tp) // tcp_init_buffer_space
 		tp.stateChange(k)
 	case tcpFinWait1:
 		if tp.sndUna == tp.writeSeq {
@@ -192,6 +193,7 @@ func (n *Net) tcpRcvSynsentStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SK
 func (n *Net) tcpFinishConnect(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPFinishConnect)
 	tp.setState(k, tcpEstablished)
+	n.tcpSndbufExpand(k, tp) // tcp_init_buffer_space
 	tp.stateChange(k)
 	k.RetVoid(fnTCPFinishConnect)
 }
@@ -412,10 +414,36 @@ func (n *Net) tcpRttEstimator(k *kernel.Kernel, tp *tcpSock, sampleNs int64) {
 // for the segments just acknowledged.
 func (n *Net) tcpCongAvoid(k *kernel.Kernel, tp *tcpSock, acked uint32) {
 	e := k.Call(fnTCPCongAvoid)
+	defer k.RetVoid(fnTCPCongAvoid)
+	// tcp_is_cwnd_limited: grow only a window that is in use (in slow
+	// start, up to twice what was in flight).
+	limited := tp.isCwndLimited || tp.cwnd < tp.ssthresh && tp.cwnd < 2*tp.maxPacketsOut
+	if !limited {
+		e.Note = fmt.Sprintf("not cwnd-limited (%d in flight at most, cwnd %d): cwnd stays", tp.maxPacketsOut, tp.cwnd)
+		return
+	}
 	old := tp.cwnd
 	how := tp.cc.congAvoid(k, tp, acked)
 	e.Note = fmt.Sprintf("%s: cwnd %d → %d", how, old, tp.cwnd)
-	k.RetVoid(fnTCPCongAvoid)
+	n.tcpSndbufExpand(k, tp)
+}
+
+var fnTCPSndbufExpand = kernel.NewFn("tcp_sndbuf_expand", tcpInputC, "tcp")
+
+// tcpSndbufExpand is tcp_sndbuf_expand(): the send buffer follows the
+// window: room for twice cwnd full-sized segments, up to tcp_wmem[2].
+func (n *Net) tcpSndbufExpand(k *kernel.Kernel, tp *tcpSock) {
+	perMSS := skb.TrueSize(skb.KmallocSize(max(tp.mss, tp.advmss) + maxTCPHeader + skb.SharedInfoSize))
+	want := min(2*int(max(tp.cwnd, tcpInitCwnd))*perMSS, tcpWmemMax)
+	if tp.sk.SndBuf >= want || tp.sk.SndBufLocked {
+		return
+	}
+	k.Call(fnTCPSndbufExpand).Note = fmt.Sprintf("sk_sndbuf %d → %d (2 × cwnd %d × %d bytes)", tp.sk.SndBuf, want, max(tp.cwnd, tcpInitCwnd), perMSS)
+	tp.sk.SndBuf = want
+	if tp.sk.WqWrite.Len() > 0 {
+		k.WakeUp(&tp.sk.WqWrite)
+	}
+	k.RetVoid(fnTCPSndbufExpand)
 }
 
 // tcpDataSndCheck is tcp_data_snd_check(): an ACK may have opened the

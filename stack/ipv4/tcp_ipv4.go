@@ -401,6 +401,7 @@ func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 // ip_build_and_send_pkt().
 func (n *Net) tcpV4SendSynack(k *kernel.Kernel, r *requestSock) {
 	k.Call(fnTCPV4SendSynack)
+	r.sentAt = k.Now()
 	k.Call(fnTCPMakeSynack)
 	opts := header.TCPOptions{MSS: uint16(r.mss), SACKPerm: r.sackOK, TS: r.tstampOK, WScale: r.wscale}
 	if r.tstampOK {
@@ -493,6 +494,7 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	k.RetVoid(fnReqskQueueAdd)
 	k.RetS(fnCompleteHashdance, sk.Name)
 	k.RetS(fnTCPV4SynRecvSock, sk.Name)
+	n.tcpRttEstimator(k, c, k.Now()-r.sentAt) // tcp_synack_rtt_meas
 	return c
 }
 

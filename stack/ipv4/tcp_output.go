@@ -264,14 +264,22 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		inFlight := tp.packetsInFlight()
 		if inFlight >= tp.cwnd {
 			e.Note = fmt.Sprintf("tcp_cwnd_test: %d segments in flight, cwnd %d: wait for ACKs", inFlight, tp.cwnd)
+			tp.isCwndLimited = true
 			break
 		}
 		if cb.EndSeq()-tp.sndUna > tp.sndWnd && cb.EndSeq() != cb.Seq() {
 			e.Note = fmt.Sprintf("tcp_snd_wnd_test: the peer's window (%d) is full", tp.sndWnd)
 			break
 		}
-		if !tp.nagleOff && s.Len() < tp.mss && inFlight > 0 && cb.Flags()&header.TCPFin == 0 {
-			e.Note = "tcp_nagle_test: a small segment while data is unacknowledged: hold it (Nagle)"
+		small := s.Len() < tp.mss && cb.Flags()&header.TCPFin == 0 && len(tp.writeQueue) == 1
+		if small && tp.corked {
+			e.Note = "tcp_nagle_test: corked by MSG_MORE: the partial segment waits"
+			break
+		}
+		// Nagle, as Minshall refined it: hold a small segment only while
+		// an earlier small one is unacknowledged.
+		if small && !tp.nagleOff && inFlight > 0 && int32(tp.sndSml-tp.sndUna) > 0 {
+			e.Note = "tcp_nagle_test: a small segment while an earlier small one is unacknowledged: hold it (Nagle, Minshall)"
 			break
 		}
 		tp.writeQueue = tp.writeQueue[1:]
@@ -280,8 +288,17 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 			tp.writeQueue = append([]*skb.SKB{s}, tp.writeQueue...)
 			break
 		}
+		if s.Len() < tp.mss {
+			tp.sndSml = s.TCPSkbCB().EndSeq() // tcp_minshall_update
+		}
 		n.tcpEventNewDataSent(k, tp, s)
 		sent++
+	}
+	// tcp_cwnd_validate: remember how much the window was really used,
+	// so that cwnd only grows when it is what limits the sender.
+	tp.maxPacketsOut = max(tp.maxPacketsOut, tp.packetsInFlight())
+	if len(tp.writeQueue) == 0 || tp.packetsInFlight() < tp.cwnd {
+		tp.isCwndLimited = false
 	}
 	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && len(tp.writeQueue) > 0)
 }

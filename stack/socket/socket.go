@@ -34,9 +34,10 @@ var (
 
 // Address families and socket types (include/linux/socket.h, net.h).
 const (
-	AFInet     = 2
-	SockStream = 1
-	SockDgram  = 2
+	AFInet       = 2
+	SockStream   = 1
+	SockDgram    = 2
+	SockNonblock = 0o4000 // O_NONBLOCK, or-ed into the type
 )
 
 // Msg flags (include/linux/socket.h).
@@ -44,6 +45,7 @@ const (
 	MsgPeek     = 0x02
 	MsgTrunc    = 0x20
 	MsgDontwait = 0x40
+	MsgMore     = 0x8000
 )
 
 // Msghdr is struct msghdr as the kernel builds it for sendto().
@@ -98,8 +100,10 @@ type Sock struct {
 	TTL          int // -1: the route's default (sysctl ip_default_ttl)
 	Priority     uint32
 	SndBuf       int    // sk_sndbuf
+	SndBufLocked bool   // SOCK_SNDBUF_LOCK: set by SO_SNDBUF, stops autotuning
 	WmemAlloc    int    // sk_wmem_alloc: bytes of skbs in flight
 	RcvBuf       int    // sk_rcvbuf
+	RcvBufLocked bool   // SOCK_RCVBUF_LOCK: set by SO_RCVBUF, stops autotuning
 	RmemAlloc    int    // sk_rmem_alloc: bytes queued for reading
 	Drops        int    // sk_drops
 	Err          int    // sk_err, negated: reported by the next call
@@ -160,13 +164,16 @@ func (l *Layer) SysSetsockopt(k *kernel.Kernel, t *kernel.Task, fd, level, opt, 
 	sk := sock.Sk
 	r := 0
 	switch {
-	case level != SOLSocket || val < 0:
+	case level != SOLSocket:
+	case val < 0:
 		r = -kernel.EINVAL
 	case opt == SOSndBuf:
 		sk.SndBuf = max(min(val, l.WmemMax)*2, sockMinSndBuf)
+		sk.SndBufLocked = true
 		e.Note = fmt.Sprintf("SO_SNDBUF %d: min(val, wmem_max %d) doubled = sk_sndbuf %d", val, l.WmemMax, sk.SndBuf)
 	case opt == SORcvBuf:
 		sk.RcvBuf = max(min(val, l.RmemMax)*2, sockMinRcvBuf)
+		sk.RcvBufLocked = true
 		e.Note = fmt.Sprintf("SO_RCVBUF %d: min(val, rmem_max %d) doubled = sk_rcvbuf %d", val, l.RmemMax, sk.RcvBuf)
 	case opt == SOPriority && val <= 6:
 		sk.Priority = uint32(val)
@@ -176,6 +183,17 @@ func (l *Layer) SysSetsockopt(k *kernel.Kernel, t *kernel.Task, fd, level, opt, 
 	default:
 		r = -kernel.ENOPROTOOPT
 	}
+	if level != SOLSocket {
+		// Not a socket-level option: the protocol's own setsockopt.
+		if p, ok := sock.Ops.(interface {
+			Setsockopt(k *kernel.Kernel, sock *Socket, level, opt, val int) int
+		}); ok {
+			e.Note = "not SOL_SOCKET: sk->sk_prot->setsockopt"
+			r = p.Setsockopt(k, sock, level, opt, val)
+		} else {
+			r = -kernel.ENOPROTOOPT
+		}
+	}
 	kernel.Ret(k, fnSkSetsockopt, kernel.Err(r))
 	return int(kernel.Ret(k, fnSysSetsockopt, kernel.Err(r)))
 }
@@ -184,7 +202,7 @@ func (l *Layer) SysSetsockopt(k *kernel.Kernel, t *kernel.Task, fd, level, opt, 
 // task's fd table.
 func (l *Layer) SysSocket(k *kernel.Kernel, t *kernel.Task, family, typ, protocol int) int {
 	k.Call(fnSysSocket)
-	sock := &Socket{Type: typ}
+	sock := &Socket{Type: typ &^ SockNonblock, NonBl: typ&SockNonblock != 0}
 	if r := l.sockCreate(k, sock, family, protocol); r < 0 {
 		return int(kernel.Ret(k, fnSysSocket, kernel.Err(r)))
 	}
@@ -375,4 +393,29 @@ func (l *Layer) SysClose(k *kernel.Kernel, t *kernel.Task, fd int) int {
 		k.RetVoid(fnFputSync)
 	}
 	return 0
+}
+
+// Shutdown values (include/linux/net.h).
+const (
+	ShutRd   = 0
+	ShutWr   = 1
+	ShutRdwr = 2
+)
+
+var fnSysShutdown = kernel.NewFn("__sys_shutdown", socketC, "syscall")
+
+// SysShutdown is __sys_shutdown() → sock->ops->shutdown.
+func (l *Layer) SysShutdown(k *kernel.Kernel, t *kernel.Task, fd, how int) int {
+	k.Call(fnSysShutdown).Note = fmt.Sprintf("shutdown(%d, %d)", fd, how)
+	sock, err := sockfdLookup(k, t, fd)
+	if err < 0 {
+		return int(kernel.Ret(k, fnSysShutdown, kernel.Err(err)))
+	}
+	sh, ok := sock.Ops.(interface {
+		Shutdown(k *kernel.Kernel, sock *Socket, how int) int
+	})
+	if !ok || how < ShutRd || how > ShutRdwr {
+		return int(kernel.Ret(k, fnSysShutdown, kernel.Err(-kernel.EINVAL)))
+	}
+	return int(kernel.Ret(k, fnSysShutdown, kernel.Err(sh.Shutdown(k, sock, how))))
 }
