@@ -10,13 +10,19 @@ SERVER  := bin/skbscope
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT     := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: run test bench wasm server deps test-deps clean fuzz
+.PHONY: run test bench wasm server deps test-deps clean fuzz static
 
 run: wasm server
 	./$(SERVER) serve -addr $(ADDR)
 
 server:
 	$(GO) build -o $(SERVER) ./server
+
+# A static copy of the site in dist/, for any static web host under any
+# path (every link in it is relative).
+static: wasm server
+	rm -rf dist
+	./$(SERVER) static -o dist
 
 # The wasm is replaced only when its bytes change, so the compressed copies
 # (brotli -q 11 takes a while) are redone only when needed.

@@ -162,13 +162,15 @@ const readView = `(() => {
 })()`
 
 // load opens url afresh and waits until the wasm app has taken over the
-// page (going through about:blank, so that reopening the current URL
-// cannot be mistaken for having loaded).
+// page and shows a lesson, an error or the lessons list (going through
+// about:blank, so that reopening the current URL cannot be mistaken for
+// having loaded).
 func load(ctx context.Context, url string) error {
 	return chromedp.Run(ctx,
 		chromedp.Navigate("about:blank"),
 		chromedp.Navigate(url),
 		chromedp.WaitNotPresent("#app-wasm-loader", chromedp.ByQuery),
+		chromedp.WaitReady("#cursor, #error, #lessons", chromedp.ByQuery),
 	)
 }
 

@@ -4,6 +4,7 @@
 //	server serve [-addr 127.0.0.1:8080] [-static static]
 //	server trace -scenario NAME [-format json|ftrace|pwru]
 //	server pcap  -scenario NAME [-o FILE]
+//	server static [-o dist] [-static static]
 package main
 
 import (
@@ -16,9 +17,10 @@ import (
 
 // commands maps each subcommand to its function.
 var commands = map[string]func(args []string, stdout io.Writer) error{
-	"serve": serveCmd,
-	"trace": traceCmd,
-	"pcap":  pcapCmd,
+	"serve":  serveCmd,
+	"trace":  traceCmd,
+	"pcap":   pcapCmd,
+	"static": staticCmd,
 }
 
 const usage = `usage: server COMMAND [flags]
@@ -27,6 +29,7 @@ commands:
   serve   serve the web app (default http://127.0.0.1:8080/)
   trace   print a lesson's trace: -scenario NAME -format json|ftrace|pwru
   pcap    write a lesson's frames: -scenario NAME -o FILE.pcap
+  static  write the site as static files: -o DIR (default dist)
 
 run "server COMMAND -h" for a command's flags
 `

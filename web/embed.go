@@ -57,7 +57,7 @@ func (s *Scope) command(ctx app.Context, cmd string, frame int, lesson string) {
 		v := s.v
 		v.Lesson, v.C = lesson, 0
 		s.custom = nil
-		ctx.Navigate(v.href())
+		navigate(ctx, v)
 	}
 }
 

@@ -24,9 +24,24 @@ var lessons = sync.OnceValue(scenario.Lessons)
 // DefaultLesson is opened when the URL names none and no lesson is listed.
 const DefaultLesson = "udp-sendto"
 
-// Routes registers the page. The URL holds the whole view (see view).
+// Routes registers the page. The URL's query holds the whole view (see
+// view). The server serves it at / only; in the browser it answers any
+// path, since the static export may be hosted under a prefix the page
+// cannot know.
 func Routes() {
-	app.Route("/", func() app.Composer { return &Scope{} })
+	newScope := func() app.Composer { return &Scope{} }
+	if app.IsClient {
+		app.RouteWithRegexp("^/.*", newScope)
+		return
+	}
+	app.Route("/", newScope)
+}
+
+// navigate opens view v at the current path.
+func navigate(ctx app.Context, v view) {
+	u := *ctx.Page().URL()
+	u.RawQuery = v.query()
+	ctx.NavigateTo(&u)
 }
 
 // Speeds offered while playing, in events per second.
@@ -454,7 +469,7 @@ func (s *Scope) header() app.UI {
 				app.Text(l.t("Lesson")+" "),
 				app.Select().ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
 					s.custom = nil
-					ctx.Navigate(view{Lesson: ctx.JSSrc().Get("value").String(), Lang: s.v.Lang, Lecture: s.v.Lecture}.href())
+					navigate(ctx, view{Lesson: ctx.JSSrc().Get("value").String(), Lang: s.v.Lang, Lecture: s.v.Lecture})
 				}).Body(
 					app.Range(ls).Slice(func(i int) app.UI {
 						title, _ := lessonText(l, ls[i])
@@ -712,7 +727,7 @@ func (s *Scope) whatIf() app.UI {
 			app.Button().ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
 				v := s.v
 				v.Knobs, v.C = scenario.Knobs{}, 0
-				ctx.Navigate(v.href())
+				navigate(ctx, v)
 			}),
 		),
 		app.Details().ID("editor").Open(s.editor.open).Body(
@@ -813,5 +828,5 @@ func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
 		return
 	}
 	s.knobErr, s.custom = "", nil
-	ctx.Navigate(v.href())
+	navigate(ctx, v)
 }
