@@ -13,6 +13,7 @@ import (
 	"skbscope/stack/header"
 	"skbscope/stack/ipv4"
 	"skbscope/stack/kernel"
+	"skbscope/stack/netfilter"
 	"skbscope/stack/packet"
 	"skbscope/stack/sched"
 	"skbscope/stack/socket"
@@ -166,6 +167,17 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 		return defaultSysctls[key]
 	}
 	ip.DefaultSndBuf, ip.DefaultRcvBuf = sysctl("net.core.wmem_default"), sysctl("net.core.rmem_default")
+	ip.TCPCongestion = hs.TCPCongestion
+	if len(hs.Netfilter) > 0 {
+		ip.NF = &netfilter.Table{}
+		for _, r := range hs.Netfilter {
+			h, _ := netfilter.HookByChain(r.Chain) // checked by Parse
+			rule := &netfilter.Rule{Proto: nfProtos[r.Proto], Sport: uint16(r.Sport), Dport: uint16(r.Dport), Drop: r.Verdict == "drop"}
+			rule.Saddr, _ = netip.ParsePrefix(r.Saddr)
+			rule.Daddr, _ = netip.ParsePrefix(r.Daddr)
+			ip.NF.Chains[h] = append(ip.NF.Chains[h], rule)
+		}
+	}
 	h := &host{k: k, core: c, ip: ip, sock: &socket.Layer{
 		Families: map[int]socket.Family{socket.AFInet: ip.Family()},
 		WmemMax:  sysctl("net.core.wmem_max"),

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"skbscope/stack/header"
+	"skbscope/stack/netfilter"
 	"skbscope/stack/socket"
 )
 
@@ -181,6 +182,29 @@ func (f *File) check(pos positions) error {
 				ps.add(hp+".sysctls."+key, "%d outside 2304..1073741824", v)
 			}
 		}
+		for i, r := range h.Netfilter {
+			rp := fmt.Sprintf("%s.netfilter[%d]", hp, i)
+			if _, ok := netfilter.HookByChain(r.Chain); !ok {
+				ps.add(rp+".chain", "%q: prerouting, input, forward, output or postrouting", r.Chain)
+			}
+			if _, ok := nfProtos[r.Proto]; !ok {
+				ps.add(rp+".proto", "%q: tcp, udp, icmp or empty", r.Proto)
+			}
+			for _, a := range []struct{ field, v string }{{"saddr", r.Saddr}, {"daddr", r.Daddr}} {
+				if pf, err := netip.ParsePrefix(a.v); a.v != "" && (err != nil || !pf.Addr().Is4()) {
+					ps.add(rp+"."+a.field, "%q is not an IPv4 prefix", a.v)
+				}
+			}
+			if r.Sport < 0 || r.Sport > 65535 || r.Dport < 0 || r.Dport > 65535 {
+				ps.add(rp, "ports outside 0..65535")
+			}
+			if r.Verdict != "accept" && r.Verdict != "drop" {
+				ps.add(rp+".verdict", "%q: accept or drop", r.Verdict)
+			}
+		}
+		if h.TCPCongestion != "" && h.TCPCongestion != "cubic" && h.TCPCongestion != "reno" {
+			ps.add(hp+".tcp_congestion_control", "%q: cubic or reno", h.TCPCongestion)
+		}
 		for i, tp := range h.Taps {
 			if !devs[tp.Dev] {
 				ps.add(fmt.Sprintf("%s.taps[%d].dev", hp, i), "no NIC %q on %s", tp.Dev, h.Name)
@@ -232,6 +256,9 @@ func (f *File) check(pos positions) error {
 	}
 	return ps.err()
 }
+
+// nfProtos are the protocols a netfilter rule may match.
+var nfProtos = map[string]uint8{"": 0, "tcp": header.ProtoTCP, "udp": header.ProtoUDP, "icmp": header.ProtoICMP}
 
 // sockopts are the SOL_SOCKET options a step may set.
 var sockopts = map[string][2]int{

@@ -311,3 +311,31 @@ func TestNeighbourAging(t *testing.T) {
 		t.Error("the probe was not a unicast ARP request")
 	}
 }
+
+// TestNetfilterDrop: an output rule makes sendto return -EPERM; an input
+// rule on the receiver drops silently inside ip_local_deliver.
+func TestNetfilterDrop(t *testing.T) {
+	tr := runLesson(t, "netfilter-drop")
+	var rets []string
+	for i, e := range tr.Events {
+		if e.Host == "A" && e.Kind == trace.Call && e.Fn == "__sys_sendto" {
+			rets = append(rets, retOf(tr, i).Ret)
+		}
+	}
+	if !slices.Equal(rets, []string{"-EPERM", "3", "5"}) {
+		t.Errorf("sendto returned %v, want [-EPERM 3 5]", rets)
+	}
+	var where []string
+	for i, e := range tr.Events {
+		if e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_NETFILTER_DROP" {
+			fns := stackFns(tr, i)
+			where = append(where, e.Host+" "+strings.Join(fns, " "))
+		}
+	}
+	if len(where) != 2 || !strings.Contains(where[0], "__ip_local_out") || !strings.HasPrefix(where[1], "B ") || !strings.Contains(where[1], "ip_local_deliver") {
+		t.Errorf("drops at %q", where)
+	}
+	if r := retOfFn(tr, "B", "__sys_recvfrom"); r == nil || r.Ret != "5" {
+		t.Errorf("B's recvfrom returned %v, want the third datagram", r)
+	}
+}

@@ -44,6 +44,21 @@ type Host struct {
 	Programs   []Program   `json:"programs"`
 	// Sysctls sets net.core.{wmem,rmem}_{default,max} (bytes).
 	Sysctls map[string]int `json:"sysctls"`
+	// Netfilter rules, in order per chain (nft add rule inet filter CHAIN …).
+	Netfilter []NFRule `json:"netfilter"`
+	// TCPCongestion is net.ipv4.tcp_congestion_control: cubic (default) or reno.
+	TCPCongestion string `json:"tcp_congestion_control"`
+}
+
+// NFRule is one nftables filter rule.
+type NFRule struct {
+	Chain   string `json:"chain"` // prerouting, input, forward, output, postrouting
+	Proto   string `json:"proto"` // tcp, udp, icmp, or "" for any
+	Saddr   string `json:"saddr"` // prefix, e.g. 192.0.2.0/24
+	Daddr   string `json:"daddr"`
+	Sport   int    `json:"sport"`
+	Dport   int    `json:"dport"`
+	Verdict string `json:"verdict"` // accept or drop
 }
 
 // Sysctls a scenario may set, with Linux's defaults.

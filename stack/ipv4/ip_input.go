@@ -7,6 +7,7 @@ import (
 	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
+	"skbscope/stack/netfilter"
 	"skbscope/stack/skb"
 )
 
@@ -41,11 +42,6 @@ const (
 	dropFragUnmodeled skb.Reason = "SKB_DROP_REASON_NOT_SPECIFIED"
 )
 
-const (
-	nfInetPreRouting = "NF_INET_PRE_ROUTING"
-	nfInetLocalIn    = "NF_INET_LOCAL_IN"
-)
-
 // ipPacketType is ip_packet_type: ETH_P_IP's handlers.
 type ipPacketType struct{ n *Net }
 
@@ -60,7 +56,10 @@ func (p ipPacketType) Rcv(k *kernel.Kernel, s *skb.SKB, dev *core.Device) {
 		k.RetS(fnIPRcv, "NET_RX_DROP")
 		return
 	}
-	n.nfHook(k, nfInetPreRouting, s)
+	if n.nfHook(k, netfilter.PreRouting, s) != 1 {
+		k.RetS(fnIPRcv, "NET_RX_DROP")
+		return
+	}
 	k.Call(fnIPRcvFinish, s)
 	if n.ipRcvFinishCore(k, s, dev) {
 		n.dstInput(k, s)
@@ -83,12 +82,16 @@ func (p ipPacketType) ListRcv(k *kernel.Kernel, list []*skb.SKB, dev *core.Devic
 	}
 	if len(ok) > 0 {
 		k.Call(fnIPSublistRcv, ok...)
+		// NF_HOOK_LIST: the survivors of PRE_ROUTING go on together.
+		var passed []*skb.SKB
 		for _, s := range ok {
-			n.nfHook(k, nfInetPreRouting, s)
+			if n.nfHook(k, netfilter.PreRouting, s) == 1 {
+				passed = append(passed, s)
+			}
 		}
-		k.Call(fnIPListRcvFinish, ok...)
+		k.Call(fnIPListRcvFinish, passed...)
 		var routed []*skb.SKB
-		for _, s := range ok {
+		for _, s := range passed {
 			if n.ipRcvFinishCore(k, s, dev) {
 				routed = append(routed, s)
 			}
@@ -200,7 +203,7 @@ func (n *Net) ipLocalDeliver(k *kernel.Kernel, s *skb.SKB) {
 		k.RetS(fnIPLocalDeliver, "0")
 		return
 	}
-	if n.nfHook(k, nfInetLocalIn, s) == 1 {
+	if n.nfHook(k, netfilter.LocalIn, s) == 1 {
 		n.ipLocalDeliverFinish(k, s)
 	}
 	k.RetS(fnIPLocalDeliver, "0")

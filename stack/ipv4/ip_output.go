@@ -7,6 +7,7 @@ import (
 	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
+	"skbscope/stack/netfilter"
 	"skbscope/stack/skb"
 	"skbscope/stack/socket"
 )
@@ -24,7 +25,6 @@ var (
 	fnIPSendSkb         = kernel.NewFn("ip_send_skb", ipOutputC, "ip")
 	fnIPLocalOut        = kernel.NewFn("ip_local_out", ipOutputC, "ip")
 	fnIPLocalOutInner   = kernel.NewFn("__ip_local_out", ipOutputC, "ip")
-	fnNfHook            = kernel.NewFn("nf_hook", "include/linux/netfilter.h", "netfilter")
 	fnDstOutput         = kernel.NewFn("dst_output", "include/net/dst.h", "ip")
 	fnIPOutput          = kernel.NewFn("ip_output", ipOutputC, "ip")
 	fnIPFinishOutput    = kernel.NewFn("ip_finish_output", ipOutputC, "ip")
@@ -34,12 +34,6 @@ var (
 	corkQueue           = "ip_make_skb queue (on stack)"
 	maxNonFragSize      = 0xffff
 	ipPmtudiscWantNotes = "DF: IP_PMTUDISC_WANT and the datagram fits the route's MTU"
-)
-
-// NF hook numbers (include/uapi/linux/netfilter.h).
-const (
-	nfInetLocalOut    = "NF_INET_LOCAL_OUT"
-	nfInetPostRouting = "NF_INET_POST_ROUTING"
 )
 
 // ipMakeSkb is ip_make_skb(): build one datagram on a private queue
@@ -205,15 +199,13 @@ func (n *Net) ipLocalOutInner(k *kernel.Kernel, s *skb.SKB) int {
 	iph.SetTotalLen(s.Len())
 	iph.SetChecksum()
 	s.InetSkbParm()
-	return int(kernel.Ret(k, fnIPLocalOutInner, kernel.Err(n.nfHook(k, nfInetLocalOut, s))))
+	return int(kernel.Ret(k, fnIPLocalOutInner, kernel.Err(n.nfHook(k, netfilter.LocalOut, s))))
 }
 
-// nfHook is nf_hook(): run the hook's rules. No rules are registered yet,
-// so every packet is accepted (1).
-func (n *Net) nfHook(k *kernel.Kernel, hook string, s *skb.SKB) int {
-	e := k.Call(fnNfHook, s)
-	e.Note = hook + ": no rules registered, accept"
-	return int(kernel.Ret(k, fnNfHook, kernel.Err(1)))
+// nfHook is nf_hook() at one of the IPv4 hooks, with this host's rules;
+// a packet dropped there is freed (NETFILTER_DROP) and -EPERM returned.
+func (n *Net) nfHook(k *kernel.Kernel, h netfilter.Hook, s *skb.SKB) int {
+	return n.NF.Hook(k, h, s, func(r skb.Reason) { core.KfreeSkbReason(k, s, r) })
 }
 
 // dstOutput is dst_output(): skb_dst(skb)->output, which for a unicast
@@ -229,7 +221,7 @@ func (n *Net) ipOutput(k *kernel.Kernel, s *skb.SKB) int {
 	k.Call(fnIPOutput, s)
 	rt := s.Dst.(*Rtable)
 	s.Dev = rt.Dev.Name
-	r := n.nfHook(k, nfInetPostRouting, s)
+	r := n.nfHook(k, netfilter.PostRouting, s)
 	if r == 1 {
 		r = n.ipFinishOutput(k, s)
 	}

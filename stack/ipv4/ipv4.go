@@ -6,6 +6,7 @@ import (
 	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
+	"skbscope/stack/netfilter"
 	"skbscope/stack/socket"
 )
 
@@ -14,8 +15,9 @@ type Net struct {
 	K      *kernel.Kernel
 	Core   *core.Net
 	Routes []Route
-	udp    []*socket.Sock // the UDP hash table, as a list
-	ping   []*socket.Sock // ping sockets, by echo identifier
+	NF     *netfilter.Table // the filter table's chains; nil: no rules
+	udp    []*socket.Sock   // the UDP hash table, as a list
+	ping   []*socket.Sock   // ping sockets, by echo identifier
 	icmp   icmpState
 
 	pingRover uint16 // ping_port_rover
