@@ -35,8 +35,12 @@ type Link struct {
 	// LossPct is the chance, in percent, that a frame is lost on the way
 	// (drawn from the simulation's seeded random source).
 	LossPct float64
-	busy    [2]int64 // per direction: when the line is next free
-	Sim     *kernel.Sim
+	// ReorderPct is the chance a frame is held back (by a few frame
+	// times), so that the next ones overtake it; DupPct the chance it is
+	// delivered twice.
+	ReorderPct, DupPct float64
+	busy               [2]int64 // per direction: when the line is next free
+	Sim                *kernel.Sim
 }
 
 // NewLink joins a and b.
@@ -77,7 +81,14 @@ func (l *Link) Transmit(from Port, frame []byte, t int64) (done int64, err error
 			len(f), l.Name, rateString(l.RateBps), done-start, l.DelayNs)
 	})
 	lost := l.LossPct > 0 && l.Sim.Rand().Float64()*100 < l.LossPct
-	l.Sim.At(done+l.DelayNs, func() {
+	arrive := done + l.DelayNs
+	if l.ReorderPct > 0 && l.Sim.Rand().Float64()*100 < l.ReorderPct {
+		arrive += 3 * (done - start) // overtaken by the next few frames
+	}
+	if l.DupPct > 0 && l.Sim.Rand().Float64()*100 < l.DupPct {
+		l.Sim.At(arrive+(done-start), func() { to.Arrive(append([]byte(nil), f...)) })
+	}
+	l.Sim.At(arrive, func() {
 		if lost {
 			e := to.Kernel().Event(trace.Drop, nil)
 			e.Wire, e.Reason, e.Frame = l.Name, "wire loss", f
