@@ -3,9 +3,11 @@
 // Linux 6.12, and the lesson titles and introductions, in English,
 // simplified Chinese and traditional Chinese.
 //
-// The text is data: one JSON file per language under text/, embedded and
+// The text is data: one JSON file per language under text/, and one per
+// language in each topic folder text/TOPIC/ (so that work on one part of
+// the stack does not edit the same file as another), embedded, merged and
 // parsed once. To explain a new function, add its name to "functions" in
-// every file; the tests fail until all three languages have it.
+// every language; the tests fail until all three languages have it.
 //
 // Conventions: kernel identifiers (functions, struct fields, constants)
 // stay untranslated in every language, and so does "socket", as in the
@@ -23,6 +25,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"skbscope/scenario"
@@ -34,7 +37,7 @@ var Langs = []string{"en", "zh-Hans", "zh-Hant"}
 // Text is what the UI shows for one kernel function.
 type Text struct{ Summary string }
 
-//go:embed text/*.json
+//go:embed text
 var files embed.FS
 
 // langFile is the shape of text/LANG.json.
@@ -66,19 +69,39 @@ func file(lang string) *langFile {
 	return nil
 }
 
-// parse reads text/LANG.json. The files are part of the binary, so an
-// error is a build mistake: it panics (the tests catch it first).
+// parse reads text/LANG.json and text/*/LANG.json. The files are part of
+// the binary, so an error, or one text given twice, is a build mistake:
+// it panics (the tests catch it first).
 func parse(lang string) *langFile {
-	b, err := files.ReadFile("text/" + lang + ".json")
+	topics, err := fs.Glob(files, "text/*/"+lang+".json")
 	if err != nil {
 		panic(fmt.Sprintf("explain: %v", err))
 	}
-	f := new(langFile)
-	if err := json.Unmarshal(b, f); err != nil {
-		panic(fmt.Sprintf("explain: text/%s.json: %v", lang, err))
-	}
-	if f.Lang != lang {
-		panic(fmt.Sprintf("explain: text/%s.json says lang %q", lang, f.Lang))
+	f := &langFile{Lang: lang, Functions: map[string]string{}, Lessons: map[string]lessonText{}}
+	for _, name := range append([]string{"text/" + lang + ".json"}, topics...) {
+		b, err := files.ReadFile(name)
+		if err != nil {
+			panic(fmt.Sprintf("explain: %v", err))
+		}
+		part := new(langFile)
+		if err := json.Unmarshal(b, part); err != nil {
+			panic(fmt.Sprintf("explain: %s: %v", name, err))
+		}
+		if part.Lang != lang {
+			panic(fmt.Sprintf("explain: %s says lang %q", name, part.Lang))
+		}
+		for fn, t := range part.Functions {
+			if _, dup := f.Functions[fn]; dup {
+				panic(fmt.Sprintf("explain: %s: function %s explained twice", name, fn))
+			}
+			f.Functions[fn] = t
+		}
+		for l, t := range part.Lessons {
+			if _, dup := f.Lessons[l]; dup {
+				panic(fmt.Sprintf("explain: %s: lesson %s translated twice", name, l))
+			}
+			f.Lessons[l] = t
+		}
 	}
 	return f
 }
