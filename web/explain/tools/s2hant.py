@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerate text/zh-Hant.json from text/zh-Hans.json.
+"""Regenerate text/zh-Hant.json from text/zh-Hans.json, and the same in
+every topic folder text/TOPIC/.
 
 OpenCC's s2twp (simplified to Taiwan, with phrases) does most of the work;
 the table below fixes what it gets wrong for this text and moves the
@@ -45,6 +46,11 @@ FIXES3 = [
     ("源 MAC", "來源 MAC"), ("源 IP", "來源 IP"), ("合並", "合併"), ("嚐試", "嘗試"),
     ("許可權", "權限"), ("全線上性部分", "全在線性部分"), ("頭長、", "標頭長度、"),
     ("目的、源、", "目的、來源、"), ("構建", "建置"), ("一份複製", "一份複本"),
+    ("報復制", "報複製"), ("最後一個引用消失", "最後一個參考消失"),
+    ("這是最後一個引用，", "這是最後一個參考，"), ("檔案的最後一個引用", "檔案的最後一個參考"), ("推遲到 task_work", "延後到 task_work"),
+    ("每次發出的 skb", "每次送出的 skb"), ("就喚醒等待空間的寫者", "就喚醒等待空間的寫入者"),
+    ("驅動從硬中斷上下文", "驅動程式從硬體中斷上下文"), ("一路到驅動", "一路到驅動程式"),
+    ("表示式", "運算式"),
 ]
 
 
@@ -60,16 +66,26 @@ def fix(s):
                lambda m: ("乙太網路" if m.group(1) == "乙太網" else m.group(1)) + m.group(2) + "標頭", s)
     for a, b in FIXES3:
         s = s.replace(a, b)
+    s = re.sub(r"(?<!中)斷點", "中斷點", s)  # a breakpoint, as in the UI
     return s
 
 
-def main():
-    src = os.path.join(TEXT, "zh-Hans.json")
+def convert(folder):
+    src = os.path.join(folder, "zh-Hans.json")
     out = subprocess.run(["opencc", "-c", "s2twp", "-i", src], check=True,
                          capture_output=True, text=True).stdout
     out = out.replace('"lang": "zh-Hans"', '"lang": "zh-Hant"', 1)
-    with open(os.path.join(TEXT, "zh-Hant.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(folder, "zh-Hant.json"), "w", encoding="utf-8") as f:
         f.write(fix(out))
+
+
+def main():
+    """Converts text/ and every topic folder text/TOPIC/ in it."""
+    convert(TEXT)
+    for name in sorted(os.listdir(TEXT)):
+        folder = os.path.join(TEXT, name)
+        if os.path.isfile(os.path.join(folder, "zh-Hans.json")):
+            convert(folder)
 
 
 if __name__ == "__main__":
