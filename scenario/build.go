@@ -225,6 +225,10 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 		dev.AddNeighbour(addr, mac, core.NUDReachable)
 	}
 	for _, tp := range hs.Taps {
+		if tp.Dev == "any" { // tcpdump -i any: bound to no device, on ptype_all
+			c.PtypeAll = append(c.PtypeAll, &packet.Tap{Program: tp.Program})
+			continue
+		}
 		dev := c.Device(tp.Dev)
 		if dev == nil {
 			return nil, info, fmt.Errorf("%s: tap: no device %q", hs.Name, tp.Dev)

@@ -206,8 +206,8 @@ func (f *File) check(pos positions) error {
 			ps.add(hp+".tcp_congestion_control", "%q: cubic or reno", h.TCPCongestion)
 		}
 		for i, tp := range h.Taps {
-			if !devs[tp.Dev] {
-				ps.add(fmt.Sprintf("%s.taps[%d].dev", hp, i), "no NIC %q on %s", tp.Dev, h.Name)
+			if !devs[tp.Dev] && tp.Dev != "any" && tp.Dev != "lo" {
+				ps.add(fmt.Sprintf("%s.taps[%d].dev", hp, i), "no NIC %q on %s (nor lo or any)", tp.Dev, h.Name)
 			}
 		}
 		for pi, p := range h.Programs {

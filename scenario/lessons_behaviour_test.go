@@ -339,3 +339,80 @@ func TestNetfilterDrop(t *testing.T) {
 		t.Errorf("B's recvfrom returned %v, want the third datagram", r)
 	}
 }
+
+// TestTcpdumpTap: on the way out, dev_queue_xmit_nit clones once for two
+// taps (one reference each); on the way in, the tap takes a reference on
+// the skb that climbs to UDP, no clone. Every ring holds the wire frame.
+func TestTcpdumpTap(t *testing.T) {
+	tr := runLesson(t, "tcpdump-tap")
+	nit := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "A" && e.Kind == trace.Call && e.Fn == "dev_queue_xmit_nit" })
+	if nit < 0 {
+		t.Fatal("no dev_queue_xmit_nit on A")
+	}
+	orig := tr.Events[nit].Skb[0]
+	end := firstEvent(tr, nit, func(e *trace.Event) bool { return e.Kind == trace.Ret && e.Fn == "dev_queue_xmit_nit" })
+	var clones, delivers, rcvs int
+	clone := -1
+	for i := nit; i < end; i++ {
+		e := &tr.Events[i]
+		switch {
+		case e.Kind == trace.Clone:
+			clones++
+			clone = e.Skb[len(e.Skb)-1]
+		case e.Kind == trace.Call && e.Fn == "deliver_skb":
+			delivers++
+		case e.Kind == trace.Call && e.Fn == "tpacket_rcv":
+			rcvs++
+			// The first tap shares the clone with the second.
+			if s := tr.SnapOf(i, clone); rcvs == 1 && (s == nil || s.Users != 2 || !s.Cloned || s.Dataref != 2) {
+				t.Errorf("clone at the first tpacket_rcv: %+v, want users 2, cloned, dataref 2", s)
+			}
+			if !hasSkb(e, clone) || hasSkb(e, orig) {
+				t.Errorf("tpacket_rcv on A got skbs %v, want the clone %d", e.Skb, clone)
+			}
+		}
+	}
+	if clones != 1 || delivers != 1 || rcvs != 2 {
+		t.Errorf("A: %d clones, %d deliver_skb, %d tpacket_rcv; want 1, 1, 2", clones, delivers, rcvs)
+	}
+	var wire []byte
+	rings := map[string][]byte{}
+	for i := range tr.Events {
+		e := &tr.Events[i]
+		if e.Kind == trace.Wire && wire == nil {
+			wire = e.Frame
+		}
+		if e.Kind == trace.Enqueue && strings.HasSuffix(e.Queue, "packet ring") {
+			rings[e.Host+" "+e.Queue] = e.Frame
+		}
+	}
+	// B's tap copies the frame as it came off the wire, padding and all.
+	if r := rings["B tcpdump -i eth0 packet ring"]; wire == nil || !slices.Equal(r, wire) {
+		t.Errorf("B's ring holds %x, the wire carried %x", r, wire)
+	}
+	// A's taps see the frame before the NIC pads it and, with checksum
+	// offload (CHECKSUM_PARTIAL), before it writes the UDP checksum: only
+	// the pseudo-header sum is there, which tcpdump calls incorrect.
+	const udpCheck = header.EthernetLen + header.IPv4MinLen + 6
+	for _, r := range []string{"A tcpdump -i eth0 packet ring", "A tcpdump -i any packet ring"} {
+		got := rings[r]
+		if len(got) != 47 || len(wire) != 60 {
+			t.Fatalf("%s: %d bytes, wire %d; want 47 and 60 (padded)", r, len(got), len(wire))
+		}
+		if !slices.Equal(got[:udpCheck], wire[:udpCheck]) || !slices.Equal(got[udpCheck+2:], wire[udpCheck+2:47]) {
+			t.Errorf("%s holds %x, the wire carried %x", r, got, wire)
+		}
+		if slices.Equal(got[udpCheck:udpCheck+2], wire[udpCheck:udpCheck+2]) {
+			t.Errorf("%s: UDP checksum %x already final", r, got[udpCheck:udpCheck+2])
+		}
+	}
+	// On B the tap's reference is on the skb UDP receives.
+	d := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "B" && e.Kind == trace.Call && e.Fn == "deliver_skb" })
+	u := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "B" && e.Kind == trace.Call && e.Fn == "udp_rcv" })
+	if d < 0 || u < 0 || tr.Events[d].Skb[0] != tr.Events[u].Skb[0] {
+		t.Fatalf("B: deliver_skb %d, udp_rcv %d: not the same skb", d, u)
+	}
+	if s := tr.SnapOf(d+1, tr.Events[d].Skb[0]); s == nil || s.Users != 2 || s.Cloned {
+		t.Errorf("B's skb inside deliver_skb: %+v, want users 2, not cloned", s)
+	}
+}

@@ -158,10 +158,14 @@ func devQueueXmitNit(k *kernel.Kernel, s *skb.SKB, dev *Device) {
 	c.TransportHeader = c.NetworkHeader
 	c.PktType = skb.PacketOutgoing
 	for i, t := range taps {
-		if i < len(taps)-1 {
-			c.Get() // deliver_skb takes a reference for every tap but the last
+		if i == len(taps)-1 { // the last tap is called directly with the clone's own reference
+			t.Func(k, c, dev)
+			break
 		}
+		k.Call(fnDeliverSkb, c).Note = "another tap follows: this one gets its own reference to the clone"
+		c.Get()
 		t.Func(k, c, dev)
+		k.RetS(fnDeliverSkb, "0")
 	}
 	k.RetVoid(fnDevQueueXmitNit)
 }

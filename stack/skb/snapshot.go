@@ -89,6 +89,12 @@ func Regions(buf []byte, mac, network, transport int) []trace.Region {
 				{Name: "saddr", Value: ip.Src().String()},
 				{Name: "daddr", Value: ip.Dst().String()},
 			}})
+			// Until ip_rcv_core sets it (or after dev_queue_xmit_nit
+			// resets it), transport_header equals network_header: the
+			// layer-4 header still starts after the IP header.
+			if transport < network+ihl {
+				transport = network + ihl
+			}
 		}
 	}
 	if network >= 0 && network <= len(buf)-header.ARPLen && len(rs) > 0 && rs[0].Layer == "eth" &&
