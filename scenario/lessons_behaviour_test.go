@@ -345,7 +345,9 @@ func TestNetfilterDrop(t *testing.T) {
 // the skb that climbs to UDP, no clone. Every ring holds the wire frame.
 func TestTcpdumpTap(t *testing.T) {
 	tr := runLesson(t, "tcpdump-tap")
-	nit := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "A" && e.Kind == trace.Call && e.Fn == "dev_queue_xmit_nit" })
+	nit := firstEvent(tr, 0, func(e *trace.Event) bool {
+		return e.Host == "A" && e.Kind == trace.Call && e.Fn == "dev_queue_xmit_nit"
+	})
 	if nit < 0 {
 		t.Fatal("no dev_queue_xmit_nit on A")
 	}
