@@ -375,6 +375,8 @@ func schedule(h *host, p Program, got func([]byte)) {
 			h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), flagsOf(s), &to, func(int) { next(i)() })
 		case "sleep":
 			h.k.Nanosleep(t, s.Ns, next(i))
+		case "link":
+			core.IPLinkSet(h.k, t, h.core.Device(s.Dev), s.State == "up", func(int) { next(i)() })
 		case "recvfrom":
 			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) { next(i)() })
 		}

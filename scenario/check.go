@@ -217,6 +217,9 @@ func (f *File) check(pos positions) error {
 			}
 			for si, s := range p.Steps {
 				checkStep(ps, fmt.Sprintf("%s.steps[%d]", pp, si), s)
+				if s.Op == "link" && !devs[s.Dev] {
+					ps.add(fmt.Sprintf("%s.steps[%d].dev", pp, si), "no NIC %q on %s", s.Dev, h.Name)
+				}
 			}
 		}
 	}
@@ -342,6 +345,10 @@ func checkStep(ps *problems, p string, s Step) {
 	case "recvfrom":
 		if s.Size < 0 || s.Size > 1<<20 {
 			ps.add(p+".size", "%d outside 0..1048576", s.Size)
+		}
+	case "link":
+		if s.State != "up" && s.State != "down" {
+			ps.add(p+".state", "%q: up or down", s.State)
 		}
 	default:
 		ps.add(p+".op", "unknown op %q", s.Op)

@@ -418,3 +418,67 @@ func TestTcpdumpTap(t *testing.T) {
 		t.Errorf("B's skb inside deliver_skb: %+v, want users 2, not cloned", s)
 	}
 }
+
+// TestDeviceDown: a datagram sent while `ip link set eth0 down` sleeps in
+// the driver meets noop_qdisc (dropped, NET_XMIT_CN, yet sendto succeeds);
+// once the routes are flushed sendto fails with -ENETUNREACH; after `up`
+// and before carrier the ARP request meets noop_qdisc, and the datagram
+// leaves only once linkwatch has put pfifo_fast back.
+func TestDeviceDown(t *testing.T) {
+	tr := runLesson(t, "device-down")
+	var rets []string
+	for i := range tr.Events {
+		if e := &tr.Events[i]; e.Host == "A" && e.Kind == trace.Ret && e.Fn == "__sys_sendto" {
+			rets = append(rets, e.Ret)
+		}
+	}
+	if want := []string{"3", "3", "-ENETUNREACH", "4"}; !slices.Equal(rets, want) {
+		t.Errorf("sendto returned %v, want %v", rets, want)
+	}
+	var noop []int
+	for i := range tr.Events {
+		if e := &tr.Events[i]; e.Kind == trace.Ret && e.Fn == "noop_enqueue" {
+			if e.Ret != "NET_XMIT_CN" {
+				t.Errorf("noop_enqueue returned %s", e.Ret)
+			}
+			noop = append(noop, i)
+		}
+	}
+	if len(noop) != 2 {
+		t.Fatalf("%d skbs met noop_qdisc, want 2 (datagram two, the first ARP request)", len(noop))
+	}
+	if fns := stackFns(tr, noop[0]); !slices.Contains(fns, "udp_sendmsg") {
+		t.Errorf("first noop drop not on the sendto path: %v", fns)
+	}
+	if fns := stackFns(tr, noop[1]); !slices.Contains(fns, "arp_solicit") {
+		t.Errorf("second noop drop not an ARP request: %v", fns)
+	}
+	drop := firstEvent(tr, noop[0]-3, func(e *trace.Event) bool { return e.Kind == trace.Drop })
+	if drop < 0 || drop > noop[0] || tr.Events[drop].Reason != "SKB_DROP_REASON_QDISC_DROP" {
+		t.Errorf("noop drop reason: event %d", drop)
+	}
+	// The sleeping ip task: the drop happens while it is inside e1000e_down.
+	down := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "e1000e_down" })
+	downRet := firstEvent(tr, down, func(e *trace.Event) bool { return e.Kind == trace.Ret && e.Fn == "e1000e_down" })
+	if !(down < noop[0] && noop[0] < downRet) {
+		t.Errorf("e1000e_down %d..%d, first noop drop at %d", down, downRet, noop[0])
+	}
+	act := firstEvent(tr, noop[1], func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "transition_one_qdisc" })
+	if act < 0 || tr.Events[act].Ctx != "task:kworker/u4:1[30]" {
+		t.Fatal("pfifo_fast not reinstated by linkwatch")
+	}
+	wire := firstEvent(tr, act, func(e *trace.Event) bool { return e.Kind == trace.Wire && e.Host == "A" })
+	if wire < 0 {
+		t.Fatal("nothing on the wire after the link came up")
+	}
+	// B receives "one" and "four", nothing else.
+	var got []string
+	for i := range tr.Events {
+		if e := &tr.Events[i]; e.Host == "B" && e.Kind == trace.Ret && e.Fn == "__sys_recvfrom" {
+			got = append(got, e.Ret)
+		}
+	}
+	if !slices.Equal(got, []string{"3", "4"}) {
+		t.Errorf("B's recvfrom returned %v, want [3 4]", got)
+	}
+}

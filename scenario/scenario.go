@@ -103,7 +103,7 @@ type Program struct {
 
 // Step is one system call.
 type Step struct {
-	Op       string   `json:"op"`       // "socket", "bind", "sendto", "recvfrom", "sleep", "ping"
+	Op       string   `json:"op"`       // "socket", "bind", "sendto", "recvfrom", "sleep", "ping", "link", ...
 	Type     string   `json:"type"`     // socket: "udp", or "icmp" for a ping socket
 	As       string   `json:"as"`       // socket: the name later steps use
 	Sock     string   `json:"sock"`     // sendto: which socket
@@ -119,6 +119,8 @@ type Step struct {
 	Nonblock bool     `json:"nonblock"` // socket: SOCK_NONBLOCK (O_NONBLOCK)
 	How      string   `json:"how"`      // shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR
 	Value    int      `json:"value"`    // setsockopt: the value
+	Dev      string   `json:"dev"`      // link: which NIC
+	State    string   `json:"state"`    // link: "up" or "down" (ip link set DEV up|down)
 }
 
 // Link is a cable between two NICs, named "HOST.NIC".

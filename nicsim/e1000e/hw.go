@@ -80,6 +80,10 @@ type NIC struct {
 	ITRNs             int64
 	RxMissed, TxCount int
 	napi              *core.NAPI
+	down              bool // e1000e_down: RCTL.EN, TCTL.EN and the IRQ off
+	linkUp            bool // the PHY has a link
+	lsc               bool // ICR.LSC read by the next interrupt
+	watchdogTimer     kernel.Timer
 }
 
 // New makes an adapter for dev on host k. Attach it to a link with
@@ -87,6 +91,8 @@ type NIC struct {
 func New(k *kernel.Kernel, dev *core.Device) *NIC {
 	n := &NIC{k: k, Dev: dev, tx: make([]txDesc, DefaultTxRing), rx: make([]rxDesc, DefaultRxRing), ITRNs: DefaultITRNs, lastIRQ: -DefaultITRNs}
 	n.napi = &core.NAPI{Dev: dev, Weight: core.NapiWeight, Poll: n.poll}
+	n.watchdogTimer = kernel.Timer{Name: "e1000_watchdog", Fn: n.watchdog}
+	n.linkUp = true
 	dev.Ops = n
 	// e1000e's defaults, less TSO, which this model does not do yet.
 	dev.Features = core.FeatSG | core.FeatHWCsum | core.FeatRXCsum
@@ -121,7 +127,7 @@ func (n *NIC) doorbell() {
 // txNext sends the descriptor at TDH, if any: DMA the bytes, pad short
 // frames (TCTL.PSP), clock them out, write back DD.
 func (n *NIC) txNext() {
-	if n.txHWHead == n.txNextToUse {
+	if n.txHWHead == n.txNextToUse || n.down {
 		n.txBusy = false
 		return
 	}
@@ -164,6 +170,10 @@ func (n *NIC) txNext() {
 // checksums (RXCSUM), DMA it into the next RX buffer and interrupt. With
 // no free descriptor the frame is missed (the RNBC/MPC counters).
 func (n *NIC) Arrive(frame []byte) {
+	if n.down {
+		n.k.Note(trace.Drop, n.Dev.Name+" is down (RCTL.EN clear): the MAC ignores the frame").Reason = "receiver disabled"
+		return
+	}
 	if n.rxUsed == len(n.rx) {
 		n.RxMissed++
 		n.k.Note(trace.Drop, n.Dev.Name+": RX ring full, frame missed by the NIC").Reason = "rx_missed_errors"
@@ -219,6 +229,9 @@ func checkRx(f []byte) rxStatus {
 // allows after the previous one and not while it is masked; causes that
 // arrive meanwhile share one interrupt.
 func (n *NIC) raiseIRQ(cause string) {
+	if n.down {
+		return // the interrupt was freed
+	}
 	if !strings.Contains(n.causes, cause) {
 		n.causes = strings.TrimSpace(n.causes + " " + cause)
 	}
@@ -233,6 +246,7 @@ func (n *NIC) raiseIRQ(cause string) {
 		n.lastIRQ = n.k.Sim.Now()
 		e := n.k.Event(trace.IRQ, nil)
 		e.Note = fmt.Sprintf("%s raises its MSI (ICR %s)", n.Dev.Name, n.causes)
+		n.lsc = n.lsc || strings.Contains(n.causes, "LSC")
 		n.causes = ""
 		n.k.RunOn(n.k.Sim.Now(), 0, kernel.Context{Kind: kernel.CtxHardirq, Name: n.Dev.Name}, func() {
 			n.k.HardIRQ(n.Dev.Name, n.intrMSI)

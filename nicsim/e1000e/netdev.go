@@ -105,6 +105,11 @@ func (n *NIC) txQueue(k *kernel.Kernel, s *skb.SKB) {
 func (n *NIC) intrMSI() {
 	k := n.k
 	k.Call(fnIntrMSI).Note = fmt.Sprintf("ICR read: %d TX descriptors done, %d RX buffers filled; schedule NAPI", n.txDone(), n.rxUsed)
+	if n.lsc {
+		n.lsc = false
+		k.Note(trace.State, "ICR.LSC: link status changed, the watchdog will look in a jiffy")
+		k.ModTimer(&n.watchdogTimer, k.Now()+kernel.Jiffy)
+	}
 	n.Dev.Net.NapiSchedule(k, n.napi)
 	k.RetS(fnIntrMSI, "IRQ_HANDLED")
 }

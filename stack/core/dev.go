@@ -62,7 +62,11 @@ func devXmitSkb(k *kernel.Kernel, s *skb.SKB, q Qdisc, dev *Device) NetXmit {
 		q.RunEnd()
 		return kernel.Ret(k, fnDevXmitSkb, NetXmitSuccess)
 	}
-	k.Note(trace.State, q.Kind()+" is busy or not empty: enqueue, then run it", s)
+	if q.CanBypass() {
+		k.Note(trace.State, q.Kind()+" is busy or not empty: enqueue, then run it", s)
+	} else {
+		k.Note(trace.State, q.Kind()+" cannot be bypassed: enqueue, then run it", s)
+	}
 	rc := devQdiscEnqueue(k, s, q)
 	dev.Net.Sched.QdiscRun(k, q, dev)
 	return kernel.Ret(k, fnDevXmitSkb, rc)

@@ -399,3 +399,28 @@ func (net *Net) NeighEventNS(k *kernel.Kernel, dev *Device, addr netip.Addr, lla
 	}
 	return n
 }
+
+var fnNeighIfdown = kernel.NewFn("neigh_ifdown", "net/core/neighbour.c", "neigh")
+
+// NeighIfdown is neigh_ifdown() → neigh_flush_dev(): every entry on dev
+// dies, its timer stopped and the skbs parked on its arp_queue freed.
+// Nobody holds the entries in the model, so they leave the table.
+func (net *Net) NeighIfdown(k *kernel.Kernel, dev *Device) {
+	k.Call(fnNeighIfdown)
+	var kept []*Neighbour
+	for _, n := range net.Neighbours {
+		if n.Dev != dev {
+			kept = append(kept, n)
+			continue
+		}
+		k.DelTimer(&n.timer)
+		for i, s := range n.arpQueue {
+			k.Dequeue(n.QueueName(), len(n.arpQueue)-i-1, s)
+			KfreeSkbReason(k, s, skb.NotSpecified)
+		}
+		n.arpQueue, n.arpQueueBytes = nil, 0
+		k.Note(trace.State, fmt.Sprintf("neigh %s dev %s: %s → dead", n.Key, dev.Name, n.State))
+	}
+	net.Neighbours = kept
+	k.RetVoid(fnNeighIfdown)
+}

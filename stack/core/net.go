@@ -11,6 +11,9 @@ type Net struct {
 	Neighbours []*Neighbour
 	Sched      QdiscRunner
 	NeighOps   NeighOps // arp_tbl's ops, set by the ARP layer
+	// Notifiers is the netdev notifier chain (register_netdevice_notifier),
+	// called in order on NETDEV_UP, NETDEV_DOWN and the like.
+	Notifiers []func(k *kernel.Kernel, ev NetdevEvent, dev *Device)
 
 	softnet   []*SoftnetData
 	ptypeBase map[uint16]PacketHandler

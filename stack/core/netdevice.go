@@ -65,6 +65,14 @@ type NetdevOps interface {
 	NdoStartXmit(k *kernel.Kernel, s *skb.SKB, dev *Device) NetdevTx
 }
 
+// NetdevOpenStop is the rest of net_device_ops for a driver that can be
+// brought up and down: ndo_open and ndo_stop. Stop may sleep (drivers
+// wait for their hardware), so it finishes by calling done in the task.
+type NetdevOpenStop interface {
+	NdoOpen(k *kernel.Kernel, dev *Device) int
+	NdoStop(k *kernel.Kernel, t *kernel.Task, dev *Device, done func())
+}
+
 // PacketType is a struct packet_type on a ptype_all list: a tap such as
 // tcpdump's AF_PACKET socket.
 type PacketType interface {
@@ -108,7 +116,11 @@ type Device struct {
 	TxQueueLen    int
 	Features      Features
 	Ops           NetdevOps
-	Qdisc         Qdisc
+	Qdisc         Qdisc // dev_queue->qdisc: what dev_queue_xmit enqueues to
+	// QdiscSleeping is the configured qdisc (dev->qdisc) while noop_qdisc
+	// stands in for it, the device being down or without carrier.
+	QdiscSleeping Qdisc
+	NoCarrier     bool // __LINK_STATE_NOCARRIER
 	PtypeAll      []PacketType // dev->ptype_all
 
 	// txqStopped is __QUEUE_STATE_DRV_XOFF on the one netdev_queue.

@@ -24,4 +24,6 @@ type QdiscRunner interface {
 	SchDirectXmit(k *kernel.Kernel, s *skb.SKB, q Qdisc, dev *Device, validate bool) bool
 	QdiscRun(k *kernel.Kernel, q Qdisc, dev *Device)
 	RunQdisc(k *kernel.Kernel, q Qdisc, dev *Device) // __qdisc_run
+	DevDeactivateMany(k *kernel.Kernel, dev *Device)
+	DevActivate(k *kernel.Kernel, dev *Device)
 }

@@ -49,6 +49,7 @@ func New(k *kernel.Kernel, c *core.Net) *Net {
 	c.DevAddPack(header.EtherTypeIPv4, ipPacketType{n})
 	c.DevAddPack(header.EtherTypeARP, arpPacketType{n})
 	c.NeighOps = arpOps{n}
+	c.Notifiers = append(c.Notifiers, n.fibNetdevEvent)
 	return n
 }
 

@@ -71,15 +71,24 @@ var (
 	fnHrtimerWakeup    = NewFn("hrtimer_wakeup", "kernel/time/hrtimer.c", "sched")
 )
 
+var fnUsleepRange = NewFn("usleep_range_state", "kernel/time/timer.c", "sched")
+
 // Nanosleep is nanosleep() → hrtimer_nanosleep(): the task sleeps until
 // its hrtimer fires (in the timer interrupt) and wakes it; then done runs
 // in the task.
-func (k *Kernel) Nanosleep(t *Task, ns int64, done func()) {
-	k.Call(fnHrtimerNanosleep).Note = fmt.Sprintf("sleep %.3f ms", float64(ns)/1e6)
+func (k *Kernel) Nanosleep(t *Task, ns int64, done func()) { k.hrSleep(t, fnHrtimerNanosleep, ns, done) }
+
+// UsleepRange is usleep_range(): what a driver calls to wait for its
+// hardware, sleeping on an hrtimer like nanosleep. The model sleeps for
+// the shortest time of the range, min.
+func (k *Kernel) UsleepRange(t *Task, min int64, done func()) { k.hrSleep(t, fnUsleepRange, min, done) }
+
+func (k *Kernel) hrSleep(t *Task, fn *Fn, ns int64, done func()) {
+	k.Call(fn).Note = fmt.Sprintf("sleep %.3f ms", float64(ns)/1e6)
 	wq := &WaitQueue{Name: t.Name + "'s hrtimer_sleeper"}
 	cpu := k.CPU()
 	k.Sleep(t, wq, func() {
-		k.RetS(fnHrtimerNanosleep, "0")
+		k.RetS(fn, "0")
 		done()
 	})
 	k.Sim.schedule(k.Now()+ns, cpu, Context{Kind: CtxHardirq, Name: "hrtimer"}, func() {

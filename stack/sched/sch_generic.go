@@ -24,6 +24,16 @@ var (
 	fnDequeueSkb    = kernel.NewFn("dequeue_skb", schGenericC, "qdisc")
 	fnSchDirectXmit = kernel.NewFn("sch_direct_xmit", schGenericC, "qdisc")
 	fnDevRequeueSkb = kernel.NewFn("dev_requeue_skb", schGenericC, "qdisc")
+
+	fnNoopEnqueue          = kernel.NewFn("noop_enqueue", schGenericC, "qdisc")
+	fnNoopDequeue          = kernel.NewFn("noop_dequeue", schGenericC, "qdisc")
+	fnDevDeactivateMany    = kernel.NewFn("dev_deactivate_many", schGenericC, "qdisc")
+	fnDevDeactivateQueue   = kernel.NewFn("dev_deactivate_queue", schGenericC, "qdisc")
+	fnSynchronizeNet       = kernel.NewFn("synchronize_net", "net/core/dev.c", "qdisc")
+	fnDevResetQueue        = kernel.NewFn("dev_reset_queue", schGenericC, "qdisc")
+	fnQdiscReset           = kernel.NewFn("qdisc_reset", schGenericC, "qdisc")
+	fnDevActivate          = kernel.NewFn("dev_activate", schGenericC, "qdisc")
+	fnTransitionOneQdisc   = kernel.NewFn("transition_one_qdisc", schGenericC, "qdisc")
 )
 
 // discipline is what a qdisc in this package provides beyond core.Qdisc.
@@ -31,6 +41,7 @@ type discipline interface {
 	core.Qdisc
 	base() *Base
 	dequeue(k *kernel.Kernel) *skb.SKB
+	reset(k *kernel.Kernel) // ops->reset: free every queued skb
 }
 
 // Base is the part of struct Qdisc every discipline shares: the requeue
@@ -162,4 +173,95 @@ func devRequeueSkb(k *kernel.Kernel, s *skb.SKB, q core.Qdisc) {
 		k.Enqueue(q.Kind()+" gso_skb", len(b.gsoSkb), s)
 	}
 	k.RetVoid(fnDevRequeueSkb)
+}
+
+// Noop is noop_qdisc: what a device's queue points at while the device is
+// down or has no carrier. It drops everything and says NET_XMIT_CN, which
+// the IP layer does not report as an error: sendto() still succeeds.
+type Noop struct{ Base }
+
+// Kind is the qdisc's name in `tc qdisc`.
+func (*Noop) Kind() string { return "noop" }
+
+// CanEnqueue is true: noop_qdisc has an enqueue op, one that drops.
+func (*Noop) CanEnqueue() bool { return true }
+
+// CanBypass is false: TCQ_F_BUILTIN only.
+func (*Noop) CanBypass() bool { return false }
+
+// NoLock is false.
+func (*Noop) NoLock() bool { return false }
+
+// Empty is true: nothing is ever queued.
+func (*Noop) Empty() bool { return true }
+
+// Enqueue is noop_enqueue(): count a tx drop on the device and drop.
+func (q *Noop) Enqueue(k *kernel.Kernel, s *skb.SKB) core.NetXmit {
+	k.Call(fnNoopEnqueue, s).Note = q.Dev.Name + " is down or has no carrier: its queue is noop_qdisc"
+	q.Dev.TxDropped++ // dev_core_stats_tx_dropped_inc
+	q.Dropped++
+	core.KfreeSkbReason(k, s, skb.QdiscDrop)
+	return kernel.Ret(k, fnNoopEnqueue, core.NetXmitCN)
+}
+
+func (*Noop) dequeue(k *kernel.Kernel) *skb.SKB {
+	k.Call(fnNoopDequeue)
+	return kernel.Ret(k, fnNoopDequeue, (*skb.SKB)(nil))
+}
+
+func (*Noop) reset(*kernel.Kernel) {}
+
+// noopFor is the device's noop_qdisc (one per device in the model, so its
+// drop counts are the device's).
+func noopFor(dev *core.Device) core.Qdisc {
+	if n, ok := dev.Qdisc.(*Noop); ok {
+		return n
+	}
+	return &Noop{Base: Base{Dev: dev}}
+}
+
+// DevDeactivateMany is dev_deactivate_many() for one device: noop_qdisc
+// goes in front of the real qdisc, a grace period lets every CPU finish
+// the dev_queue_xmit it was in, then the real qdisc is emptied.
+func (Runner) DevDeactivateMany(k *kernel.Kernel, dev *core.Device) {
+	k.Call(fnDevDeactivateMany)
+	k.Call(fnDevDeactivateQueue)
+	old := dev.Qdisc
+	if _, isNoop := old.(*Noop); !isNoop && old != nil {
+		dev.QdiscSleeping = old
+		dev.Qdisc = noopFor(dev)
+		k.Note(trace.State, fmt.Sprintf("%s txq 0: %s marked __QDISC_STATE_DEACTIVATED, noop_qdisc takes its place", dev.Name, old.Kind()))
+	}
+	k.RetVoid(fnDevDeactivateQueue)
+	k.Call(fnSynchronizeNet).Note = "wait for an RCU grace period: no CPU is still inside dev_queue_xmit with the old qdisc"
+	k.RetVoid(fnSynchronizeNet)
+	if d, ok := dev.QdiscSleeping.(discipline); ok && old == dev.QdiscSleeping {
+		k.Call(fnDevResetQueue)
+		k.Call(fnQdiscReset).Note = "free what " + d.Kind() + " still holds"
+		d.reset(k)
+		b := d.base()
+		for _, s := range b.gsoSkb {
+			core.KfreeSkbReason(k, s, skb.NotSpecified)
+		}
+		b.gsoSkb = nil
+		k.RetVoid(fnQdiscReset)
+		k.RetVoid(fnDevResetQueue)
+	}
+	k.RetVoid(fnDevDeactivateMany)
+}
+
+// DevActivate is dev_activate(): with carrier, the configured qdisc
+// replaces noop_qdisc again (transition_one_qdisc); without, activation
+// waits for linkwatch's carrier-on event.
+func (Runner) DevActivate(k *kernel.Kernel, dev *core.Device) {
+	k.Call(fnDevActivate)
+	switch {
+	case dev.NoCarrier:
+		k.Note(trace.State, dev.Name+" has no carrier yet: noop_qdisc stays until linkwatch sees it come up")
+	case dev.QdiscSleeping != nil:
+		k.Call(fnTransitionOneQdisc).Note = dev.QdiscSleeping.Kind() + " is the queue again"
+		dev.Qdisc, dev.QdiscSleeping = dev.QdiscSleeping, nil
+		k.RetVoid(fnTransitionOneQdisc)
+	}
+	k.RetVoid(fnDevActivate)
 }

@@ -74,3 +74,14 @@ func (q *PfifoFast) dequeue(k *kernel.Kernel) *skb.SKB {
 	}
 	return kernel.Ret(k, fnPfifoFastDequeue, (*skb.SKB)(nil))
 }
+
+// reset is pfifo_fast_reset(): free every skb in every band.
+func (q *PfifoFast) reset(k *kernel.Kernel) {
+	for b := range q.bands {
+		for i, s := range q.bands[b] {
+			k.Dequeue(bandName(b), len(q.bands[b])-i-1, s)
+			core.KfreeSkbReason(k, s, skb.NotSpecified)
+		}
+		q.bands[b] = nil
+	}
+}
