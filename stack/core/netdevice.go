@@ -120,7 +120,7 @@ type Device struct {
 	// QdiscSleeping is the configured qdisc (dev->qdisc) while noop_qdisc
 	// stands in for it, the device being down or without carrier.
 	QdiscSleeping Qdisc
-	NoCarrier     bool // __LINK_STATE_NOCARRIER
+	NoCarrier     bool         // __LINK_STATE_NOCARRIER
 	PtypeAll      []PacketType // dev->ptype_all
 
 	// txqStopped is __QUEUE_STATE_DRV_XOFF on the one netdev_queue.

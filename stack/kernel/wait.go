@@ -76,7 +76,9 @@ var fnUsleepRange = NewFn("usleep_range_state", "kernel/time/timer.c", "sched")
 // Nanosleep is nanosleep() → hrtimer_nanosleep(): the task sleeps until
 // its hrtimer fires (in the timer interrupt) and wakes it; then done runs
 // in the task.
-func (k *Kernel) Nanosleep(t *Task, ns int64, done func()) { k.hrSleep(t, fnHrtimerNanosleep, ns, done) }
+func (k *Kernel) Nanosleep(t *Task, ns int64, done func()) {
+	k.hrSleep(t, fnHrtimerNanosleep, ns, done)
+}
 
 // UsleepRange is usleep_range(): what a driver calls to wait for its
 // hardware, sleeping on an hrtimer like nanosleep. The model sleeps for
