@@ -182,3 +182,34 @@ func FuzzDriverRX(f *testing.F) {
 		}
 	})
 }
+
+// TestModelKnob: the model knob moves every NIC of a lesson to another
+// chip (and its 10 Mbit/s), and the lesson still delivers its datagram.
+func TestModelKnob(t *testing.T) {
+	for _, model := range []string{"cs89x0", "dm9000"} {
+		tr, err := RunWith("udp-a-to-b", Knobs{Model: model})
+		if err != nil {
+			t.Fatal(err)
+		}
+		xmit := map[string]string{"cs89x0": "net_send_packet", "dm9000": "dm9000_start_xmit"}[model]
+		var sent, e1000e, delivered int
+		for _, e := range tr.Events {
+			switch {
+			case e.Kind == trace.Call && e.Fn == xmit:
+				sent++
+			case e.Kind == trace.Call && e.Fn == "e1000_xmit_frame":
+				e1000e++
+			case e.Kind == trace.Wire && !strings.Contains(e.Note, "10 Mbit/s"):
+				t.Errorf("%s: %s", model, e.Note)
+			case e.Host == "B" && e.Kind == trace.Enqueue && strings.HasSuffix(e.Queue, "sk_receive_queue"):
+				delivered++
+			}
+		}
+		if sent == 0 || e1000e != 0 || delivered == 0 {
+			t.Errorf("%s: %d sends by %s, %d by e1000e, %d datagrams delivered", model, sent, xmit, e1000e, delivered)
+		}
+	}
+	if _, err := RunWith("udp-a-to-b", Knobs{Model: "ne2000"}); err == nil || !strings.Contains(err.Error(), "ne2000") {
+		t.Errorf("an unknown model knob: %v", err)
+	}
+}
