@@ -71,7 +71,7 @@ var defaultSysctls = map[string]int{
 
 // NIC is a network interface and its driver model.
 type NIC struct {
-	Name   string `json:"name"`
+	Name string `json:"name"`
 	// Model is the NIC hardware and its driver: "e1000e" (the default),
 	// "cs89x0" (a CS8900A with the cs89x0 driver, the seed's "cs8900")
 	// or "dm9000".
