@@ -111,11 +111,14 @@ func (n *NIC) txCommand() bool {
 // bufferFree is the chip finding room again after a refused transmit:
 // BufEvent with Rdy4Tx, if the driver enabled it (net_open does).
 func (n *NIC) bufferFree() {
-	if !n.waitRdy4T || n.txBusy || n.k.Sim.Now() < n.BufferHeldUntil {
-		return
+	switch {
+	case !n.waitRdy4T || n.txBusy:
+	case n.k.Sim.Now() < n.BufferHeldUntil:
+		n.k.Sim.At(n.BufferHeldUntil, n.bufferFree)
+	default:
+		n.waitRdy4T = false
+		n.post(isqBuffer, "buffer space for a transmit is free again")
 	}
-	n.waitRdy4T = false
-	n.post(isqBuffer, "buffer space for a transmit is free again")
 }
 
 // transmit is the chip clocking out the frame the CPU is writing into

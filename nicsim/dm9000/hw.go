@@ -48,13 +48,13 @@ type NIC struct {
 	irqQueued bool
 
 	// Driver state (board_info).
-	txPktCnt     int // tx_pkt_cnt: frames in the TX SRAM
-	queuePktLen  int // queue_pkt_len: length of the second, waiting frame
-	TxCount      int
-	RxMissed     int
-	TxBusyCount  int
-	tx1End, tx2E bool // NSR TX1END/TX2END: which TX slot completed
-	nextSlot     int  // the chip alternates its two TX "index" slots
+	txPktCnt       int // tx_pkt_cnt: frames in the TX SRAM
+	queuePktLen    int // queue_pkt_len: length of the second, waiting frame
+	TxCount        int
+	RxMissed       int
+	TxBusyCount    int
+	tx1End, tx2End bool // NSR TX1END/TX2END: which TX slot completed
+	nextSlot       int  // the chip alternates its two TX "index" slots
 }
 
 // New makes the chip and its driver for dev on host k.
@@ -108,7 +108,7 @@ func (n *NIC) txRequest(length int) {
 		if slot == 0 {
 			n.tx1End = true
 		} else {
-			n.tx2E = true
+			n.tx2End = true
 		}
 		e := n.k.Event(trace.Dequeue, nil)
 		e.Queue, e.QLen = n.txName(), len(n.txSRAM)
@@ -167,8 +167,8 @@ func (n *NIC) readClearISR() string {
 // readClearNSR is ior(NSR) in dm9000_tx_done: TX1END/TX2END, cleared by
 // the read.
 func (n *NIC) readClearNSR() (tx1, tx2 bool) {
-	tx1, tx2 = n.tx1End, n.tx2E
-	n.tx1End, n.tx2E = false, false
+	tx1, tx2 = n.tx1End, n.tx2End
+	n.tx1End, n.tx2End = false, false
 	return
 }
 
