@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"skbscope/nicsim"
+	"skbscope/nicsim/cs89x0"
+	"skbscope/nicsim/dm9000"
 	"skbscope/nicsim/e1000e"
 	"skbscope/nicsim/loopback"
 	"skbscope/stack/core"
@@ -30,13 +32,35 @@ type host struct {
 	core *core.Net
 	ip   *ipv4.Net
 	sock *socket.Layer
-	nics []*e1000e.NIC
+	nics []nicEnd
 }
 
-func (h *host) nic(name string) *e1000e.NIC {
-	for _, n := range h.nics {
-		if n.Dev.Name == name {
-			return n
+// nicEnd is one NIC model as the builder needs it: the port it offers a
+// link, its device, and how to plug the cable in.
+type nicEnd struct {
+	nicsim.Port
+	dev     *core.Device
+	setLink func(*nicsim.Link)
+}
+
+// newNIC instantiates the scenario's NIC model for dev.
+func newNIC(k *kernel.Kernel, dev *core.Device, model string) nicEnd {
+	switch model {
+	case "cs89x0":
+		n := cs89x0.New(k, dev)
+		return nicEnd{n, dev, func(l *nicsim.Link) { n.Link = l }}
+	case "dm9000":
+		n := dm9000.New(k, dev)
+		return nicEnd{n, dev, func(l *nicsim.Link) { n.Link = l }}
+	}
+	n := e1000e.New(k, dev)
+	return nicEnd{n, dev, func(l *nicsim.Link) { n.Link = l }}
+}
+
+func (h *host) nic(name string) *nicEnd {
+	for i := range h.nics {
+		if h.nics[i].dev.Name == name {
+			return &h.nics[i]
 		}
 	}
 	return nil
@@ -87,9 +111,10 @@ func NewRunner(f *File) (*Runner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("link %s: %w", l.Name, err)
 		}
-		link := nicsim.NewLink(sim, l.Name, l.RateBps, l.DelayNs, a, b)
+		link := nicsim.NewLink(sim, l.Name, l.RateBps, l.DelayNs, a.Port, b.Port)
 		link.LossPct, link.ReorderPct, link.DupPct = l.LossPct, l.ReorderPct, l.DupPct
-		a.Link, b.Link = link, link
+		a.setLink(link)
+		b.setLink(link)
 	}
 	for _, hs := range f.Hosts {
 		for _, p := range hs.Programs {
@@ -146,7 +171,7 @@ func (r *Runner) Trace() *trace.Trace {
 	return t
 }
 
-func endpoint(hosts map[string]*host, name string) (*e1000e.NIC, error) {
+func endpoint(hosts map[string]*host, name string) (*nicEnd, error) {
 	hn, nn, _ := strings.Cut(name, ".")
 	if h := hosts[hn]; h != nil {
 		if n := h.nic(nn); n != nil {
@@ -201,7 +226,7 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 		}
 		dev := &core.Device{Name: ns.Name, Addr: mac, IPv4: pfx, MTU: mtu, Up: true, TxQueueLen: ns.TxQueueLen}
 		c.AddDevice(dev)
-		h.nics = append(h.nics, e1000e.New(k, dev))
+		h.nics = append(h.nics, newNIC(k, dev, ns.Model))
 		dev.Qdisc = sched.NewPfifoFast(dev)
 		// `ip addr add` installs the prefix route: proto kernel scope link.
 		ip.Routes = append(ip.Routes, ipv4.Route{Dst: pfx.Masked(), Dev: dev, Src: pfx.Addr()})

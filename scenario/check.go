@@ -144,8 +144,14 @@ func (f *File) check(pos positions) error {
 			}
 			devs[n.Name] = true
 			nics[h.Name+"."+n.Name] = true
-			if n.Driver != "e1000e" {
-				ps.add(np+".driver", "driver %q is not modelled (e1000e is)", n.Driver)
+			model := n.Model
+			if model == "" {
+				model = "e1000e"
+			}
+			if !knownModel(model) {
+				ps.add(np+".model", "NIC model %q is not modelled (e1000e, cs89x0 or dm9000)", n.Model)
+			} else if n.Driver != "" && n.Driver != model {
+				ps.add(np+".driver", "driver %q does not drive a %s NIC (%s does)", n.Driver, model, model)
 			}
 			if n.Qdisc != "" && n.Qdisc != "pfifo_fast" {
 				ps.add(np+".qdisc", "qdisc %q is not modelled (pfifo_fast is)", n.Qdisc)
@@ -258,6 +264,18 @@ func (f *File) check(pos positions) error {
 		}
 	}
 	return ps.err()
+}
+
+// Models are the NIC models a scenario may choose, by driver name.
+var Models = []string{"e1000e", "cs89x0", "dm9000"}
+
+func knownModel(m string) bool {
+	for _, x := range Models {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 // nfProtos are the protocols a netfilter rule may match.

@@ -93,6 +93,8 @@ func TestUnknownLesson(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	good, _ := lessonFS.ReadFile("lessons/udp-sendto.json")
 	f.Add(good)
+	drivers, _ := lessonFS.ReadFile("lessons/cs8900-vs-dm9000.json")
+	f.Add(drivers)
 	f.Add([]byte(`{"version":1,"hosts":[{"name":"A"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse(data)

@@ -18,6 +18,10 @@ type Knobs struct {
 	TxQueueLen int     `json:"txqueuelen"` // every Ethernet NIC, 1..100000
 	SndBuf     int     `json:"sndbuf"`     // net.core.wmem_default and wmem_max, 4608..64 MiB
 	RcvBuf     int     `json:"rcvbuf"`     // net.core.rmem_default and rmem_max, 2304..64 MiB
+	// Model puts every Ethernet NIC on another chip: e1000e, cs89x0 or
+	// dm9000. The two 10 Mbit/s chips also slow every link to their
+	// speed, unless RateBps says otherwise.
+	Model string `json:"model"`
 }
 
 // Check reports a knob outside its range.
@@ -35,6 +39,7 @@ func (k Knobs) Check() error {
 	bad(k.TxQueueLen >= 0 && k.TxQueueLen <= 100000, "txqueuelen %d outside 1..100000", k.TxQueueLen)
 	bad(k.SndBuf == 0 || k.SndBuf >= 4608 && k.SndBuf <= 64<<20, "sndbuf %d outside 4608..67108864", k.SndBuf)
 	bad(k.RcvBuf == 0 || k.RcvBuf >= 2304 && k.RcvBuf <= 64<<20, "rcvbuf %d outside 2304..67108864", k.RcvBuf)
+	bad(k.Model == "" || knownModel(k.Model), "NIC model %q: e1000e, cs89x0 or dm9000", k.Model)
 	return errors.Join(errs...)
 }
 
@@ -53,6 +58,9 @@ func (k Knobs) Apply(f *File) (*File, error) {
 			if k.TxQueueLen != 0 {
 				h.NICs[ni].TxQueueLen = k.TxQueueLen
 			}
+			if k.Model != "" {
+				h.NICs[ni].Model, h.NICs[ni].Driver = k.Model, ""
+			}
 		}
 		set := func(key string, v int) {
 			if v == 0 {
@@ -70,8 +78,11 @@ func (k Knobs) Apply(f *File) (*File, error) {
 	}
 	for li := range g.Links {
 		l := &g.Links[li]
-		if k.RateBps != 0 {
+		switch {
+		case k.RateBps != 0:
 			l.RateBps = k.RateBps
+		case k.Model == "cs89x0" || k.Model == "dm9000":
+			l.RateBps = 10_000_000 // what both chips run at here
 		}
 		if k.DelayNs != 0 {
 			l.DelayNs = k.DelayNs

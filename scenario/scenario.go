@@ -71,8 +71,14 @@ var defaultSysctls = map[string]int{
 
 // NIC is a network interface and its driver model.
 type NIC struct {
-	Name   string `json:"name"`
-	Driver string `json:"driver"` // "e1000e"
+	Name string `json:"name"`
+	// Model is the NIC hardware and its driver: "e1000e" (the default),
+	// "cs89x0" (a CS8900A with the cs89x0 driver, the seed's "cs8900")
+	// or "dm9000".
+	Model string `json:"model"`
+	// Driver is the kernel driver's name as ethtool -i prints it; if
+	// given, it must be the model's ("e1000e", "cs89x0", "dm9000").
+	Driver string `json:"driver"`
 	MAC    string `json:"mac"`
 	Addr   string `json:"addr"` // CIDR, e.g. 192.0.2.1/24
 	MTU    int    `json:"mtu"`

@@ -149,3 +149,25 @@ func SkbOrphan(k *kernel.Kernel, s *skb.SKB) {
 	s.Sk = ""
 	k.RetVoid(fnSkbOrphan)
 }
+
+var fnNetifRxAny = kernel.NewFn("netif_rx", devC, "dev")
+
+// NetifRxAny is netif_rx(), what a non-NAPI driver (cs89x0, dm9000) calls
+// from its interrupt handler: turn bottom halves off if the caller has
+// not (not needed in hard interrupt context), then the same
+// netif_rx_internal as __netif_rx.
+func (n *Net) NetifRxAny(k *kernel.Kernel, s *skb.SKB) NetXmit {
+	e := k.Call(fnNetifRxAny, s)
+	bhOff := !k.InInterrupt()
+	if bhOff {
+		e.Note = "not in interrupt context: local_bh_disable around the enqueue"
+		k.LocalBhDisable()
+	}
+	k.Call(fnNetifRxInternal, s)
+	rc := n.enqueueToBacklog(k, s)
+	kernel.Ret(k, fnNetifRxInternal, netRx(rc))
+	if bhOff {
+		k.LocalBhEnable()
+	}
+	return NetXmit(kernel.Ret(k, fnNetifRxAny, netRx(rc)))
+}

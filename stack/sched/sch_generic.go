@@ -153,7 +153,7 @@ func (Runner) SchDirectXmit(k *kernel.Kernel, s *skb.SKB, q core.Qdisc, dev *cor
 		k.Note(trace.State, fmt.Sprintf("BUG %s code %d", dev.Name, ret), s)
 	}
 	if s != nil {
-		devRequeueSkb(k, s, q)
+		devRequeueSkb(k, s, q, dev)
 		return kernel.Ret(k, fnSchDirectXmit, false)
 	}
 	if d, ok := q.(discipline); ok {
@@ -163,14 +163,25 @@ func (Runner) SchDirectXmit(k *kernel.Kernel, s *skb.SKB, q core.Qdisc, dev *cor
 }
 
 // devRequeueSkb is dev_requeue_skb(): put the skb back at the head of
-// q->gso_skb for the next run.
-func devRequeueSkb(k *kernel.Kernel, s *skb.SKB, q core.Qdisc) {
+// q->gso_skb, and make sure NET_TX tries again. For a driver that said
+// NETDEV_TX_BUSY without stopping its queue (dm9000 with both slots
+// full), that retry is what sends the skb at all: nothing else will run
+// the qdisc. 6.12 reschedules after every requeue (for a TCQ_F_NOLOCK
+// qdisc such as pfifo_fast through __QDISC_STATE_MISSED, which
+// qdisc_run_end turns into __netif_schedule); when the queue is stopped
+// that NET_TX run finds it stopped and does nothing
+// (qdisc_maybe_clear_missed), and the model leaves that empty run out:
+// the driver's netif_wake_queue schedules the qdisc instead.
+func devRequeueSkb(k *kernel.Kernel, s *skb.SKB, q core.Qdisc, dev *core.Device) {
 	k.Call(fnDevRequeueSkb, s)
 	if d, ok := q.(discipline); ok {
 		b := d.base()
 		b.gsoSkb = append([]*skb.SKB{s}, b.gsoSkb...)
 		b.Requeues++
 		k.Enqueue(q.Kind()+" gso_skb", len(b.gsoSkb), s)
+	}
+	if !dev.NetifXmitStopped() && dev.Net != nil {
+		dev.Net.NetifSchedule(k, dev)
 	}
 	k.RetVoid(fnDevRequeueSkb)
 }
