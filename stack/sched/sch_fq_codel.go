@@ -131,7 +131,9 @@ func (q *FqCodel) classify(s *skb.SKB) int {
 	return int((uint64(h) * uint64(q.FlowsCnt)) >> 32)
 }
 
-func be32(a [4]byte) uint32 { return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]) }
+func be32(a [4]byte) uint32 {
+	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+}
 
 // Enqueue is fq_codel_enqueue(): stamp the time, add to the flow, put a
 // newly active flow on new_flows; past the packet or memory limit, drop
