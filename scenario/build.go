@@ -202,7 +202,9 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 		dev := &core.Device{Name: ns.Name, Addr: mac, IPv4: pfx, MTU: mtu, Up: true, TxQueueLen: ns.TxQueueLen}
 		c.AddDevice(dev)
 		h.nics = append(h.nics, e1000e.New(k, dev))
-		dev.Qdisc = sched.NewPfifoFast(dev)
+		if dev.Qdisc, err = newQdisc(k, dev, ns.Qdisc); err != nil {
+			return nil, info, fmt.Errorf("%s.%s: %w", hs.Name, ns.Name, err)
+		}
 		// `ip addr add` installs the prefix route: proto kernel scope link.
 		ip.Routes = append(ip.Routes, ipv4.Route{Dst: pfx.Masked(), Dev: dev, Src: pfx.Addr()})
 		info.Devices = append(info.Devices, trace.Device{

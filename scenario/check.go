@@ -147,9 +147,7 @@ func (f *File) check(pos positions) error {
 			if n.Driver != "e1000e" {
 				ps.add(np+".driver", "driver %q is not modelled (e1000e is)", n.Driver)
 			}
-			if n.Qdisc != "" && n.Qdisc != "pfifo_fast" {
-				ps.add(np+".qdisc", "qdisc %q is not modelled (pfifo_fast is)", n.Qdisc)
-			}
+			checkQdisc(ps, np+".qdisc", n.Qdisc)
 			if _, err := header.ParseMAC(n.MAC); err != nil {
 				ps.add(np+".mac", "%v", err)
 			}

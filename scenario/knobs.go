@@ -18,6 +18,10 @@ type Knobs struct {
 	TxQueueLen int     `json:"txqueuelen"` // every Ethernet NIC, 1..100000
 	SndBuf     int     `json:"sndbuf"`     // net.core.wmem_default and wmem_max, 4608..64 MiB
 	RcvBuf     int     `json:"rcvbuf"`     // net.core.rmem_default and rmem_max, 2304..64 MiB
+	// Qdisc replaces every Ethernet NIC's root qdisc with a kind that
+	// needs no parameters (`tc qdisc replace dev DEV root KIND`):
+	// pfifo_fast, pfifo, bfifo or fq_codel.
+	Qdisc string `json:"qdisc"`
 }
 
 // Check reports a knob outside its range.
@@ -35,6 +39,13 @@ func (k Knobs) Check() error {
 	bad(k.TxQueueLen >= 0 && k.TxQueueLen <= 100000, "txqueuelen %d outside 1..100000", k.TxQueueLen)
 	bad(k.SndBuf == 0 || k.SndBuf >= 4608 && k.SndBuf <= 64<<20, "sndbuf %d outside 4608..67108864", k.SndBuf)
 	bad(k.RcvBuf == 0 || k.RcvBuf >= 2304 && k.RcvBuf <= 64<<20, "rcvbuf %d outside 2304..67108864", k.RcvBuf)
+	switch k.Qdisc {
+	case "", "pfifo_fast", "pfifo", "bfifo", "fq_codel":
+	case "tbf":
+		errs = append(errs, errors.New("qdisc tbf needs a rate and a burst: set it in the scenario"))
+	default:
+		errs = append(errs, fmt.Errorf("qdisc %q: pfifo_fast, pfifo, bfifo or fq_codel", k.Qdisc))
+	}
 	return errors.Join(errs...)
 }
 
@@ -52,6 +63,9 @@ func (k Knobs) Apply(f *File) (*File, error) {
 			}
 			if k.TxQueueLen != 0 {
 				h.NICs[ni].TxQueueLen = k.TxQueueLen
+			}
+			if k.Qdisc != "" {
+				h.NICs[ni].Qdisc = Qdisc{Kind: k.Qdisc}
 			}
 		}
 		set := func(key string, v int) {
