@@ -370,7 +370,7 @@ func schedule(h *host, p Program, got func([]byte)) {
 			next(i)()
 		case "sendto":
 			to := netip.MustParseAddrPort(s.To) // checked by Parse
-			h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), flagsOf(s), &to, func(int) { next(i)() })
+			h.sock.SysSendto(h.k, t, fdOf(s), payload(s), flagsOf(s), &to, func(int) { next(i)() })
 		case "sleep":
 			h.k.Nanosleep(t, s.Ns, next(i))
 		case "recvfrom":

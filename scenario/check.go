@@ -325,6 +325,9 @@ func checkStep(ps *problems, p string, s Step) {
 		if s.Count < 0 || s.Count > 100000 {
 			ps.add(p+".count", "%d outside 0..100000", s.Count)
 		}
+		if s.Size < 0 || s.Size > 1<<20 {
+			ps.add(p+".size", "%d outside 0..1048576", s.Size)
+		}
 	case "setsockopt":
 		if _, ok := sockopts[s.Opt]; !ok {
 			ps.add(p+".opt", "%q: SO_SNDBUF, SO_RCVBUF, SO_PRIORITY or TCP_NODELAY", s.Opt)
