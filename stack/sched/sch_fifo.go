@@ -19,11 +19,11 @@ var (
 // tail-drop queue. tbf uses a bfifo as its inner qdisc.
 type Fifo struct {
 	Base
-	Bytes bool // bfifo
-	Limit int  // sch->limit: packets for pfifo, bytes for bfifo
-	name  string
-	inner bool // tbf's child: its parent reports the statistics
-	q     []*skb.SKB
+	ByteLimit bool // bfifo: the limit counts bytes
+	Limit     int  // sch->limit: packets for pfifo, bytes for bfifo
+	name      string
+	inner     bool // tbf's child: its parent reports the statistics
+	q         []*skb.SKB
 }
 
 // psched_mtu(): the largest frame the device sends, link header included.
@@ -44,7 +44,7 @@ func NewBfifo(dev *core.Device, limit int) *Fifo {
 	if limit <= 0 {
 		limit = max(dev.TxQueueLen, 1) * pschedMTU(dev)
 	}
-	return &Fifo{Base: Base{Dev: dev}, Bytes: true, Limit: limit, name: "bfifo"}
+	return &Fifo{Base: Base{Dev: dev}, ByteLimit: true, Limit: limit, name: "bfifo"}
 }
 
 // Kind is "pfifo" or "bfifo".
@@ -56,7 +56,7 @@ func (*Fifo) CanEnqueue() bool { return true }
 // CanBypass is TCQ_F_CAN_BYPASS as fifo_init sets it: only when the limit
 // lets at least one packet (pfifo) or one full-size frame (bfifo) in.
 func (q *Fifo) CanBypass() bool {
-	if q.Bytes {
+	if q.ByteLimit {
 		return q.Limit >= pschedMTU(q.Dev)
 	}
 	return q.Limit >= 1
@@ -71,12 +71,12 @@ func (q *Fifo) Empty() bool { return len(q.gsoSkb) == 0 && len(q.q) == 0 }
 // Enqueue is pfifo_enqueue() or bfifo_enqueue(): tail-drop at the limit.
 func (q *Fifo) Enqueue(k *kernel.Kernel, s *skb.SKB) core.NetXmit {
 	fn := fnPfifoEnqueue
-	if q.Bytes {
+	if q.ByteLimit {
 		fn = fnBfifoEnqueue
 	}
 	e := k.Call(fn, s)
 	var fits bool
-	if q.Bytes {
+	if q.ByteLimit {
 		fits = q.Backlog+PktLen(s) <= q.Limit
 		e.Note = fmt.Sprintf("backlog %d + %d bytes against limit %d bytes", q.Backlog, PktLen(s), q.Limit)
 	} else {
