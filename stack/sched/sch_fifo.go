@@ -116,7 +116,11 @@ func (q *Fifo) peek() *skb.SKB {
 func (q *Fifo) dequeue(k *kernel.Kernel) *skb.SKB {
 	k.Call(fnQdiscDequeueHead)
 	if len(q.q) == 0 {
-		return kernel.Ret(k, fnQdiscDequeueHead, (*skb.SKB)(nil))
+		e := k.RetS(fnQdiscDequeueHead, "NULL")
+		if !q.inner {
+			withStats(e, q)
+		}
+		return nil
 	}
 	s := q.q[0]
 	q.q[0] = nil

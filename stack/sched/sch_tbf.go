@@ -116,7 +116,8 @@ func (q *Tbf) dequeue(k *kernel.Kernel) *skb.SKB {
 	s := q.inner.peek()
 	if s == nil {
 		e.Note = "nothing queued"
-		return kernel.Ret(k, fnTbfDequeue, (*skb.SKB)(nil))
+		withStats(k.RetS(fnTbfDequeue, "NULL"), q)
+		return nil
 	}
 	n := PktLen(s)
 	now := k.Now()
