@@ -93,6 +93,8 @@ func TestUnknownLesson(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	good, _ := lessonFS.ReadFile("lessons/udp-sendto.json")
 	f.Add(good)
+	tbf, _ := lessonFS.ReadFile("lessons/tbf.json")
+	f.Add(tbf)
 	f.Add([]byte(`{"version":1,"hosts":[{"name":"A"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse(data)

@@ -46,7 +46,8 @@ func pschedNsT2l(rateBps int64, ns int64) int {
 // TbfLimit is how tc turns `latency` into the limit the kernel gets: the
 // bytes rate drains in latency, plus the burst.
 func TbfLimit(rateBps int64, burst int, latencyNs int64) int {
-	return int(rateBps/8*latencyNs/1_000_000_000) + burst
+	// in float, as tc does: rate × latency overflows int64 at 100gbit × 10 s
+	return int(float64(rateBps)/8*float64(latencyNs)/1e9) + burst
 }
 
 // NewTbf attaches tbf to dev as tbf_init and tbf_change set it up: a full
