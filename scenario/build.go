@@ -227,7 +227,9 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 		dev := &core.Device{Name: ns.Name, Addr: mac, IPv4: pfx, MTU: mtu, Up: true, TxQueueLen: ns.TxQueueLen}
 		c.AddDevice(dev)
 		h.nics = append(h.nics, newNIC(k, dev, ns.Model))
-		dev.Qdisc = sched.NewPfifoFast(dev)
+		if dev.Qdisc, err = newQdisc(k, dev, ns.Qdisc); err != nil {
+			return nil, info, fmt.Errorf("%s.%s: %w", hs.Name, ns.Name, err)
+		}
 		// `ip addr add` installs the prefix route: proto kernel scope link.
 		ip.Routes = append(ip.Routes, ipv4.Route{Dst: pfx.Masked(), Dev: dev, Src: pfx.Addr()})
 		info.Devices = append(info.Devices, trace.Device{
@@ -397,7 +399,7 @@ func schedule(h *host, p Program, got func([]byte)) {
 			next(i)()
 		case "sendto":
 			to := netip.MustParseAddrPort(s.To) // checked by Parse
-			h.sock.SysSendto(h.k, t, fdOf(s), []byte(s.Data), flagsOf(s), &to, func(int) { next(i)() })
+			h.sock.SysSendto(h.k, t, fdOf(s), payload(s), flagsOf(s), &to, func(int) { next(i)() })
 		case "sleep":
 			h.k.Nanosleep(t, s.Ns, next(i))
 		case "link":

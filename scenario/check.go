@@ -153,9 +153,7 @@ func (f *File) check(pos positions) error {
 			} else if n.Driver != "" && n.Driver != model {
 				ps.add(np+".driver", "driver %q does not drive a %s NIC (%s does)", n.Driver, model, model)
 			}
-			if n.Qdisc != "" && n.Qdisc != "pfifo_fast" {
-				ps.add(np+".qdisc", "qdisc %q is not modelled (pfifo_fast is)", n.Qdisc)
-			}
+			checkQdisc(ps, np+".qdisc", n.Qdisc)
 			if _, err := header.ParseMAC(n.MAC); err != nil {
 				ps.add(np+".mac", "%v", err)
 			}
@@ -347,6 +345,9 @@ func checkStep(ps *problems, p string, s Step) {
 		}
 		if s.Count < 0 || s.Count > 100000 {
 			ps.add(p+".count", "%d outside 0..100000", s.Count)
+		}
+		if s.Size < 0 || s.Size > 1<<20 {
+			ps.add(p+".size", "%d outside 0..1048576", s.Size)
 		}
 	case "setsockopt":
 		if _, ok := sockopts[s.Opt]; !ok {

@@ -95,6 +95,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(good)
 	drivers, _ := lessonFS.ReadFile("lessons/cs8900-vs-dm9000.json")
 	f.Add(drivers)
+	tbf, _ := lessonFS.ReadFile("lessons/tbf.json")
+	f.Add(tbf)
 	f.Add([]byte(`{"version":1,"hosts":[{"name":"A"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse(data)

@@ -22,6 +22,10 @@ type Knobs struct {
 	// dm9000. The two 10 Mbit/s chips also slow every link to their
 	// speed, unless RateBps says otherwise.
 	Model string `json:"model"`
+	// Qdisc replaces every Ethernet NIC's root qdisc with a kind that
+	// needs no parameters (`tc qdisc replace dev DEV root KIND`):
+	// pfifo_fast, pfifo, bfifo or fq_codel.
+	Qdisc string `json:"qdisc"`
 }
 
 // Check reports a knob outside its range.
@@ -40,6 +44,13 @@ func (k Knobs) Check() error {
 	bad(k.SndBuf == 0 || k.SndBuf >= 4608 && k.SndBuf <= 64<<20, "sndbuf %d outside 4608..67108864", k.SndBuf)
 	bad(k.RcvBuf == 0 || k.RcvBuf >= 2304 && k.RcvBuf <= 64<<20, "rcvbuf %d outside 2304..67108864", k.RcvBuf)
 	bad(k.Model == "" || knownModel(k.Model), "NIC model %q: e1000e, cs89x0 or dm9000", k.Model)
+	switch k.Qdisc {
+	case "", "pfifo_fast", "pfifo", "bfifo", "fq_codel":
+	case "tbf":
+		errs = append(errs, errors.New("qdisc tbf needs a rate and a burst: set it in the scenario"))
+	default:
+		errs = append(errs, fmt.Errorf("qdisc %q: pfifo_fast, pfifo, bfifo or fq_codel", k.Qdisc))
+	}
 	return errors.Join(errs...)
 }
 
@@ -60,6 +71,9 @@ func (k Knobs) Apply(f *File) (*File, error) {
 			}
 			if k.Model != "" {
 				h.NICs[ni].Model, h.NICs[ni].Driver = k.Model, ""
+			}
+			if k.Qdisc != "" {
+				h.NICs[ni].Qdisc = Qdisc{Kind: k.Qdisc}
 			}
 		}
 		set := func(key string, v int) {

@@ -82,7 +82,7 @@ type NIC struct {
 	MAC    string `json:"mac"`
 	Addr   string `json:"addr"` // CIDR, e.g. 192.0.2.1/24
 	MTU    int    `json:"mtu"`
-	Qdisc  string `json:"qdisc"` // "pfifo_fast"
+	Qdisc  Qdisc  `json:"qdisc"` // "pfifo_fast", or an object, see Qdisc
 	// TxQueueLen is `ip link set DEV txqueuelen N` (0: 1000).
 	TxQueueLen int `json:"txqueuelen"`
 }

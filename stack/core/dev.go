@@ -50,8 +50,10 @@ func devQueueXmit(k *kernel.Kernel, dev *Device, s *skb.SKB) NetXmit {
 	return kernel.Ret(k, fnDevQueueXmitInner, rc)
 }
 
-// devXmitSkb is __dev_xmit_skb() for a lockless qdisc such as pfifo_fast:
-// straight to the driver when the qdisc is empty, else through it.
+// devXmitSkb is __dev_xmit_skb(): straight to the driver when the qdisc
+// may be bypassed and is empty, else through it. The model takes the
+// same path for lockless qdiscs (pfifo_fast) and those under the root
+// lock (fifo, tbf, fq_codel).
 func devXmitSkb(k *kernel.Kernel, s *skb.SKB, q Qdisc, dev *Device) NetXmit {
 	k.Call(fnDevXmitSkb, s)
 	if q.CanBypass() && q.Empty() && q.RunBegin() {
@@ -65,7 +67,7 @@ func devXmitSkb(k *kernel.Kernel, s *skb.SKB, q Qdisc, dev *Device) NetXmit {
 	if q.CanBypass() {
 		k.Note(trace.State, q.Kind()+" is busy or not empty: enqueue, then run it", s)
 	} else {
-		k.Note(trace.State, q.Kind()+" cannot be bypassed: enqueue, then run it", s)
+		k.Note(trace.State, q.Kind()+" is never bypassed (no TCQ_F_CAN_BYPASS): enqueue, then run it", s)
 	}
 	rc := devQdiscEnqueue(k, s, q)
 	dev.Net.Sched.QdiscRun(k, q, dev)

@@ -54,6 +54,12 @@ type Base struct {
 	Bytes    int
 	Dropped  int
 	Requeues int
+	// Overlimits counts dequeues a shaper refused (tbf out of tokens).
+	Overlimits int
+	// Backlog and QLen are qstats.backlog (bytes) and q.qlen (packets)
+	// for the disciplines that keep them (every one but pfifo_fast).
+	Backlog int
+	QLen    int
 }
 
 func (b *Base) base() *Base { return b }
@@ -125,6 +131,8 @@ func dequeueSkb(k *kernel.Kernel, q core.Qdisc, dev *core.Device) (*skb.SKB, boo
 		}
 		s := b.gsoSkb[0]
 		b.gsoSkb = b.gsoSkb[1:]
+		b.QLen--
+		b.Backlog -= PktLen(s)
 		k.Dequeue(q.Kind()+" gso_skb", len(b.gsoSkb), s)
 		return kernel.Ret(k, fnDequeueSkb, s, s), false
 	}
@@ -144,6 +152,7 @@ func (Runner) SchDirectXmit(k *kernel.Kernel, s *skb.SKB, q core.Qdisc, dev *cor
 		return kernel.Ret(k, fnSchDirectXmit, true)
 	}
 	ret := core.NetdevTxBusy
+	sent := s.Len()
 	if !dev.NetifXmitStopped() {
 		s, ret = core.DevHardStartXmit(k, s, dev)
 	} else {
@@ -158,6 +167,7 @@ func (Runner) SchDirectXmit(k *kernel.Kernel, s *skb.SKB, q core.Qdisc, dev *cor
 	}
 	if d, ok := q.(discipline); ok {
 		d.base().Sent++
+		d.base().Bytes += sent
 	}
 	return kernel.Ret(k, fnSchDirectXmit, true)
 }
@@ -178,6 +188,8 @@ func devRequeueSkb(k *kernel.Kernel, s *skb.SKB, q core.Qdisc, dev *core.Device)
 		b := d.base()
 		b.gsoSkb = append([]*skb.SKB{s}, b.gsoSkb...)
 		b.Requeues++
+		b.QLen++
+		b.Backlog += PktLen(s)
 		k.Enqueue(q.Kind()+" gso_skb", len(b.gsoSkb), s)
 	}
 	if !dev.NetifXmitStopped() && dev.Net != nil {
@@ -255,6 +267,7 @@ func (Runner) DevDeactivateMany(k *kernel.Kernel, dev *core.Device) {
 			core.KfreeSkbReason(k, s, skb.NotSpecified)
 		}
 		b.gsoSkb = nil
+		b.QLen, b.Backlog = 0, 0
 		k.RetVoid(fnQdiscReset)
 		k.RetVoid(fnDevResetQueue)
 	}
@@ -275,4 +288,54 @@ func (Runner) DevActivate(k *kernel.Kernel, dev *core.Device) {
 		k.RetVoid(fnTransitionOneQdisc)
 	}
 	k.RetVoid(fnDevActivate)
+}
+
+var (
+	fnQdiscEnqueue       = kernel.NewFn("qdisc_enqueue", schGenericH, "qdisc")
+	fnQdiscDrop          = kernel.NewFn("qdisc_drop", schGenericH, "qdisc")
+	fnQdiscDequeueHead   = kernel.NewFn("qdisc_dequeue_head", schGenericH, "qdisc")
+	fnQdiscDequeuePeeked = kernel.NewFn("qdisc_dequeue_peeked", schGenericH, "qdisc")
+)
+
+const schGenericH = "include/net/sch_generic.h"
+
+// qdiscDrop is qdisc_drop(): count the drop and free the skb with
+// SKB_DROP_REASON_QDISC_DROP, the reason __dev_xmit_skb sets before it
+// enqueues. The kernel defers the free to the end of __dev_xmit_skb
+// (the to_free list); the model frees at once.
+func qdiscDrop(k *kernel.Kernel, s *skb.SKB, b *Base) core.NetXmit {
+	k.Call(fnQdiscDrop, s)
+	b.Dropped++
+	core.KfreeSkbReason(k, s, skb.QdiscDrop)
+	return kernel.Ret(k, fnQdiscDrop, core.NetXmitDrop)
+}
+
+// PktLen is qdisc_pkt_len(): the bytes a qdisc accounts for an skb (the
+// whole frame, Ethernet header included; no GSO here).
+func PktLen(s *skb.SKB) int { return s.Len() }
+
+// Stats returns what `tc -s qdisc show dev DEV` prints for a qdisc, as
+// named values a view can tabulate.
+func (b *Base) Stats(kind string) []trace.Field {
+	f := func(name string, v any) trace.Field { return trace.Field{Name: name, Value: fmt.Sprint(v)} }
+	return []trace.Field{
+		f("qdisc", kind), f("sent_bytes", b.Bytes), f("sent_pkts", b.Sent),
+		f("dropped", b.Dropped), f("overlimits", b.Overlimits), f("requeues", b.Requeues),
+		f("backlog_bytes", b.Backlog), f("backlog_pkts", b.QLen),
+	}
+}
+
+// TcLine is the statistics line of `tc -s qdisc`.
+func (b *Base) TcLine() string {
+	return fmt.Sprintf("Sent %d bytes %d pkt (dropped %d, overlimits %d requeues %d) backlog %db %dp",
+		b.Bytes, b.Sent, b.Dropped, b.Overlimits, b.Requeues, b.Backlog, b.QLen)
+}
+
+// withStats puts the qdisc's statistics on a dequeue's ret event, so the
+// trace says at every step what `tc -s qdisc` would print.
+func withStats(e *trace.Event, q discipline) {
+	e.Vals = q.base().Stats(q.Kind())
+	if e.Note == "" {
+		e.Note = q.Kind() + ": " + q.base().TcLine()
+	}
 }
