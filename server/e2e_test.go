@@ -110,7 +110,7 @@ func browser(t testing.TB) (context.Context, func() []string) {
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 
 	var mu sync.Mutex
@@ -180,18 +180,23 @@ func readNow(ctx context.Context) (view, error) {
 	return v, err
 }
 
-// press sends a key and waits until the cursor reaches want.
+// press sends a key and waits until the cursor reaches want; with want
+// < 0, until the cursor moves, or 400 ms for a key that may not move it.
 func press(ctx context.Context, key string, want int) (view, error) {
+	before, err := readNow(ctx)
+	if err != nil {
+		return before, err
+	}
 	if err := chromedp.Run(ctx, chromedp.KeyEvent(key)); err != nil {
 		return view{}, err
 	}
 	var v view
-	for range 200 {
+	for i := range 200 {
 		var err error
 		if v, err = readNow(ctx); err != nil {
 			return v, err
 		}
-		if v.Cursor == want {
+		if v.Cursor == want || want < 0 && (v.Cursor != before.Cursor || i >= 40) {
 			return v, nil
 		}
 		time.Sleep(10 * time.Millisecond)

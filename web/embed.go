@@ -19,14 +19,12 @@ import (
 // nothing but frame numbers and lesson names.
 const msgType = "skbscope"
 
-// listenMessages takes commands from the embedding page (embed mode only).
+// listenMessages takes commands from the embedding page, in embed mode
+// only (known once the URL is read, after mount).
 func (s *Scope) listenMessages(ctx app.Context) {
-	if !s.v.Embed {
-		return
-	}
 	s.msgs = app.FuncOf(func(this app.Value, args []app.Value) any {
 		d := args[0].Get("data")
-		if d.Type() != app.TypeObject || d.Get("type").String() != msgType {
+		if !s.v.Embed || d.Type() != app.TypeObject || d.Get("type").String() != msgType {
 			return nil
 		}
 		cmd := d.Get("cmd").String()

@@ -72,12 +72,15 @@ type Scope struct {
 	knobErr  string
 
 	anim *animator
-	msgs app.Func // the postMessage listener of embed mode
+	msgs app.Func    // the postMessage listener of embed mode
+	ctx  app.Context // the component's own context, from OnMount
+	mnt  bool        // ctx is set
 }
 
 // OnMount starts the canvas animator, the keyboard and the embedding API
 // (browser only).
 func (s *Scope) OnMount(ctx app.Context) {
+	s.ctx, s.mnt = ctx, true
 	ctx.Handle(actionGoto, func(ctx app.Context, a app.Action) {
 		if seq, ok := a.Value.(int); ok {
 			s.jump(ctx, seq)
@@ -116,6 +119,9 @@ func (s *Scope) OnNav(ctx app.Context) {
 	if v.Page != "" {
 		return
 	}
+	if !app.IsClient {
+		return // pre-rendering: the browser simulates, the server need not
+	}
 	key := runKey{v.Lesson, v.Knobs}
 	if s.custom == nil && (key != s.loaded || (s.model == nil && !s.loading && s.err == "")) {
 		f, err := lessonFile(key)
@@ -151,8 +157,12 @@ const sliceTime = 40 * time.Millisecond
 
 // start simulates f in slices on its own goroutine, showing progress,
 // and shows the trace when done. A newer start makes an older one's
-// results stale (loadGen).
+// results stale (loadGen). It works in the component's own context: the
+// context of a click dies with the button, which loading removes.
 func (s *Scope) start(ctx app.Context, key runKey, f *scenario.File) {
+	if s.mnt {
+		ctx = s.ctx
+	}
 	s.loadGen++
 	gen := s.loadGen
 	s.loaded, s.model, s.err, s.loading, s.progress, s.playing = key, nil, "", true, 0, false
@@ -205,9 +215,29 @@ func runSliced(f *scenario.File, progress func(float64)) (t *trace.Trace, err er
 			done = r.Step(2000)
 		}
 		progress(r.Progress())
-		time.Sleep(time.Millisecond)
+		yield()
 	}
 	return r.Trace(), nil
+}
+
+// yield lets the browser run its event loop once: it paints, takes input
+// and answers other goroutines' JavaScript calls. A short time.Sleep is
+// not enough: when the rendering that progress asked for outlasts it, the
+// Go scheduler finds the sleeper due and never returns to the browser.
+// On the server (pre-rendering) there is no event loop to wait for.
+func yield() {
+	if !app.IsClient {
+		return
+	}
+	done := make(chan struct{})
+	var f app.Func
+	f = app.FuncOf(func(app.Value, []app.Value) any {
+		close(done)
+		f.Release()
+		return nil
+	})
+	app.Window().Call("setTimeout", f, 0)
+	<-done
 }
 
 // show puts a finished run on the page. Failures become a message: an
