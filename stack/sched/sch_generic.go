@@ -136,6 +136,13 @@ func dequeueSkb(k *kernel.Kernel, q core.Qdisc, dev *core.Device) (*skb.SKB, boo
 		k.Dequeue(q.Kind()+" gso_skb", len(b.gsoSkb), s)
 		return kernel.Ret(k, fnDequeueSkb, s, s), false
 	}
+	// TCQ_F_ONETXQUEUE (a single-queue device's root qdisc; not the
+	// builtin noop_qdisc): nothing is taken out while the driver's queue
+	// is stopped.
+	if _, noop := q.(*Noop); !noop && dev.NetifXmitStopped() {
+		k.Note(trace.State, dev.Name+"'s only txq is stopped: leave the skbs in "+q.Kind())
+		return kernel.Ret(k, fnDequeueSkb, (*skb.SKB)(nil)), false
+	}
 	s := d.dequeue(k)
 	return kernel.Ret(k, fnDequeueSkb, s, s), true
 }
