@@ -86,6 +86,7 @@ type Runner struct {
 	done     bool
 	name     string
 	hosts    []trace.Host
+	bridge   *nicsim.Bridge
 }
 
 // NewRunner builds the scenario's world, ready to run.
@@ -106,6 +107,14 @@ func NewRunner(f *File) (*Runner, error) {
 		a, err := endpoint(hosts, l.A)
 		if err != nil {
 			return nil, fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		if l.B == BridgeEnd {
+			br := nicsim.NewBridge(a.Port)
+			br.Link = nicsim.NewLink(sim, l.Name, l.RateBps, l.DelayNs, a.Port, br)
+			br.Link.LossPct, br.Link.ReorderPct, br.Link.DupPct = l.LossPct, l.ReorderPct, l.DupPct
+			a.setLink(br.Link)
+			r.bridge = br
+			continue
 		}
 		b, err := endpoint(hosts, l.B)
 		if err != nil {
@@ -154,6 +163,38 @@ func (r *Runner) Step(n int) bool {
 	r.done = r.sim.Step(r.until, n) || r.events >= maxEvents
 	return r.done
 }
+
+// Bridge is the outside end of the scenario's link to the bridge, or nil.
+// Feed it frames from the real network between steps and forward its
+// outbox.
+func (r *Runner) Bridge() *nicsim.Bridge { return r.bridge }
+
+// AdvanceTo runs every event due by virtual time t (or the run's end) and
+// moves the clock to t, so that a frame injected next arrives then: how a
+// live run keeps pace with the wall clock. It reports whether the run is
+// over.
+func (r *Runner) AdvanceTo(t int64) bool {
+	t = min(t, r.until)
+	for !r.done {
+		before := r.sim.Executed
+		idle := r.sim.Step(t, min(1<<16, maxEvents-r.events))
+		r.events += r.sim.Executed - before
+		if r.events >= maxEvents {
+			r.done = true
+		}
+		if idle {
+			break
+		}
+	}
+	r.sim.AdvanceTo(t)
+	if t >= r.until {
+		r.done = true
+	}
+	return r.done
+}
+
+// Now is the run's virtual time.
+func (r *Runner) Now() int64 { return r.sim.Now() }
 
 // Progress is how far the run has got, 0..1, by virtual time.
 func (r *Runner) Progress() float64 {
@@ -405,7 +446,10 @@ func schedule(h *host, p Program, got func([]byte)) {
 		case "link":
 			core.IPLinkSet(h.k, t, h.core.Device(s.Dev), s.State == "up", func(int) { next(i)() })
 		case "recvfrom":
-			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) { next(i)() })
+			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(_ int, b []byte, _ netip.AddrPort) {
+				got(b)
+				next(i)()
+			})
 		}
 	}
 	h.k.RunOn(p.AtNs, 0, t.Context(), func() { run(0) })

@@ -227,9 +227,18 @@ func (f *File) check(pos positions) error {
 			}
 		}
 	}
+	bridges := 0
 	for i, l := range f.Links {
 		lp := fmt.Sprintf("links[%d]", i)
+		if l.B == BridgeEnd {
+			if bridges++; bridges > 1 {
+				ps.add(lp+".b", "only one link may lead to the bridge")
+			}
+		}
 		for _, end := range []struct{ field, nic string }{{"a", l.A}, {"b", l.B}} {
+			if end.field == "b" && end.nic == BridgeEnd {
+				continue
+			}
 			if !nics[end.nic] {
 				ps.add(lp+"."+end.field, "no NIC %q", end.nic)
 			}

@@ -129,7 +129,12 @@ type Step struct {
 	State    string   `json:"state"`    // link: "up" or "down" (ip link set DEV up|down)
 }
 
-// Link is a cable between two NICs, named "HOST.NIC".
+// BridgeEnd as a link's b end leads the cable out of the simulation, to
+// a WebSocket↔TAP bridge and a real network (Runner.Bridge).
+const BridgeEnd = "bridge"
+
+// Link is a cable between two NICs, named "HOST.NIC", or from a NIC to
+// the bridge (b is "bridge").
 type Link struct {
 	Name       string  `json:"name"`
 	A          string  `json:"a"`

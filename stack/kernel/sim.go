@@ -20,6 +20,8 @@ type Sim struct {
 	rec   recorder
 	hosts []*Kernel
 	skbID int
+	// Executed counts the events run so far.
+	Executed int
 	// Limit bounds how many events one Run may execute, so a scenario that
 	// never settles cannot hang the page.
 	Limit int
@@ -96,6 +98,15 @@ func (s *Sim) Run(until int64) bool {
 	return s.queue.Len() == 0
 }
 
+// AdvanceTo moves the clock to t once every event due by then has run
+// (Step first): a live run's way of letting wall-clock time pass.
+func (s *Sim) AdvanceTo(t int64) {
+	if s.queue.Len() > 0 && s.queue[0].t <= t {
+		return // not idle until t yet
+	}
+	s.now = max(s.now, t)
+}
+
 // Step executes at most max events due by until, so that a caller can run
 // a long simulation in slices (a browser draws a progress bar between
 // them). It reports whether nothing is left to do by until.
@@ -106,6 +117,7 @@ func (s *Sim) Step(until int64, max int) bool {
 		}
 		ev := heap.Pop(&s.queue).(*event)
 		s.now = ev.t
+		s.Executed++
 		if ev.cpu == nil {
 			ev.fn()
 			continue
