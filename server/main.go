@@ -1,7 +1,7 @@
 // Command server is skbscope's native binary: it serves the web app and
 // runs the command-line tools.
 //
-//	server serve [-addr 127.0.0.1:8080] [-static static]
+//	server serve [-addr 127.0.0.1:8080] [-static static] [-tap NAME [-token-file F] [-allow-origin O] [-isolate] [-rate N]]
 //	server trace -scenario NAME [-format json|ftrace|pwru]
 //	server pcap  -scenario NAME [-o FILE]
 //	server static [-o dist] [-static static]

@@ -31,10 +31,15 @@ func serveCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
 	static := fs.String("static", "static", "resource directory: web/ under it is served as /web/")
+	bf := addBridgeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	h, err := newHandler(*static)
+	if err != nil {
+		return err
+	}
+	br, token, generated, err := bf.open()
 	if err != nil {
 		return err
 	}
@@ -46,7 +51,10 @@ func serveCmd(args []string, stdout io.Writer) error {
 		log.Printf("warning: listening on %s, beyond this machine", ln.Addr())
 	}
 	fmt.Fprintf(stdout, "skbscope: serving on http://%s/\n", ln.Addr())
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if br != nil {
+		bf.announce(stdout, ln.Addr(), token, generated)
+	}
+	srv := &http.Server{Handler: withBridge(h, br), ReadHeaderTimeout: 10 * time.Second}
 	return srv.Serve(ln)
 }
 
