@@ -305,6 +305,9 @@ func (m *Model) drawCards(d *cmdBuf, fr Frame, c int, cc uint32) {
 		}
 		n := perStation[st]
 		perStation[st]++
+		if n >= maxCards {
+			continue
+		}
 		x, y := m.cardPos(st, n)
 		if pst, _ := m.skbAt(l, from); pst >= 0 && fr.P < 1 && pst != st {
 			px, py := m.cardPos(pst, 0)
@@ -328,7 +331,20 @@ func (m *Model) drawCards(d *cmdBuf, fr Frame, c int, cc uint32) {
 		d.rect(x, y, cardW, cardH, 3, fill, line, lw)
 		d.text(x+cardW/2, y+11, 10, colCardLine, bold|mono, centr, cardW-4, "skb "+strconv.Itoa(l.id))
 	}
+	// A station holding more skbs than it shows says how many.
+	for st := range m.Stations {
+		if n := perStation[st]; n > maxCards {
+			x, y := m.cardPos(st, maxCards)
+			d.rect(x, y, cardW, cardH, 3, colCardLine, 0, 0)
+			d.text(x+cardW/2, y+11, 10, colCard, bold|mono, centr, cardW-4, "+"+strconv.Itoa(n-maxCards))
+		}
+	}
 }
+
+// maxCards is how many cards a station shows: a qdisc holding a thousand
+// skbs draws a small stack and a count, which reads better and keeps a
+// flood's frames cheap.
+const maxCards = 5
 
 // cardPos is the n-th card's place on station st.
 func (m *Model) cardPos(st, n int) (x, y float32) {

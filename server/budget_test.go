@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"skbscope/scenario"
+	"skbscope/stack/trace"
+)
+
+// helloSite builds the go-app hello world of testdata/hello the way the
+// Makefile builds app.wasm (-trimpath, brotli -q 11) into a resource
+// directory of its own.
+func helloSite(b *testing.B) string {
+	dir := b.TempDir()
+	wasm := filepath.Join(dir, "web", "app.wasm")
+	if err := os.MkdirAll(filepath.Dir(wasm), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", wasm, "./testdata/hello")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building hello: %v\n%s", err, out)
+	}
+	brotli(b, wasm)
+	for _, icon := range []string{"icon-192.png", "icon.svg"} {
+		if err := copyFile(filepath.Join("../static/web", icon), filepath.Join(dir, "web", icon)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// brotli writes path.br as the Makefile does.
+func brotli(b *testing.B, path string) int64 {
+	if out, err := exec.Command("brotli", "-f", "-n", "-q", "11", "-o", path+".br", path).CombinedOutput(); err != nil {
+		b.Skipf("brotli: %v %s (make deps installs it)", err, out)
+	}
+	st, err := os.Stat(path + ".br")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st.Size()
+}
+
+// navMs opens url and returns the milliseconds until sel is in the page,
+// the median of five tries.
+func navMs(b *testing.B, ctx context.Context, url, sel string) float64 {
+	var ms []float64
+	for range 5 {
+		if err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		if err := chromedp.Run(ctx, chromedp.Navigate(url), chromedp.WaitReady(sel, chromedp.ByQuery)); err != nil {
+			b.Fatal(err)
+		}
+		ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+	}
+	sort.Float64s(ms)
+	return ms[len(ms)/2]
+}
+
+// busiest is the event at which most skbs exist (allocated, not yet
+// freed or dropped), and how many.
+func busiest(tr *trace.Trace) (seq, n int) {
+	alive := map[int]bool{}
+	for i, e := range tr.Events {
+		for _, id := range e.Skb {
+			switch e.Kind {
+			case trace.Free, trace.Drop:
+				delete(alive, id)
+			default:
+				alive[id] = true
+			}
+		}
+		if len(alive) > n {
+			seq, n = i, len(alive)
+		}
+	}
+	return seq, n
+}
+
+// BenchmarkBudgets measures the UI's performance budgets (issue 4) in one
+// run; it asserts nothing, BENCHMARKS.md records the numbers:
+//
+//	wasm-br-ratio   app.wasm brotli size / a go-app hello world's (≤ 1.5)
+//	nav-ratio       navigation to the first lesson frame / to the hello
+//	                world's page, same browser, same run (≤ 1.3)
+//	p95-frame-ms    p95 animation frame time playing the flood lesson at
+//	                its busiest (skbs-in-flight cards on the map)
+//	late-step-ms    one → step at a late event of the biggest lesson
+func BenchmarkBudgets(b *testing.B) {
+	ctx, problems := browser(b)
+	hello := helloSite(b)
+	helloBr := brotli(b, filepath.Join(hello, "web", "app.wasm"))
+	appBr := brotli(b, "../static/web/app.wasm")
+	b.ReportMetric(float64(appBr), "app-wasm-br-bytes")
+	b.ReportMetric(float64(helloBr), "hello-wasm-br-bytes")
+	b.ReportMetric(float64(appBr)/float64(helloBr), "wasm-br-ratio")
+
+	site := siteDir(b)
+	brotli(b, filepath.Join(site, "web", "app.wasm"))
+	h, err := newHandler(site)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	hsrv := httptest.NewServer(&app.Handler{
+		Name:                    "hello",
+		Icon:                    app.Icon{Default: "/web/icon-192.png", SVG: "/web/icon.svg"},
+		Resources:               &resources{dir: hello},
+		Version:                 "hello",
+		WasmContentLengthHeader: wasmLengthHeader,
+	})
+	defer hsrv.Close()
+
+	helloMs := navMs(b, ctx, hsrv.URL+"/", "#hello")
+	appMs := navMs(b, ctx, srv.URL+"/?lesson=udp-sendto", "#cursor")
+	b.ReportMetric(helloMs, "hello-nav-ms")
+	b.ReportMetric(appMs, "lesson-nav-ms")
+	b.ReportMetric(appMs/helloMs, "nav-ratio")
+
+	// Frames while playing the flood lesson where it is busiest.
+	flood, err := scenario.Run("qdisc-overflow")
+	if err != nil {
+		b.Fatal(err)
+	}
+	seq, cards := busiest(flood)
+	b.ReportMetric(float64(cards), "skbs-in-flight")
+	if err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(frameTimer).Do(ctx)
+		return err
+	})); err != nil {
+		b.Fatal(err)
+	}
+	if err := load(ctx, srv.URL+"/?lesson=qdisc-overflow&c="+strconv.Itoa(max(seq-200, 0))); err != nil {
+		b.Fatal(err)
+	}
+	var frames []float64
+	if err := chromedp.Run(ctx,
+		chromedp.Evaluate(`(() => { const s = document.getElementById("speed"); s.value = "64"; s.dispatchEvent(new Event("change", {bubbles: true})); window.skbFrames = []; return true })()`, new(bool)),
+		chromedp.KeyEvent(" "),
+		chromedp.Sleep(5*time.Second),
+		chromedp.KeyEvent(" "),
+		chromedp.Evaluate(`window.skbFrames`, &frames),
+	); err != nil {
+		b.Fatal(err)
+	}
+	if len(frames) > 0 {
+		sort.Float64s(frames)
+		b.ReportMetric(frames[len(frames)*95/100], "p95-frame-ms")
+		b.ReportMetric(float64(len(frames)), "frames")
+	}
+
+	// A step at a late event of the biggest lesson.
+	var big *trace.Trace
+	name := ""
+	for _, l := range scenario.Lessons() {
+		tr, err := scenario.Run(l.Name)
+		if err == nil && (big == nil || len(tr.Events) > len(big.Events)) {
+			big, name = tr, l.Name
+		}
+	}
+	late := len(big.Events) - 100
+	if err := load(ctx, srv.URL+"/?lesson="+name+"&c="+strconv.Itoa(late)); err != nil {
+		b.Fatal(err)
+	}
+	await := func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+	var steps []float64
+	for range 20 {
+		var ms float64
+		if err := chromedp.Run(ctx, chromedp.Evaluate(stepOnce, &ms, await)); err != nil {
+			b.Fatal(err)
+		}
+		steps = append(steps, ms)
+	}
+	sort.Float64s(steps)
+	b.ReportMetric(steps[len(steps)/2], "late-step-ms")
+	b.ReportMetric(float64(late), "late-step-event")
+	for _, p := range problems() {
+		b.Errorf("browser reported: %s", p)
+	}
+}
