@@ -12,24 +12,25 @@ import (
 const tcpOutputC = "net/ipv4/tcp_output.c"
 
 var (
-	fnTCPConnect          = kernel.NewFn("tcp_connect", tcpOutputC, "tcp")
-	fnTCPConnectInit      = kernel.NewFn("tcp_connect_init", tcpOutputC, "tcp")
-	fnTCPSelectInitialWin = kernel.NewFn("tcp_select_initial_window", tcpOutputC, "tcp")
-	fnTCPConnectQueueSkb  = kernel.NewFn("tcp_connect_queue_skb", tcpOutputC, "tcp")
-	fnTCPTransmitSkb      = kernel.NewFn("tcp_transmit_skb", tcpOutputC, "tcp")
-	fnTCPTransmitSkbIn    = kernel.NewFn("__tcp_transmit_skb", tcpOutputC, "tcp")
-	fnTCPV4SendCheck      = kernel.NewFn("tcp_v4_send_check", "net/ipv4/tcp_ipv4.c", "tcp")
-	fnIPQueueXmit         = kernel.NewFn("__ip_queue_xmit", ipOutputC, "ip")
-	fnTCPPushPending      = kernel.NewFn("__tcp_push_pending_frames", tcpOutputC, "tcp")
-	fnTCPWriteXmit        = kernel.NewFn("tcp_write_xmit", tcpOutputC, "tcp")
-	fnTCPEventNewData     = kernel.NewFn("tcp_event_new_data_sent", tcpOutputC, "tcp")
-	fnTCPSendAck          = kernel.NewFn("tcp_send_ack", tcpOutputC, "tcp")
-	fnTCPSendDelayedAck   = kernel.NewFn("tcp_send_delayed_ack", tcpOutputC, "tcp")
-	fnTCPSendFin          = kernel.NewFn("tcp_send_fin", tcpOutputC, "tcp")
-	fnTCPSendActiveReset  = kernel.NewFn("tcp_send_active_reset", tcpOutputC, "tcp")
-	fnInetCskResetXmitTmr = kernel.NewFn("inet_csk_reset_xmit_timer", "include/net/inet_connection_sock.h", "tcp")
-	fnTCPRetransmitSkb    = kernel.NewFn("__tcp_retransmit_skb", tcpOutputC, "tcp")
-	rtxQueueName          = "tcp_rtx_queue"
+	fnTCPConnect            = kernel.NewFn("tcp_connect", tcpOutputC, "tcp")
+	fnTCPConnectInit        = kernel.NewFn("tcp_connect_init", tcpOutputC, "tcp")
+	fnTCPSelectInitialWin   = kernel.NewFn("tcp_select_initial_window", tcpOutputC, "tcp")
+	fnTCPConnectQueueSkb    = kernel.NewFn("tcp_connect_queue_skb", tcpOutputC, "tcp")
+	fnTCPTransmitSkb        = kernel.NewFn("tcp_transmit_skb", tcpOutputC, "tcp")
+	fnTCPTransmitSkbIn      = kernel.NewFn("__tcp_transmit_skb", tcpOutputC, "tcp")
+	fnTCPV4SendCheck        = kernel.NewFn("tcp_v4_send_check", "net/ipv4/tcp_ipv4.c", "tcp")
+	fnIPQueueXmit           = kernel.NewFn("__ip_queue_xmit", ipOutputC, "ip")
+	fnTCPPushPending        = kernel.NewFn("__tcp_push_pending_frames", tcpOutputC, "tcp")
+	fnTCPWriteXmit          = kernel.NewFn("tcp_write_xmit", tcpOutputC, "tcp")
+	fnTCPEventNewData       = kernel.NewFn("tcp_event_new_data_sent", tcpOutputC, "tcp")
+	fnTCPSendAck            = kernel.NewFn("tcp_send_ack", tcpOutputC, "tcp")
+	fnTCPSendDelayedAck     = kernel.NewFn("tcp_send_delayed_ack", tcpOutputC, "tcp")
+	fnTCPSendFin            = kernel.NewFn("tcp_send_fin", tcpOutputC, "tcp")
+	fnTCPSendActiveReset    = kernel.NewFn("tcp_send_active_reset", tcpOutputC, "tcp")
+	fnInetCskResetXmitTmr   = kernel.NewFn("inet_csk_reset_xmit_timer", "include/net/inet_connection_sock.h", "tcp")
+	fnTCPRetransmitSkb      = kernel.NewFn("__tcp_retransmit_skb", tcpOutputC, "tcp")
+	fnTCPRetransmitSkbOuter = kernel.NewFn("tcp_retransmit_skb", "net/ipv4/tcp_output.c", "tcp")
+	rtxQueueName            = "tcp_rtx_queue"
 )
 
 // tcpFlagString names TCP flags as tcpdump does.
@@ -381,15 +382,24 @@ func (n *Net) tcpSendActiveReset(k *kernel.Kernel, tp *tcpSock) {
 	k.RetVoid(fnTCPSendActiveReset)
 }
 
-// tcpRetransmitSkb is __tcp_retransmit_skb(): send the first
-// unacknowledged skb again (a clone, as the first time).
+// tcpRetransmitSkb is tcp_retransmit_skb(): __tcp_retransmit_skb, then
+// the accounting of a retransmission that went out (TCPCB_RETRANS,
+// retrans_out).
 func (n *Net) tcpRetransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
-	k.Call(fnTCPRetransmitSkb, s)
+	k.Call(fnTCPRetransmitSkbOuter, s)
+	n.tcpRetransmitSkbInner(k, tp, s)
 	cb := s.TCPSkbCB()
 	if cb.Sacked()&skb.TCPCBSackedRetrans == 0 {
 		tp.retransOut++
 	}
 	cb.SetSacked(cb.Sacked() | skb.TCPCBSackedRetrans | skb.TCPCBEverRetrans)
+	k.RetS(fnTCPRetransmitSkbOuter, "0")
+}
+
+// tcpRetransmitSkbInner is __tcp_retransmit_skb(): send the first
+// unacknowledged skb again (a clone, as the first time).
+func (n *Net) tcpRetransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
+	k.Call(fnTCPRetransmitSkb, s)
 	n.tcpTransmitSkb(k, tp, s, true)
-	k.RetVoid(fnTCPRetransmitSkb)
+	k.RetS(fnTCPRetransmitSkb, "0")
 }
