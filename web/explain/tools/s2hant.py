@@ -59,7 +59,7 @@ def fix(s):
     for a, b in FIXES:
         s = s.replace(a, b)
     # A packet is 封包, except in words that merely contain 包.
-    s = re.sub(r"(?<![封丟一])包(?![裝括])", "封包", s)
+    s = re.sub(r"(?<![封丟一])包(?![裝括含])", "封包", s)
     s = re.sub(r"(?<!合)併", "並", s)
     for a, b in FIXES2:
         s = s.replace(a, b)
