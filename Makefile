@@ -36,11 +36,15 @@ deps:
 	@command -v brotli >/dev/null || { $(APT) update && $(APT) install -y brotli; }
 
 # The browser test drives Debian's Chromium; the wasm tests run under node;
+# the bridge's interop tests need ip(8), curl and python3 in a namespace;
 # Wireshark's tshark judges every lesson's pcap.
 test-deps: deps
 	@command -v chromium >/dev/null || { $(APT) update && $(APT) install -y chromium; }
 	@command -v tshark >/dev/null || { $(APT) update && $(APT) install -y tshark; }
 	@command -v node >/dev/null || { $(APT) update && $(APT) install -y nodejs; }
+	@command -v ip >/dev/null || { $(APT) update && $(APT) install -y iproute2; }
+	@command -v curl >/dev/null || { $(APT) update && $(APT) install -y curl; }
+	@command -v python3 >/dev/null || { $(APT) update && $(APT) install -y python3; }
 
 test: test-deps wasm
 	$(GO) vet ./...
