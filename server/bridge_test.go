@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -560,5 +562,35 @@ func TestBridgeClose(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	if _, err := c.ReadFrame(); err == nil || !strings.Contains(err.Error(), "bridge closed") {
 		t.Errorf("read after Close: %v", err)
+	}
+}
+
+func TestBridgeFlags(t *testing.T) {
+	parse := func(args ...string) *bridgeFlags {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		f := addBridgeFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if b, _, _, err := parse().open(); b != nil || err != nil {
+		t.Errorf("without -tap: %v %v, want no bridge and no error", b, err)
+	}
+	empty := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	if _, _, _, err := parse("-tap", "tap0", "-token-file", empty).open(); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty token file: %v", err)
+	}
+	t.Setenv("SKBSCOPE_BRIDGE_TOKEN", "from-env")
+	_, _, _, err := parse("-tap", "skbscope-no-such-tap").open()
+	if err == nil || !strings.Contains(err.Error(), "ip tuntap add dev skbscope-no-such-tap mode tap user") {
+		t.Errorf("missing TAP: %v, want advice on making it", err)
+	}
+	var out bytes.Buffer
+	f := parse("-tap", "tap0", "-allow-origin", "https://a.example", "-allow-origin", "https://b.example")
+	f.announce(&out, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "secret", false)
+	if strings.Contains(out.String(), "secret") || !strings.Contains(out.String(), "$SKBSCOPE_BRIDGE_TOKEN") || len(f.origins) != 2 {
+		t.Errorf("announce %q, origins %q: a given token must not be printed", out.String(), f.origins)
 	}
 }
