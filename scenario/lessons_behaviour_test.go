@@ -342,7 +342,8 @@ func TestNetfilterDrop(t *testing.T) {
 
 // TestTcpdumpTap: on the way out, dev_queue_xmit_nit clones once for two
 // taps (one reference each); on the way in, the tap takes a reference on
-// the skb that climbs to UDP, no clone. Every ring holds the wire frame.
+// the skb that climbs to UDP, no clone. Every ring holds the frame as it
+// was when copied (before the NIC finished the checksum and padded it).
 func TestTcpdumpTap(t *testing.T) {
 	tr := runLesson(t, "tcpdump-tap")
 	nit := firstEvent(tr, 0, func(e *trace.Event) bool {
