@@ -5,6 +5,7 @@
 //	server trace -scenario NAME [-format json|ftrace|pwru]
 //	server pcap  -scenario NAME [-o FILE]
 //	server static [-o dist] [-static static]
+//	server client -bridge URL -scenario FILE [-token-file F] [-trace FILE] [-pcap FILE]
 package main
 
 import (
@@ -21,6 +22,7 @@ var commands = map[string]func(args []string, stdout io.Writer) error{
 	"trace":  traceCmd,
 	"pcap":   pcapCmd,
 	"static": staticCmd,
+	"client": clientCmd,
 }
 
 const usage = `usage: server COMMAND [flags]
@@ -30,6 +32,7 @@ commands:
   trace   print a lesson's trace: -scenario NAME -format json|ftrace|pwru
   pcap    write a lesson's frames: -scenario NAME -o FILE.pcap
   static  write the site as static files: -o DIR (default dist)
+  client  run a scenario live through a bridge: -bridge URL -scenario FILE
 
 run "server COMMAND -h" for a command's flags
 `

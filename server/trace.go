@@ -13,17 +13,11 @@ import (
 // lessonTrace runs -scenario: an embedded lesson's name, or a path to a
 // scenario file.
 func lessonTrace(name string) (*trace.Trace, error) {
-	if name == "" {
-		return nil, fmt.Errorf("-scenario is required")
+	f, err := loadScenario(name)
+	if err != nil {
+		return nil, err
 	}
-	if data, err := os.ReadFile(name); err == nil {
-		f, err := scenario.Parse(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return scenario.Simulate(f)
-	}
-	return scenario.Run(name)
+	return scenario.Simulate(f)
 }
 
 // traceCmd is `server trace -scenario NAME -format json|ftrace|pwru`.
