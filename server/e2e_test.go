@@ -20,8 +20,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-
-	"skbscope/scenario"
 )
 
 var screenshot = flag.String("screenshot", "../web/testdata/screenshots/udp-sendto.png",
@@ -347,21 +345,6 @@ func TestBrowser(t *testing.T) {
 	}
 	if !strings.Contains(msg, "no-such-lesson") {
 		t.Errorf("unknown lesson: error text %q", msg)
-	}
-
-	// Every lesson opens, in the middle of its trace.
-	for _, l := range scenario.Lessons() {
-		tr, err := scenario.Run(l.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mid := len(tr.Events) / 2
-		if err := load(ctx, srv.URL+"/?lesson="+l.Name+"&c="+strconv.Itoa(mid)); err != nil {
-			t.Fatal(err)
-		}
-		if v, err := readNow(ctx); err != nil || v.Cursor != mid || v.Last != len(tr.Events)-1 {
-			t.Errorf("lesson %s: view %+v, %v; want cursor %d", l.Name, v, err, mid)
-		}
 	}
 
 	for _, p := range problems() {

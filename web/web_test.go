@@ -146,7 +146,7 @@ func TestEveryLessonEveryCursor(t *testing.T) {
 // maxCursors bounds the cursors everyCursor visits: a flood lesson has
 // hundreds of thousands of events, and an even sample of them finds the
 // same bugs as all of them at a fraction of the test time.
-const maxCursors = 800
+const maxCursors = 400
 
 func everyCursor(t *testing.T, m *Model) {
 	var d cmdBuf
