@@ -1,8 +1,12 @@
 package web
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"skbscope/scenario"
 )
@@ -62,5 +66,34 @@ func TestLadderARPAndLoss(t *testing.T) {
 	}
 	if lost == 0 {
 		t.Error("tcp-loss: no rung marked lost")
+	}
+}
+
+// TestWirePanels: the ladder highlights the frame at the cursor and links
+// each row to its wire event; the TCP panel plots cwnd; the pcap link
+// holds a pcap file.
+func TestWirePanels(t *testing.T) {
+	tr, err := scenario.Run("tcp-handshake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewModel(tr)
+	rs := m.ladder()
+	c := rs[1].seq
+	html := app.HTMLString(ladderPanel(langEN, m, c))
+	if !strings.Contains(html, fmt.Sprintf(`data-seq="%d"`, rs[0].seq)) || !strings.Contains(html, "Flags [S.]") ||
+		strings.Count(html, "ladder-row proto-arp cur")+strings.Count(html, "ladder-row proto-tcp cur") != 1 {
+		t.Errorf("ladder at %d: %.600s", c, html)
+	}
+	if html := app.HTMLString(tcpPanel(langHans, m, m.Len()-1)); !strings.Contains(html, "cwnd") || !strings.Contains(html, "<svg") {
+		t.Errorf("tcp panel: %.400s", html)
+	}
+	href := pcapHref(m)
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(href, "data:application/vnd.tcpdump.pcap;base64,"))
+	if err != nil || len(b) < 24 || b[0] != 0x4d && b[0] != 0xd4 && b[0] != 0xa1 {
+		t.Errorf("pcap link: %.80s", href)
+	}
+	if pcapName(m) != "tcp-handshake.pcap" {
+		t.Errorf("pcap name %q", pcapName(m))
 	}
 }

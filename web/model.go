@@ -97,6 +97,24 @@ type Model struct {
 	drops     map[int][]int    // per station: the drop events there, in order
 	socks     []sockQueue      // socket queues, by host and socket
 	chaps     []chapter        // lazily, see chapterList
+	rungs     []rung           // lazily, see ladder
+	cwnd      []cwndSeries     // lazily, see cwndSeriesOf
+}
+
+// ladder is the trace's frames as ladder rungs, computed once.
+func (m *Model) ladder() []rung {
+	if m.rungs == nil {
+		m.rungs = append(ladderOf(m.T), rung{seq: -1}) // a sentinel marks "computed"
+	}
+	return m.rungs[:len(m.rungs)-1]
+}
+
+// cwndSeriesOf is the trace's TCP congestion windows, computed once.
+func (m *Model) cwndSeriesOf() []cwndSeries {
+	if m.cwnd == nil {
+		m.cwnd = append(cwndOf(m.T), cwndSeries{})
+	}
+	return m.cwnd[:len(m.cwnd)-1]
 }
 
 // NewModel lays out the stack map for t. It never fails: a trace with no

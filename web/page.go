@@ -532,6 +532,16 @@ func (s *Scope) header() app.UI {
 					app.Window().Get("document").Get("documentElement").Call("requestFullscreen")
 				}
 			}),
+			app.Button().ID("pcap").Title(l.t("every frame on the wires, for Wireshark")).Text(l.t("Download pcap")).
+				Disabled(s.model == nil).OnClick(func(ctx app.Context, e app.Event) {
+				if s.model == nil {
+					return
+				}
+				a := app.Window().Get("document").Call("createElement", "a")
+				a.Set("href", pcapHref(s.model))
+				a.Set("download", pcapName(s.model))
+				a.Call("click")
+			}),
 			app.Button().ID("help-btn").Title("?").Text(l.t("Keys")+" (?)").OnClick(func(ctx app.Context, e app.Event) { s.help = !s.help }),
 		),
 		app.If(intro != "", func() app.UI { return app.P().Class("intro").Text(intro) }),
@@ -630,6 +640,8 @@ func (s *Scope) body() app.UI {
 			app.If(s.v.shows("stack"), func() app.UI { return stackPanel(l, m, c) }),
 			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c) }),
 			app.If(s.v.shows("socks"), func() app.UI { return sockPanel(l, m.sockRows(c)) }),
+			app.If(s.v.shows("tcp") && m.hasTCP(), func() app.UI { return tcpPanel(l, m, c) }),
+			app.If(s.v.shows("ladder"), func() app.UI { return ladderPanel(l, m, c) }),
 		),
 		app.If(s.v.shows("log"), func() app.UI { return s.logPanel() }),
 		app.If(!s.v.Embed, s.whatIf),

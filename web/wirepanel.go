@@ -1,0 +1,130 @@
+package web
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// ladderWindow is how many rungs the ladder shows around the cursor.
+const ladderWindow = 12
+
+// ladderPanel is the sequence diagram of the frames on the wires: one
+// row per frame, an arrow from the sender's column to the receiver's,
+// labelled as tcpdump would print the frame. Rows are links to the wire
+// event; the frame at or before the cursor is highlighted.
+func ladderPanel(l lang, m *Model, c int) app.UI {
+	rs := m.ladder()
+	body := []app.UI{app.H2().Text(l.t("Frames on the wire"))}
+	if len(rs) == 0 {
+		return app.Section().ID("ladder").Class("panel").Body(append(body, app.P().Class("muted").Text(l.t("No frame has crossed a wire.")))...)
+	}
+	cur := sort.Search(len(rs), func(i int) bool { return rs[i].seq > c }) - 1
+	lo := max(0, min(cur-ladderWindow/2, len(rs)-ladderWindow))
+	hi := min(len(rs), lo+ladderWindow)
+	hosts := make([]app.UI, len(m.T.Hosts))
+	for i, h := range m.T.Hosts {
+		hosts[i] = app.Span().Class("ladder-host").Text(h.Name)
+	}
+	rows := []app.UI{app.Div().Class("ladder-row ladder-head").Body(app.Span().Class("ladder-t").Text("t (µs)"), app.Div().Class("ladder-lanes").Body(hosts...))}
+	n := max(1, len(m.T.Hosts))
+	for i := lo; i < hi; i++ {
+		r := rs[i]
+		left, right := min(r.from, r.to), max(r.from, r.to)
+		dir := "→"
+		if r.to < r.from {
+			dir = "←"
+		} else if r.to == r.from {
+			dir = "⟲"
+		}
+		cls := "ladder-row proto-" + r.proto
+		if i == cur {
+			cls += " cur"
+		}
+		if r.lost {
+			cls += " lost"
+		}
+		arrow := app.Div().Class("ladder-arrow").
+			Style("margin-left", fmt.Sprintf("%.2f%%", 100*(float64(left)+0.5)/float64(n))).
+			Style("width", fmt.Sprintf("%.2f%%", 100*float64(max(right-left, 0))/float64(n))).
+			Text(dir + " " + r.label)
+		if r.lost {
+			arrow = arrow.Title(l.t("lost on the wire"))
+		}
+		rows = append(rows, app.Div().Class(cls).Attr("data-seq", r.seq).OnClick(gotoClicked).Body(
+			app.Span().Class("ladder-t").Text(micros(r.t)),
+			app.Div().Class("ladder-lanes").Body(arrow),
+		))
+	}
+	body = append(body, app.Div().Class("ladder").Body(rows...),
+		app.P().Class("muted").Text(fmt.Sprintf(l.t("frame %d of %d"), cur+1, len(rs))))
+	return app.Section().ID("ladder").Class("panel").Body(body...)
+}
+
+// tcpPanel shows, for each TCP socket seen so far, its last state (the
+// Vals the model attaches to tcp_ack's return and state changes) and its
+// congestion window over time, the cursor marked.
+func tcpPanel(l lang, m *Model, c int) app.UI {
+	series := m.cwndSeriesOf()
+	body := []app.UI{app.H2().Text(l.t("TCP"))}
+	shown := 0
+	for _, s := range series {
+		if len(s.pts) == 0 || s.pts[0].seq > c {
+			continue
+		}
+		last := s.pts[0].seq
+		for _, p := range s.pts {
+			if p.seq <= c {
+				last = p.seq
+			}
+		}
+		var cells []app.UI
+		for _, v := range m.T.Events[last].Vals {
+			if v.Name == "sk" {
+				continue
+			}
+			cells = append(cells, app.Span().Class("tcp-val").Body(app.Span().Class("muted").Text(v.Name+" "), app.Span().Class("mono").Text(v.Value)))
+		}
+		body = append(body,
+			app.H3().Class("mono").Text(s.host+" "+s.sock),
+			app.Div().Class("tcp-vals").Body(cells...),
+			app.Raw(cwndSVG(s, m.T.Events[c].T)),
+		)
+		shown++
+	}
+	if shown == 0 {
+		body = append(body, app.P().Class("muted").Text(l.t("No TCP socket yet.")))
+	}
+	return app.Section().ID("tcp").Class("panel").Body(body...)
+}
+
+// hasTCP reports whether the trace has TCP sockets to show.
+func (m *Model) hasTCP() bool { return len(m.cwndSeriesOf()) > 0 }
+
+// pcapHref is the trace's frames as a pcap file in a data: URL, for a
+// download link (Wireshark and tcpdump -r read it).
+func pcapHref(m *Model) string {
+	var b bytes.Buffer
+	if err := m.T.WritePcap(&b, ""); err != nil {
+		return ""
+	}
+	return "data:application/vnd.tcpdump.pcap;base64," + base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// pcapName is the download's file name.
+func pcapName(m *Model) string {
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(m.T.Scenario))
+	if name == "" {
+		name = "skbscope"
+	}
+	return name + ".pcap"
+}
