@@ -117,7 +117,7 @@ func (n *Net) ipAppendData(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt
 	}
 	if length > maxnonfragsize-fragheaderlen {
 		if maxnonfragsize == mtu {
-			e.Note = fmt.Sprintf("IP_PMTUDISC_DO: %d bytes + IP header > mtu %d and the datagram may not be fragmented: ip_local_error, -EMSGSIZE", length, mtu)
+			e.Note = fmt.Sprintf("IP_PMTUDISC_DO: %d bytes + IP header > mtu %d and the datagram may not be fragmented: -EMSGSIZE (ip_local_error queues the MTU for an IP_RECVERR socket)", length, mtu)
 		} else {
 			e.Note = fmt.Sprintf("%d bytes do not fit in one IP datagram (64 KiB)", length)
 		}

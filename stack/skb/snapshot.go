@@ -88,6 +88,11 @@ func Regions(buf []byte, mac, network, transport int) []trace.Region {
 		ihl := ip.IHL()
 		if ihl >= header.IPv4MinLen && ihl <= len(buf)-network {
 			proto = int(ip.Protocol())
+			if ip.FragOff()&header.IPv4Offset != 0 {
+				// A later fragment carries data only: its transport
+				// header is in the first fragment.
+				proto = -1
+			}
 			rs = append(rs, trace.Region{Layer: "ip", Off: network, Len: ihl, Fields: []trace.Field{
 				{Name: "version", Value: fmt.Sprint(ip.Version())},
 				{Name: "ihl", Value: fmt.Sprint(ihl / 4)},
