@@ -405,7 +405,10 @@ func schedule(h *host, p Program, got func([]byte)) {
 		case "link":
 			core.IPLinkSet(h.k, t, h.core.Device(s.Dev), s.State == "up", func(int) { next(i)() })
 		case "recvfrom":
-			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(int, []byte, netip.AddrPort) { next(i)() })
+			h.sock.SysRecvfrom(h.k, t, fdOf(s), s.Size, 0, func(_ int, b []byte, _ netip.AddrPort) {
+				got(b)
+				next(i)()
+			})
 		}
 	}
 	h.k.RunOn(p.AtNs, 0, t.Context(), func() { run(0) })
