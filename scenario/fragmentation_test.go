@@ -276,3 +276,44 @@ func TestDefragOverlapAndDup(t *testing.T) {
 		t.Errorf("an ICMP error was sent: %v", e)
 	}
 }
+
+// TestPingFragmented: ping -s 4000 builds its echo request on the write
+// queue as three fragment-sized skbs (ip_append_data), B reassembles it,
+// answers with a reply as large, fragmented the same way, and A's ping
+// socket receives all 4008 bytes.
+func TestPingFragmented(t *testing.T) {
+	f, err := Load("ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Hosts[0].Programs[0].Steps[0].Size = 4000
+	f.Hosts[0].Programs[0].Steps[0].Count = 1
+	tr, err := Simulate(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips, _ := wireIPv4(t, tr)
+	var fromA, fromB int
+	for _, ip := range ips {
+		if ip.Protocol != layers.IPProtocolICMPv4 || ip.Flags&layers.IPv4DontFragment != 0 {
+			continue
+		}
+		if ip.SrcIP.String() == "192.0.2.1" {
+			fromA++
+		} else {
+			fromB++
+		}
+	}
+	if fromA != 3 || fromB != 3 {
+		t.Errorf("%d fragments of the request, %d of the reply; want 3 and 3", fromA, fromB)
+	}
+	var rets []string
+	for _, e := range tr.Events {
+		if e.Kind == trace.Ret && (e.Fn == "ping_recvmsg" || e.Fn == "ip_frag_reasm") {
+			rets = append(rets, e.Host+":"+e.Fn+"="+e.Ret)
+		}
+	}
+	if want := []string{"B:ip_frag_reasm=0", "A:ip_frag_reasm=0", "A:ping_recvmsg=4008"}; !slices.Equal(rets, want) {
+		t.Errorf("%v, want %v", rets, want)
+	}
+}

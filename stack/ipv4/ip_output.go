@@ -49,7 +49,7 @@ var (
 // for send buffer space.
 func (n *Net) ipMakeSkb(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, fl *Flowi4, rt *Rtable, data []byte, skip int, noblock bool, done func(*skb.SKB, int)) {
 	k.Call(fnIPMakeSkb)
-	n.ipAppendData(k, t, sk, rt, fnIPGenericGetfrag, data, skip, noblock, true, func(list []*skb.SKB, err int) {
+	n.ipAppendData(k, t, sk, rt, fnIPGenericGetfrag, data, skip, noblock, func(list []*skb.SKB, err int) {
 		if err < 0 {
 			k.RetS(fnIPMakeSkb, kernel.Err(err).String())
 			done(nil, err)
@@ -65,18 +65,19 @@ func (n *Net) ipMakeSkb(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, fl *F
 }
 
 // ipAppendDataQueued is ip_append_data(): the corked path, which builds
-// the datagram on sk_write_queue until ip_push_pending_frames sends it.
-// Its users here (ping, the ICMP socket) send one skb that fits the MTU.
+// the datagram on sk_write_queue (one skb, or one per fragment) until
+// ip_push_pending_frames sends it.
 func (n *Net) ipAppendDataQueued(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, noblock bool, done func(int)) {
 	k.Call(fnIPAppendDataQ)
-	n.ipAppendData(k, t, sk, rt, getfrag, data, 0, noblock, false, func(list []*skb.SKB, err int) {
+	n.ipAppendData(k, t, sk, rt, getfrag, data, 0, noblock, func(list []*skb.SKB, err int) {
 		if err < 0 {
 			done(int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(err))))
 			return
 		}
-		s := list[0]
-		sk.WriteQueue = append(sk.WriteQueue, s)
-		k.Enqueue(sk.QueueName(writeQueue), len(sk.WriteQueue), s)
+		for _, s := range list {
+			sk.WriteQueue = append(sk.WriteQueue, s)
+			k.Enqueue(sk.QueueName(writeQueue), len(sk.WriteQueue), s)
+		}
 		done(int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(0))))
 	})
 }
@@ -88,9 +89,9 @@ func (n *Net) ipPushPendingFrames(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4,
 	if len(sk.WriteQueue) == 0 {
 		return int(kernel.Ret(k, fnIPPushPending, kernel.Err(0)))
 	}
-	s := sk.WriteQueue[0]
-	sk.WriteQueue = sk.WriteQueue[1:]
-	s = n.ipMakeSkbInner(k, sk, fl, rt, []*skb.SKB{s}, sk.QueueName(writeQueue))
+	list := sk.WriteQueue
+	sk.WriteQueue = nil
+	s := n.ipMakeSkbInner(k, sk, fl, rt, list, sk.QueueName(writeQueue))
 	err := n.ipSendSkb(k, s)
 	return int(kernel.Ret(k, fnIPPushPending, kernel.Err(err)))
 }
@@ -99,13 +100,12 @@ func (n *Net) ipPushPendingFrames(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4,
 // one skb: room for the link-layer header (hh_len) reserved, the IP
 // header's space put, skip bytes left for the transport header, and
 // getfrag copying the data after them; a device that checksums gets
-// CHECKSUM_PARTIAL. A larger one (when chain is set, as for ip_make_skb)
-// becomes a chain of skbs of maxfraglen bytes each, every one with room
+// CHECKSUM_PARTIAL. A larger one becomes a chain of skbs of maxfraglen bytes each, every one with room
 // for its own IP header, and no checksum offload: the UDP checksum must
 // cover all fragments, so the stack computes it. A socket that does not
 // let its datagrams be fragmented (IP_PMTUDISC_DO) gets -EMSGSIZE here.
 // The first allocation may sleep for send buffer space.
-func (n *Net) ipAppendData(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, skip int, noblock, chain bool, done func([]*skb.SKB, int)) {
+func (n *Net) ipAppendData(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, skip int, noblock bool, done func([]*skb.SKB, int)) {
 	e := k.Call(fnIPAppendData)
 	fail := func(err int) { done(nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(err)))) }
 	const fragheaderlen = header.IPv4MinLen
@@ -125,7 +125,7 @@ func (n *Net) ipAppendData(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt
 		return
 	}
 	hhLen := rt.Dev.LLReservedSpace()
-	if !chain || length+fragheaderlen <= mtu {
+	if length+fragheaderlen <= mtu {
 		fraglen := length + fragheaderlen
 		alloclen := fraglen + hhLen + 15
 		e.Note = fmt.Sprintf("one skb: %d bytes of IP datagram + hh_len %d + 15 of slack", fraglen, hhLen)
