@@ -317,3 +317,52 @@ func TestPingFragmented(t *testing.T) {
 		t.Errorf("%v, want %v", rets, want)
 	}
 }
+
+// TestFragmentationKnobs: the lesson under the what-if knobs that touch
+// fragmentation (a smaller MTU, the slow chips with their flow control,
+// a tiny send buffer, loss) runs, and leaves no skb behind.
+func TestFragmentationKnobs(t *testing.T) {
+	for _, k := range []Knobs{{MTU: 576}, {MTU: 9000}, {Model: "cs89x0"}, {Model: "dm9000"}, {SndBuf: 4608}, {LossPct: 30}, {TxQueueLen: 1}} {
+		tr, err := RunWith("fragmentation", k)
+		if err != nil {
+			t.Fatalf("%+v: %v", k, err)
+		}
+		live := map[int]string{}
+		for _, e := range tr.Events {
+			for _, id := range e.Skb {
+				switch e.Kind {
+				case trace.Alloc:
+					live[id] = ""
+				case trace.Clone:
+					if id != e.Skb[0] {
+						live[id] = ""
+					}
+				case trace.Free, trace.Drop:
+					delete(live, id)
+				case trace.Enqueue:
+					live[id] = e.Queue
+				case trace.Dequeue:
+					live[id] = ""
+				}
+			}
+		}
+		for id, q := range live {
+			if q == "" {
+				t.Errorf("%+v: skb %d is neither freed nor queued", k, id)
+			}
+		}
+		if k.MTU == 576 {
+			ips, _ := wireIPv4(t, tr)
+			n := 0
+			for _, ip := range ips {
+				if ip.SrcIP.String() == "192.0.2.1" && ip.Protocol == layers.IPProtocolUDP {
+					n++
+				}
+			}
+			if n != 8 { // 4008 bytes in pieces of 552
+				t.Errorf("mtu 576: %d fragments, want 8", n)
+			}
+		}
+		t.Logf("%+v: sendto %v", k, sendtoRets(tr, "A"))
+	}
+}
