@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"skbscope/stack/header"
+	"skbscope/stack/ipv4"
 	"skbscope/stack/netfilter"
 	"skbscope/stack/socket"
 )
@@ -294,6 +295,8 @@ var sockopts = map[string][2]int{
 	"SO_RCVBUF":   {socket.SOLSocket, socket.SORcvBuf},
 	"SO_PRIORITY": {socket.SOLSocket, socket.SOPriority},
 	"TCP_NODELAY": {6, 1}, // IPPROTO_TCP, TCP_NODELAY
+	// SOL_IP, IP_MTU_DISCOVER: 0 DONT, 1 WANT (the default), 2 DO, 3 PROBE
+	"IP_MTU_DISCOVER": {ipv4.SolIP, ipv4.IPMTUDiscover},
 }
 
 // msgFlags are the send flags a step may use.
@@ -360,7 +363,7 @@ func checkStep(ps *problems, p string, s Step) {
 		}
 	case "setsockopt":
 		if _, ok := sockopts[s.Opt]; !ok {
-			ps.add(p+".opt", "%q: SO_SNDBUF, SO_RCVBUF, SO_PRIORITY or TCP_NODELAY", s.Opt)
+			ps.add(p+".opt", "%q: SO_SNDBUF, SO_RCVBUF, SO_PRIORITY, TCP_NODELAY or IP_MTU_DISCOVER", s.Opt)
 		}
 	case "shutdown":
 		if _, ok := shutHow[s.How]; !ok {

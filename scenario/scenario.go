@@ -120,7 +120,7 @@ type Step struct {
 	Ns       int64    `json:"ns"`       // sleep: how long; ping: interval (1 s)
 	Count    int      `json:"count"`    // ping: how many echo requests (1); sendto: how many times (1)
 	Data     string   `json:"data"`     // sendto: the payload
-	Opt      string   `json:"opt"`      // setsockopt: SO_SNDBUF, SO_RCVBUF, SO_PRIORITY or TCP_NODELAY
+	Opt      string   `json:"opt"`      // setsockopt: SO_SNDBUF, SO_RCVBUF, SO_PRIORITY, TCP_NODELAY or IP_MTU_DISCOVER
 	Flags    []string `json:"flags"`    // send, sendto: MSG_MORE, MSG_DONTWAIT
 	Nonblock bool     `json:"nonblock"` // socket: SOCK_NONBLOCK (O_NONBLOCK)
 	How      string   `json:"how"`      // shutdown: SHUT_RD, SHUT_WR or SHUT_RDWR

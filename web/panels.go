@@ -325,6 +325,15 @@ func metaTable(sn *trace.SkbSnap) app.UI {
 		opt("gso_segs", strconv.Itoa(sn.GSOSegs))
 		opt("gso_type", sn.GSOType)
 	}
+	if len(sn.FragList) > 0 {
+		// The bytes past the head live in the chained skbs.
+		opt("data_len", strconv.Itoa(sn.DataLen))
+		ids := make([]string, len(sn.FragList))
+		for i, id := range sn.FragList {
+			ids[i] = "skb " + strconv.Itoa(id)
+		}
+		opt("frag_list", strings.Join(ids, ", "))
+	}
 	hdr := func(name string, off int) {
 		if off >= 0 {
 			kv = append(kv, [2]string{name, "+" + strconv.Itoa(off)})

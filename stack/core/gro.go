@@ -48,6 +48,9 @@ func groVerdict(s *skb.SKB) string {
 	if ip == nil {
 		return "too short to merge: GRO_NORMAL"
 	}
+	if ip.FragOff()&(header.IPv4MF|header.IPv4Offset) != 0 {
+		return "inet_gro_receive: an IP fragment (ip_is_fragment) is never merged: GRO_NORMAL"
+	}
 	if ip.Protocol() == header.ProtoUDP {
 		return "inet_gro_receive → udp4_gro_receive: no socket enabled UDP_GRO, GRO_NORMAL"
 	}

@@ -67,6 +67,13 @@ func release(k *kernel.Kernel, s *skb.SKB, reason skb.Reason) {
 		d(s)
 	}
 	s.ReleaseData()
+	if s.Dataref() == 0 {
+		// skb_release_data: the last hold on the head frees the
+		// frag_list with the same reason (kfree_skb_list_reason).
+		for _, f := range s.FragList {
+			release(k, f, reason)
+		}
+	}
 	e := k.Event(kind, nil, s)
 	e.Reason = string(reason)
 }

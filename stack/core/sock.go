@@ -49,10 +49,22 @@ func SockAllocSendSkb(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, size in
 	try()
 }
 
+// SkbSetOwnerW is skb_set_owner_w() for callers outside this package:
+// __ip_append_data charges the skbs after the first this way.
+func SkbSetOwnerW(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) { skbSetOwnerW(k, s, sk) }
+
+// SetWfree gives s back its owner and sock_wfree without charging again:
+// ip_do_fragment does this for each frag_list skb whose truesize the head
+// carried until then.
+func SetWfree(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) {
+	s.Sk, s.Owner = sk.Name, sk
+	s.Destructor = func(s *skb.SKB) { sockWfree(k, s, sk) }
+}
+
 // skbSetOwnerW is skb_set_owner_w(): charge truesize to sk_wmem_alloc and
 // set sock_wfree as the destructor that gives it back.
 func skbSetOwnerW(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) {
-	s.Sk = sk.Name
+	s.Sk, s.Owner = sk.Name, sk
 	sk.WmemAlloc += s.Truesize
 	s.Destructor = func(s *skb.SKB) { sockWfree(k, s, sk) }
 }

@@ -128,6 +128,12 @@ func (h IPv4) Dst() netip.Addr { return netip.AddrFrom4([4]byte(h[16:20])) }
 // SetTotalLen sets tot_len (iph_set_totlen).
 func (h IPv4) SetTotalLen(n int) { binary.BigEndian.PutUint16(h[2:4], uint16(n)) }
 
+// SetFragOff sets the flags and offset word (offset in 8-byte units).
+func (h IPv4) SetFragOff(f uint16) { binary.BigEndian.PutUint16(h[6:8], f) }
+
+// IPv4Offset is IP_OFFSET: the offset bits of frag_off.
+const IPv4Offset = 0x1fff
+
 // Encode writes the fixed fields; tot_len and the checksum are set later,
 // as __ip_local_out does.
 func (h IPv4) Encode(tos uint8, id, fragOff uint16, ttl, proto uint8, src, dst netip.Addr) {

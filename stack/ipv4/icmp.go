@@ -218,9 +218,7 @@ func (n *Net) icmpPushReply(k *kernel.Kernel, sk *socket.Sock, msg []byte, fl *F
 		if err < 0 {
 			return
 		}
-		s := sk.WriteQueue[0]
-		ic := header.ICMP(s.At(s.TransportHeader, len(msg)))
-		ic.SetChecksum()
+		ic := icmpQueueChecksum(sk)
 		e.Note = fmt.Sprintf("ICMP type %d code %d, %d bytes, checksum 0x%04x", ic.Type(), ic.Code(), len(msg), ic.Checksum())
 		n.ipPushPendingFrames(k, sk, fl, rt)
 	})
@@ -230,7 +228,7 @@ func (n *Net) icmpPushReply(k *kernel.Kernel, sk *socket.Sock, msg []byte, fl *F
 // icmpRcv is icmp_rcv(): verify the checksum, then the type's handler.
 func (n *Net) icmpRcv(k *kernel.Kernel, s *skb.SKB) {
 	e := k.Call(fnIcmpRcv, s)
-	ic := header.ICMP(s.Data())
+	ic := header.ICMP(s.CopyBits(0, s.Len())) // a reassembled message is on a frag_list too
 	if len(ic) < header.ICMPLen {
 		e.Note = "shorter than an ICMP header"
 		core.KfreeSkbReason(k, s, dropPktTooSmall)
@@ -269,7 +267,7 @@ func (n *Net) icmpRcv(k *kernel.Kernel, s *skb.SKB) {
 // data (icmp_echo_ignore_all is 0).
 func (n *Net) icmpEcho(k *kernel.Kernel, s *skb.SKB) {
 	k.Call(fnIcmpEcho, s)
-	req := s.Data()
+	req := s.CopyBits(0, s.Len())
 	msg := append([]byte(nil), req...)
 	header.ICMP(msg).Encode(header.ICMPEchoReply, 0, uint32(header.ICMP(req).ID())<<16|uint32(header.ICMP(req).Seq()))
 	n.icmpReply(k, s, msg)
@@ -341,4 +339,19 @@ func icmpErrConvert(code uint8) int {
 		return -kernel.EMSGSIZE
 	}
 	return -kernel.EHOSTUNREACH
+}
+
+// icmpQueueChecksum is the checksum ping_v4_push_pending_frames and
+// icmp_push_reply finish: over the ICMP message in every skb on the
+// write queue (each getfrag summed its own piece), stored in the first.
+func icmpQueueChecksum(sk *socket.Sock) header.ICMP {
+	var msg []byte
+	for _, s := range sk.WriteQueue {
+		msg = append(msg, s.At(s.TransportHeader, s.TailOff()-s.TransportHeader)...)
+	}
+	ic := header.ICMP(msg)
+	ic.SetChecksum()
+	first := sk.WriteQueue[0]
+	copy(first.At(first.TransportHeader+2, 2), msg[2:4])
+	return ic
 }

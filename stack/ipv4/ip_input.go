@@ -33,13 +33,12 @@ var (
 
 // Drop reasons of the IPv4 input path.
 const (
-	dropOtherhost     skb.Reason = "SKB_DROP_REASON_OTHERHOST"
-	dropIPInhdr       skb.Reason = "SKB_DROP_REASON_IP_INHDR"
-	dropIPCsum        skb.Reason = "SKB_DROP_REASON_IP_CSUM"
-	dropPktTooSmall   skb.Reason = "SKB_DROP_REASON_PKT_TOO_SMALL"
-	dropIPInaddrErrs  skb.Reason = "SKB_DROP_REASON_IP_INADDRERRORS"
-	dropIPNoproto     skb.Reason = "SKB_DROP_REASON_IP_NOPROTO"
-	dropFragUnmodeled skb.Reason = "SKB_DROP_REASON_NOT_SPECIFIED"
+	dropOtherhost    skb.Reason = "SKB_DROP_REASON_OTHERHOST"
+	dropIPInhdr      skb.Reason = "SKB_DROP_REASON_IP_INHDR"
+	dropIPCsum       skb.Reason = "SKB_DROP_REASON_IP_CSUM"
+	dropPktTooSmall  skb.Reason = "SKB_DROP_REASON_PKT_TOO_SMALL"
+	dropIPInaddrErrs skb.Reason = "SKB_DROP_REASON_IP_INADDRERRORS"
+	dropIPNoproto    skb.Reason = "SKB_DROP_REASON_IP_NOPROTO"
 )
 
 // ipPacketType is ip_packet_type: ETH_P_IP's handlers.
@@ -197,11 +196,12 @@ func (n *Net) dstInput(k *kernel.Kernel, s *skb.SKB) {
 func (n *Net) ipLocalDeliver(k *kernel.Kernel, s *skb.SKB) {
 	e := k.Call(fnIPLocalDeliver, s)
 	h := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
-	if h.FragOff()&(header.IPv4MF|0x1fff) != 0 {
-		e.Note = "a fragment: ip_defrag arrives with the fragmentation lesson; dropped here"
-		core.KfreeSkbReason(k, s, dropFragUnmodeled)
-		k.RetS(fnIPLocalDeliver, "0")
-		return
+	if ipIsFragment(h) {
+		e.Note = "a fragment (MF or an offset): ip_defrag"
+		if s = n.ipDefrag(k, s); s == nil {
+			k.RetS(fnIPLocalDeliver, "0")
+			return
+		}
 	}
 	if n.nfHook(k, netfilter.LocalIn, s) == 1 {
 		n.ipLocalDeliverFinish(k, s)

@@ -10,6 +10,7 @@ import (
 	"skbscope/stack/netfilter"
 	"skbscope/stack/skb"
 	"skbscope/stack/socket"
+	"skbscope/stack/trace"
 )
 
 const ipOutputC = "net/ipv4/ip_output.c"
@@ -31,41 +32,52 @@ var (
 	fnIPFinishOutputIn  = kernel.NewFn("__ip_finish_output", ipOutputC, "ip")
 	fnIPFinishOutput2   = kernel.NewFn("ip_finish_output2", ipOutputC, "ip")
 	fnIPNeighForGw      = kernel.NewFn("ip_neigh_for_gw", "include/net/route.h", "neigh")
+	fnIPFragment        = kernel.NewFn("ip_fragment", ipOutputC, "ip")
+	fnIPDoFragment      = kernel.NewFn("ip_do_fragment", ipOutputC, "ip")
+	fnIPFraglistInit    = kernel.NewFn("ip_fraglist_init", ipOutputC, "ip")
+	fnIPFraglistPrepare = kernel.NewFn("ip_fraglist_prepare", ipOutputC, "ip")
 	corkQueue           = "ip_make_skb queue (on stack)"
 	maxNonFragSize      = 0xffff
 	ipPmtudiscWantNotes = "DF: IP_PMTUDISC_WANT and the datagram fits the route's MTU"
 )
 
 // ipMakeSkb is ip_make_skb(): build one datagram on a private queue
-// (__ip_append_data) and turn it into a single skb with its IP header
-// (__ip_make_skb). skip bytes are left for the transport header, which
-// the caller writes. It may sleep for send buffer space.
+// (__ip_append_data: one skb, or one per fragment when the datagram is
+// larger than the MTU) and turn the queue into a single skb with its IP
+// header (__ip_make_skb), the later skbs on its frag_list. skip bytes are
+// left for the transport header, which the caller writes. It may sleep
+// for send buffer space.
 func (n *Net) ipMakeSkb(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, fl *Flowi4, rt *Rtable, data []byte, skip int, noblock bool, done func(*skb.SKB, int)) {
 	k.Call(fnIPMakeSkb)
-	n.ipAppendData(k, t, sk, rt, fnIPGenericGetfrag, data, skip, noblock, func(s *skb.SKB, err int) {
+	n.ipAppendData(k, t, sk, rt, fnIPGenericGetfrag, data, skip, noblock, func(list []*skb.SKB, err int) {
 		if err < 0 {
 			k.RetS(fnIPMakeSkb, kernel.Err(err).String())
 			done(nil, err)
 			return
 		}
-		k.Enqueue(corkQueue, 1, s)
-		s = n.ipMakeSkbInner(k, sk, fl, rt, s, corkQueue)
+		for i, s := range list {
+			k.Enqueue(corkQueue, i+1, s)
+		}
+		s := n.ipMakeSkbInner(k, sk, fl, rt, list, corkQueue)
 		k.RetS(fnIPMakeSkb, "skb", s)
 		done(s, 0)
 	})
 }
 
 // ipAppendDataQueued is ip_append_data(): the corked path, which builds
-// the datagram on sk_write_queue until ip_push_pending_frames sends it.
+// the datagram on sk_write_queue (one skb, or one per fragment) until
+// ip_push_pending_frames sends it.
 func (n *Net) ipAppendDataQueued(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, noblock bool, done func(int)) {
 	k.Call(fnIPAppendDataQ)
-	n.ipAppendData(k, t, sk, rt, getfrag, data, 0, noblock, func(s *skb.SKB, err int) {
+	n.ipAppendData(k, t, sk, rt, getfrag, data, 0, noblock, func(list []*skb.SKB, err int) {
 		if err < 0 {
 			done(int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(err))))
 			return
 		}
-		sk.WriteQueue = append(sk.WriteQueue, s)
-		k.Enqueue(sk.QueueName(writeQueue), len(sk.WriteQueue), s)
+		for _, s := range list {
+			sk.WriteQueue = append(sk.WriteQueue, s)
+			k.Enqueue(sk.QueueName(writeQueue), len(sk.WriteQueue), s)
+		}
 		done(int(kernel.Ret(k, fnIPAppendDataQ, kernel.Err(0))))
 	})
 }
@@ -77,52 +89,129 @@ func (n *Net) ipPushPendingFrames(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4,
 	if len(sk.WriteQueue) == 0 {
 		return int(kernel.Ret(k, fnIPPushPending, kernel.Err(0)))
 	}
-	s := sk.WriteQueue[0]
-	sk.WriteQueue = sk.WriteQueue[1:]
-	s = n.ipMakeSkbInner(k, sk, fl, rt, s, sk.QueueName(writeQueue))
+	list := sk.WriteQueue
+	sk.WriteQueue = nil
+	s := n.ipMakeSkbInner(k, sk, fl, rt, list, sk.QueueName(writeQueue))
 	err := n.ipSendSkb(k, s)
 	return int(kernel.Ret(k, fnIPPushPending, kernel.Err(err)))
 }
 
-// ipAppendData is __ip_append_data() for a datagram that fits the MTU:
-// allocate the skb with room for the link-layer header (hh_len), reserve
-// that room, put the IP header's space, leave skip bytes, and let getfrag
-// copy data after them. The allocation may sleep for send buffer space.
-func (n *Net) ipAppendData(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, skip int, noblock bool, done func(*skb.SKB, int)) {
+// ipAppendData is __ip_append_data(). A datagram that fits the MTU gets
+// one skb: room for the link-layer header (hh_len) reserved, the IP
+// header's space put, skip bytes left for the transport header, and
+// getfrag copying the data after them; a device that checksums gets
+// CHECKSUM_PARTIAL. A larger one becomes a chain of skbs of maxfraglen bytes each, every one with room
+// for its own IP header, and no checksum offload: the UDP checksum must
+// cover all fragments, so the stack computes it. A socket that does not
+// let its datagrams be fragmented (IP_PMTUDISC_DO) gets -EMSGSIZE here.
+// The first allocation may sleep for send buffer space.
+func (n *Net) ipAppendData(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, rt *Rtable, getfrag *kernel.Fn, data []byte, skip int, noblock bool, done func([]*skb.SKB, int)) {
 	e := k.Call(fnIPAppendData)
 	fail := func(err int) { done(nil, int(kernel.Ret(k, fnIPAppendData, kernel.Err(err)))) }
 	const fragheaderlen = header.IPv4MinLen
 	length := len(data) + skip
-	if length > maxNonFragSize-fragheaderlen {
-		e.Note = fmt.Sprintf("%d bytes do not fit in one IP datagram (64 KiB)", length)
+	mtu := rt.MTU
+	maxnonfragsize := maxNonFragSize
+	if !sk.IgnoreDF() {
+		maxnonfragsize = mtu
+	}
+	if length > maxnonfragsize-fragheaderlen {
+		if maxnonfragsize == mtu {
+			e.Note = fmt.Sprintf("IP_PMTUDISC_DO: %d bytes + IP header > mtu %d and the datagram may not be fragmented: -EMSGSIZE (ip_local_error queues the MTU for an IP_RECVERR socket)", length, mtu)
+		} else {
+			e.Note = fmt.Sprintf("%d bytes do not fit in one IP datagram (64 KiB)", length)
+		}
 		fail(-kernel.EMSGSIZE)
 		return
 	}
 	hhLen := rt.Dev.LLReservedSpace()
-	fraglen := length + fragheaderlen
-	alloclen := fraglen + hhLen + 15
-	e.Note = fmt.Sprintf("one skb: %d bytes of IP datagram + hh_len %d + 15 of slack", fraglen, hhLen)
-	core.SockAllocSendSkb(k, t, sk, alloclen, noblock, func(s *skb.SKB, err int) {
+	if length+fragheaderlen <= mtu {
+		fraglen := length + fragheaderlen
+		alloclen := fraglen + hhLen + 15
+		e.Note = fmt.Sprintf("one skb: %d bytes of IP datagram + hh_len %d + 15 of slack", fraglen, hhLen)
+		core.SockAllocSendSkb(k, t, sk, alloclen, noblock, func(s *skb.SKB, err int) {
+			if err < 0 {
+				fail(err)
+				return
+			}
+			// The transport header is in this skb and the datagram fits the
+			// MTU: a device that checksums lets the NIC do it.
+			s.IPSummed = skb.ChecksumNone
+			if skip > 0 && fraglen <= rt.MTU && rt.Dev.Features&core.FeatHWCsum != 0 {
+				s.IPSummed = skb.ChecksumPartial
+			}
+			if s.Reserve(hhLen) != nil || s.PutBytesErr(fraglen) != nil {
+				core.KfreeSkbReason(k, s, skb.NotSpecified)
+				fail(-kernel.ENOMEM)
+				return
+			}
+			s.SetNetworkHeader(0)
+			s.TransportHeader = s.NetworkHeader + fragheaderlen
+			getfragCopy(k, getfrag, s, s.TransportHeader+skip, data)
+			kernel.Ret(k, fnIPAppendData, kernel.Err(0), s)
+			done([]*skb.SKB{s}, 0)
+		})
+		return
+	}
+	// Fragment-sized pieces: maxfraglen keeps each fragment's data a
+	// multiple of 8 bytes, as the offset field counts 8-byte units.
+	maxfraglen := (mtu-fragheaderlen)&^7 + fragheaderlen
+	pieces := (length + maxfraglen - fragheaderlen - 1) / (maxfraglen - fragheaderlen)
+	e.Note = fmt.Sprintf("%d bytes > mtu %d - %d: %d skbs of at most maxfraglen %d bytes, CHECKSUM_NONE (no offload for a datagram that will be fragmented)",
+		length, mtu, fragheaderlen, pieces, maxfraglen)
+	var list []*skb.SKB
+	// fill puts one piece in s: its IP header's space, then its part
+	// of the transport header and data.
+	fill := func(s *skb.SKB, datalen, transhdrlen int) bool {
+		s.IPSummed = skb.ChecksumNone
+		if s.Reserve(hhLen) != nil || s.PutBytesErr(datalen+fragheaderlen) != nil {
+			return false
+		}
+		s.SetNetworkHeader(0)
+		s.TransportHeader = s.NetworkHeader + fragheaderlen
+		copyLen := datalen - transhdrlen
+		getfragCopy(k, getfrag, s, s.TransportHeader+transhdrlen, data[:copyLen])
+		data = data[copyLen:]
+		list = append(list, s)
+		return true
+	}
+	flush := func(err int) {
+		// ip_make_skb's __ip_flush_pending_frames frees what was built.
+		for _, s := range list {
+			core.KfreeSkbReason(k, s, skb.NotSpecified)
+		}
+		fail(err)
+	}
+	datalen := min(length, maxfraglen-fragheaderlen)
+	core.SockAllocSendSkb(k, t, sk, datalen+fragheaderlen+hhLen+15, noblock, func(s *skb.SKB, err int) {
 		if err < 0 {
 			fail(err)
 			return
 		}
-		// The transport header is in this skb and the datagram fits the
-		// MTU: a device that checksums lets the NIC do it.
-		s.IPSummed = skb.ChecksumNone
-		if skip > 0 && fraglen <= rt.MTU && rt.Dev.Features&core.FeatHWCsum != 0 {
-			s.IPSummed = skb.ChecksumPartial
-		}
-		if s.Reserve(hhLen) != nil || s.PutBytesErr(fraglen) != nil {
-			core.KfreeSkbReason(k, s, skb.NotSpecified)
-			fail(-kernel.ENOMEM)
+		if !fill(s, datalen, skip) {
+			list = append(list, s)
+			flush(-kernel.ENOMEM)
 			return
 		}
-		s.SetNetworkHeader(0)
-		s.TransportHeader = s.NetworkHeader + fragheaderlen
-		getfragCopy(k, getfrag, s, s.TransportHeader+skip, data)
-		kernel.Ret(k, fnIPAppendData, kernel.Err(0), s)
-		done(s, 0)
+		for left := length - datalen; left > 0; left -= datalen {
+			datalen = min(left, maxfraglen-fragheaderlen)
+			// Without a transport header to write, the later pieces come
+			// from alloc_skb, charged to the socket up to twice sk_sndbuf.
+			if sk.WmemAlloc > 2*sk.SndBuf {
+				k.Note(trace.State, fmt.Sprintf("sk_wmem_alloc %d > 2 × sk_sndbuf %d: -ENOBUFS", sk.WmemAlloc, sk.SndBuf))
+				flush(-kernel.ENOBUFS)
+				return
+			}
+			s := core.AllocSkb(k, datalen+fragheaderlen+hhLen+15)
+			core.SkbSetOwnerW(k, s, sk)
+			if !fill(s, datalen, 0) {
+				list = append(list, s)
+				flush(-kernel.ENOMEM)
+				return
+			}
+		}
+		kernel.Ret(k, fnIPAppendData, kernel.Err(0), list[0])
+		done(list, 0)
 	})
 }
 
@@ -136,27 +225,61 @@ func getfragCopy(k *kernel.Kernel, getfrag *kernel.Fn, s *skb.SKB, off int, data
 	kernel.Ret(k, getfrag, kernel.Err(0), s)
 }
 
-// ipMakeSkbInner is __ip_make_skb(): take the skb off the queue and write
-// its IP header, leaving tot_len and the checksum to __ip_local_out.
-func (n *Net) ipMakeSkbInner(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, s *skb.SKB, queue string) *skb.SKB {
+// ipMakeSkbInner is __ip_make_skb(): take the skbs off the queue, chain
+// the later ones on the first one's frag_list (their IP header space
+// pulled off: ip_do_fragment will push it back), and write the IP header,
+// leaving tot_len and the checksum to __ip_local_out.
+func (n *Net) ipMakeSkbInner(k *kernel.Kernel, sk *socket.Sock, fl *Flowi4, rt *Rtable, list []*skb.SKB, queue string) *skb.SKB {
+	s := list[0]
 	e := k.Call(fnIPMakeSkbInner, s)
-	k.Dequeue(queue, 0, s)
+	k.Dequeue(queue, len(list)-1, s)
+	for i, tmp := range list[1:] {
+		k.Dequeue(queue, len(list)-2-i, tmp)
+		_ = tmp.Pull(tmp.TransportHeader - tmp.NetworkHeader)
+		// The head now carries the piece's memory (truesize): the piece
+		// loses its owner and destructor.
+		tmp.Destructor, tmp.Sk, tmp.Owner = nil, "", nil
+		s.AddFrag(tmp)
+	}
+	// DF: always for IP_PMTUDISC_DO and PROBE; for WANT when the
+	// datagram fits the route's MTU (ip_dont_fragment).
+	pm := sk.PMTUDisc()
+	df := pm == socket.IPPmtudiscDo || pm == socket.IPPmtudiscProbe ||
+		s.Len() <= rt.MTU && pm == socket.IPPmtudiscWant
 	var frag uint16
-	if s.Len() <= rt.MTU {
+	why := ipPmtudiscWantNotes
+	switch {
+	case df && pm != socket.IPPmtudiscWant:
 		frag = header.IPv4DF
+		why = "DF: IP_PMTUDISC_DO"
+	case df:
+		frag = header.IPv4DF
+	case pm == socket.IPPmtudiscWant:
+		why = fmt.Sprintf("no DF: %d bytes > mtu %d, so the datagram will be fragmented here (%d skbs on the frag_list)", s.Len(), rt.MTU, len(s.FragList))
+	default:
+		why = "no DF: the socket does not do path MTU discovery"
 	}
 	ttl := sk.TTL
 	if ttl < 0 {
 		ttl = n.DefaultTTL
 	}
-	// An unconnected socket, whose DF is ignorable (ip_sk_ignore_df),
-	// takes its IP ID from __ip_select_ident's hashed counters.
-	id := uint16(n.K.Sim.Rand().Uint32())
+	// ip_select_ident: a datagram that may be fragmented (no DF, or a
+	// socket whose DF is ignorable, ip_sk_ignore_df) takes its ID from
+	// __ip_select_ident's hashed counters; one with a DF that counts
+	// takes the connected socket's inet_id, or 0.
+	var id uint16
+	switch {
+	case frag&header.IPv4DF == 0 || sk.IgnoreDF():
+		id = uint16(n.K.Sim.Rand().Uint32())
+	case sk.Daddr.IsValid():
+		id = sk.IPID
+		sk.IPID++
+	}
 	header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Encode(sk.TOS, id, frag, uint8(ttl), uint8(sk.Protocol), fl.Saddr, fl.Daddr)
 	s.Priority = sk.Priority
 	s.Protocol = header.EtherTypeIPv4
 	s.Dst = rt
-	e.Note = fmt.Sprintf("IPv4 %s → %s, ttl %d, id %d; %s", fl.Saddr, fl.Daddr, ttl, id, ipPmtudiscWantNotes)
+	e.Note = fmt.Sprintf("IPv4 %s → %s, ttl %d, id %d; %s", fl.Saddr, fl.Daddr, ttl, id, why)
 	return kernel.Ret(k, fnIPMakeSkbInner, s, s)
 }
 
@@ -236,19 +359,27 @@ func (n *Net) ipFinishOutput(k *kernel.Kernel, s *skb.SKB) int {
 }
 
 // ipFinishOutputInner is __ip_finish_output(): GSO, fragmentation or the
-// plain path; the datagram fits the MTU here.
+// plain path. A datagram longer than the route's MTU goes to ip_fragment,
+// with ip_finish_output2 as the output for each fragment.
 func (n *Net) ipFinishOutputInner(k *kernel.Kernel, s *skb.SKB) int {
 	e := k.Call(fnIPFinishOutputIn, s)
 	rt := s.Dst.(*Rtable)
 	if s.Len() > rt.MTU {
-		// ip_fragment's place; fragmentation is not modelled yet, so the
-		// datagram is refused rather than sent larger than the MTU.
-		e.Note = fmt.Sprintf("len %d > mtu %d: ip_fragment would split it; this model does not fragment yet", s.Len(), rt.MTU)
-		core.KfreeSkbReason(k, s, skb.NotSpecified)
-		return int(kernel.Ret(k, fnIPFinishOutputIn, kernel.Err(-kernel.EMSGSIZE)))
+		e.Note = fmt.Sprintf("len %d > mtu %d: ip_fragment, each fragment to ip_finish_output2", s.Len(), rt.MTU)
+		r := n.ipFragment(k, s, rt.MTU, n.ipFinishOutput2)
+		kernel.Ret(k, fnIPFinishOutputIn, xmitRet(r))
+		return r
 	}
 	e.Note = fmt.Sprintf("len %d ≤ mtu %d, not GSO: no fragmentation", s.Len(), rt.MTU)
 	return int(kernel.Ret(k, fnIPFinishOutputIn, core.NetXmit(n.ipFinishOutput2(k, s))))
+}
+
+// xmitRet names a result that is either an errno or a NET_XMIT code.
+func xmitRet(r int) fmt.Stringer {
+	if r < 0 {
+		return kernel.Err(r)
+	}
+	return core.NetXmit(r)
 }
 
 // ipFinishOutput2 is ip_finish_output2(): find the neighbour for the next
@@ -269,4 +400,131 @@ func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
 	e.Note = "__ipv4_neigh_lookup_noref(" + rt.Dev.Name + ", " + nh.String() + ") → " + neigh.HA.String()
 	k.RetS(fnIPNeighForGw, "neigh")
 	return int(kernel.Ret(k, fnIPFinishOutput2, core.NeighOutput(k, neigh, s)))
+}
+
+// ipFragment is ip_fragment(): a datagram without DF is split by
+// ip_do_fragment. One with DF that its socket does not let be ignored
+// is refused with -EMSGSIZE (the kernel also sends itself an ICMP
+// "fragmentation needed" with the MTU, which this model leaves out: its
+// sockets refuse such a datagram earlier, in __ip_append_data).
+func (n *Net) ipFragment(k *kernel.Kernel, s *skb.SKB, mtu int, output func(*kernel.Kernel, *skb.SKB) int) int {
+	e := k.Call(fnIPFragment, s)
+	iph := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+	if iph.FragOff()&header.IPv4DF != 0 {
+		e.Note = fmt.Sprintf("DF set and %d bytes > mtu %d: IPSTATS_MIB_FRAGFAILS, -EMSGSIZE", s.Len(), mtu)
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		return int(kernel.Ret(k, fnIPFragment, kernel.Err(-kernel.EMSGSIZE)))
+	}
+	e.Note = "no DF: ip_do_fragment"
+	r := n.ipDoFragment(k, s, mtu, output)
+	kernel.Ret(k, fnIPFragment, xmitRet(r))
+	return r
+}
+
+// ipDoFragment is ip_do_fragment(). Its fast path serves a datagram that
+// __ip_append_data already cut into fragment-sized skbs on a frag_list:
+// the head becomes the first fragment, each frag_list skb gets a copy of
+// the IP header with its own offset, MF, tot_len and checksum, and each
+// goes to output (ip_finish_output2) in turn, taking its share of the
+// socket's send buffer with it. The slow path (ip_frag_init and
+// ip_frag_next, copying a linear skb into new ones) is not modelled: the
+// model's senders always build the frag_list.
+func (n *Net) ipDoFragment(k *kernel.Kernel, s *skb.SKB, mtu int, output func(*kernel.Kernel, *skb.SKB) int) int {
+	e := k.Call(fnIPDoFragment, s)
+	rt := s.Dst.(*Rtable)
+	iph := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+	hlen := iph.IHL()
+	mtu -= hlen // the room for data in each fragment
+	llRs := rt.Dev.LLReservedSpace()
+	firstLen := s.HeadLen()
+	fast := len(s.FragList) > 0 && firstLen-hlen <= mtu && (firstLen-hlen)&7 == 0 &&
+		iph.FragOff()&(header.IPv4MF|header.IPv4Offset) == 0 && !s.Cloned() && s.Headroom() >= llRs
+	for i, f := range s.FragList {
+		last := i == len(s.FragList)-1
+		if f.Len() > mtu || f.Len()&7 != 0 && !last || f.Headroom() < hlen+llRs || f.Users() > 1 {
+			fast = false
+		}
+	}
+	if !fast {
+		e.Note = "no frag_list to send as it is: the slow path (ip_frag_init, ip_frag_next) is not modelled; dropped"
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		return int(kernel.Ret(k, fnIPDoFragment, kernel.Err(-kernel.EMSGSIZE)))
+	}
+	e.Note = fmt.Sprintf("fast path: the head and %d frag_list skbs are the fragments, %d bytes of data each at most", len(s.FragList), mtu&^7)
+	if sk, ok := s.Owner.(*socket.Sock); ok {
+		for _, f := range s.FragList {
+			core.SetWfree(k, f, sk)
+		}
+	}
+	frags := n.ipFraglistInit(k, s, hlen)
+	cur, offset, err := s, 0, 0
+	for i := 0; ; i++ {
+		var next *skb.SKB
+		if i < len(frags) {
+			next = frags[i]
+			offset = n.ipFraglistPrepare(k, cur, next, offset, hlen, i < len(frags)-1)
+		}
+		err = output(k, cur)
+		if err != 0 || next == nil {
+			if err != 0 && next != nil {
+				// kfree_skb_list(iter.frag): the fragments not sent yet.
+				for _, f := range frags[i:] {
+					core.KfreeSkbReason(k, f, skb.NotSpecified)
+				}
+			}
+			break
+		}
+		cur = next
+	}
+	if err == 0 {
+		k.Note(trace.State, fmt.Sprintf("IPSTATS_MIB_FRAGOKS: %d fragments created", len(frags)+1))
+	} else {
+		k.Note(trace.State, "IPSTATS_MIB_FRAGFAILS: a fragment was not sent, the rest are freed")
+	}
+	kernel.Ret(k, fnIPDoFragment, xmitRet(err))
+	return err
+}
+
+// ipFraglistInit is ip_fraglist_init(): take the frag_list off the head,
+// which keeps only its own bytes and becomes the first fragment: offset 0,
+// MF, tot_len its length, a new header checksum.
+func (n *Net) ipFraglistInit(k *kernel.Kernel, s *skb.SKB, hlen int) []*skb.SKB {
+	e := k.Call(fnIPFraglistInit, s)
+	frags := s.DetachFragList()
+	iph := header.IPv4(s.At(s.NetworkHeader, hlen))
+	iph.SetTotalLen(s.Len())
+	iph.SetFragOff(header.IPv4MF)
+	iph.SetChecksum()
+	e.Note = fmt.Sprintf("fragment 1: id %d, offset 0, MF, tot_len %d", iph.ID(), s.Len())
+	kernel.Ret(k, fnIPFraglistInit, kernel.Err(0), s)
+	return frags
+}
+
+// ipFraglistPrepare is ip_fraglist_prepare(): give the next fragment to
+// its header: push the room __ip_make_skb pulled off, copy the previous
+// fragment's header, and set tot_len, the offset (after the previous
+// fragment's data), MF unless it is the last, and the checksum. It also
+// copies the metadata (ip_copy_metadata). It returns the new offset.
+func (n *Net) ipFraglistPrepare(k *kernel.Kernel, prev, to *skb.SKB, offset, hlen int, more bool) int {
+	e := k.Call(fnIPFraglistPrepare, to)
+	hdr, _ := to.Push(hlen) // ip_do_fragment checked the headroom
+	to.ResetNetworkHeader()
+	copy(hdr, prev.At(prev.NetworkHeader, hlen))
+	iph := header.IPv4(hdr)
+	iph.SetTotalLen(to.Len())
+	offset += prev.Len() - hlen
+	f := uint16(offset >> 3)
+	if more {
+		f |= header.IPv4MF
+	}
+	iph.SetFragOff(f)
+	iph.SetChecksum()
+	to.Priority, to.Protocol, to.Dev, to.Dst = prev.Priority, prev.Protocol, prev.Dev, prev.Dst
+	mf := ""
+	if more {
+		mf = ", MF"
+	}
+	e.Note = fmt.Sprintf("id %d, offset %d (frag_off %d × 8)%s, tot_len %d", iph.ID(), offset, offset>>3, mf, to.Len())
+	k.RetVoid(fnIPFraglistPrepare, to)
+	return offset
 }

@@ -20,6 +20,11 @@ type Net struct {
 	ping   []*socket.Sock   // ping sockets, by echo identifier
 	icmp   icmpState
 
+	// frags is the IPv4 fqdir's hash table of reassembly queues, as a
+	// list in creation order; fragMem is the memory they hold.
+	frags   []*ipq
+	fragMem int
+
 	pingRover uint16 // ping_port_rover
 
 	// TCP's hash tables: bound ports, listeners, established (and

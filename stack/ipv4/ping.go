@@ -120,7 +120,7 @@ func (n *Net) pingV4Sendmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, m
 		}
 		s := sk.WriteQueue[0]
 		k.Call(fnPingV4Push, s).Note = "ICMP checksum over header and data"
-		header.ICMP(s.At(s.TransportHeader, len(m))).SetChecksum()
+		icmpQueueChecksum(sk)
 		err = n.ipPushPendingFrames(k, sk, fl, rt)
 		kernel.Ret(k, fnPingV4Push, kernel.Err(err))
 		if err < 0 {
@@ -189,7 +189,7 @@ func (o pingOps) Recvmsg(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket, 
 		}
 		copied := min(len(msg.Iter), s.Len())
 		k.Call(fnSkbCopyDgram, s).Note = fmt.Sprintf("%d bytes of ICMP message to the user", copied)
-		copy(msg.Iter, s.Data()[:copied])
+		copy(msg.Iter, s.CopyBits(0, copied))
 		k.RetS(fnSkbCopyDgram, "0")
 		ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
 		*msg.Name = netip.AddrPortFrom(ip.Src(), 0)

@@ -127,11 +127,16 @@ func (n *Net) udpSendSkb(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB, fl *Flow
 		e.Note = fmt.Sprintf("UDP %d → %d, len %d; udp4_hwcsum: pseudo-header sum 0x%04x, CHECKSUM_PARTIAL for the NIC",
 			sk.Num, fl.Dport, length, uh.Checksum())
 	} else {
-		seg := s.At(s.TransportHeader, length)
+		// udp_csum walks the frag_list too: the checksum in the first
+		// fragment covers the whole datagram.
+		seg := s.CopyBits(s.TransportHeader-s.DataOff(), length)
 		uh.SetChecksum(header.TransportChecksum(fl.Saddr, fl.Daddr, header.ProtoUDP, seg))
 		k.Spend(int64(length) / 8)
 		e.Note = fmt.Sprintf("UDP %d → %d, len %d, udp_csum: checksum 0x%04x over the pseudo header and %d bytes",
 			sk.Num, fl.Dport, length, uh.Checksum(), length)
+		if len(s.FragList) > 0 {
+			e.Note += fmt.Sprintf(", the head's and its %d frag_list skbs'", len(s.FragList))
+		}
 	}
 	err := n.ipSendSkb(k, s)
 	if err == -kernel.ENOBUFS {
@@ -298,7 +303,7 @@ func (n *Net) udpRecvmsg(k *kernel.Kernel, t *kernel.Task, sk *socket.Sock, msg 
 				e.Note = fmt.Sprintf("%d bytes copied, the checksum verified on the way", copied)
 				k.RetS(fnSkbCopyAndCsum, "0")
 			}
-			copy(msg.Iter, s.At(s.DataOff()+header.UDPLen, copied))
+			copy(msg.Iter, s.CopyBits(header.UDPLen, copied))
 			ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
 			uh := header.UDP(s.At(s.TransportHeader, header.UDPLen))
 			*msg.Name = netip.AddrPortFrom(ip.Src(), uh.SrcPort())
@@ -323,6 +328,6 @@ func (n *Net) skbConsumeUDP(k *kernel.Kernel, sk *socket.Sock, s *skb.SKB) {
 // over the pseudo header, as __udp_lib_checksum_complete does.
 func udpChecksumOK(s *skb.SKB) bool {
 	ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
-	seg := s.Data()
+	seg := s.CopyBits(0, s.Len())
 	return header.Fold(header.Sum(header.PseudoSum(ip.Src(), ip.Dst(), header.ProtoUDP, len(seg)), seg)) == 0xffff
 }

@@ -63,6 +63,14 @@ type SKB struct {
 	tail int
 	end  int
 	len  int
+	// dataLen is skb->data_len: the bytes of len that are not in the
+	// head, here those of the frag_list skbs.
+	dataLen int
+
+	// FragList is skb_shinfo(skb)->frag_list: more skbs whose data
+	// continues this one's, as __ip_make_skb and ip_frag_reasm chain
+	// them. Freed with the head (skb_release_data).
+	FragList []*SKB
 
 	MACHeader       int
 	NetworkHeader   int
@@ -76,10 +84,13 @@ type SKB struct {
 	PktType   PktType
 	Dev       string // skb->dev's name; empty when NULL
 	Sk        string // the owning socket, for display; empty when NULL
-	Truesize  int
-	GSOSize   int
-	GSOSegs   int
-	GSOType   string
+	// Owner is skb->sk itself, for the code that hands an skb's memory
+	// on to another (ip_do_fragment); typed by the socket layer.
+	Owner    any
+	Truesize int
+	GSOSize  int
+	GSOSegs  int
+	GSOType  string
 
 	// MstampNs is skb->skb_mstamp_ns: when TCP last sent this skb.
 	MstampNs int64
@@ -134,8 +145,51 @@ func KmallocSize(n int) int {
 
 func align(n, a int) int { return (n + a - 1) / a * a }
 
-// Len is skb->len: bytes from data to tail (no paged data in this model).
+// Len is skb->len: bytes from data to tail plus those on the frag_list.
 func (s *SKB) Len() int { return s.len }
+
+// DataLen is skb->data_len: the bytes not in the head (skb_is_nonlinear).
+func (s *SKB) DataLen() int { return s.dataLen }
+
+// HeadLen is skb_headlen(): the bytes from data to tail.
+func (s *SKB) HeadLen() int { return s.len - s.dataLen }
+
+// AddFrag chains f on the frag_list as __ip_make_skb and
+// inet_frag_reasm_finish do: its bytes join len and data_len, its memory
+// joins truesize.
+func (s *SKB) AddFrag(f *SKB) {
+	s.FragList = append(s.FragList, f)
+	s.len += f.len
+	s.dataLen += f.len
+	s.Truesize += f.Truesize
+}
+
+// DetachFragList is skb_frag_list_init() after ip_fraglist_init took the
+// list: the head keeps only its own bytes, and the frags their memory.
+func (s *SKB) DetachFragList() []*SKB {
+	l := s.FragList
+	s.FragList = nil
+	s.len -= s.dataLen
+	s.dataLen = 0
+	for _, f := range l {
+		s.Truesize -= f.Truesize
+	}
+	return l
+}
+
+// CopyBits is skb_copy_bits(): n bytes from offset off after data, across
+// the head and the frag_list; nil if the skb is shorter.
+func (s *SKB) CopyBits(off, n int) []byte {
+	if off < 0 || n < 0 || off+n > s.len {
+		return nil
+	}
+	out := make([]byte, 0, n)
+	out = append(out, s.Data()...)
+	for _, f := range s.FragList {
+		out = append(out, f.Data()...)
+	}
+	return out[off : off+n]
+}
 
 // Headroom is skb_headroom(): data - head.
 func (s *SKB) Headroom() int { return s.data }
@@ -217,7 +271,7 @@ func (s *SKB) Push(n int) ([]byte, error) {
 // Pull is skb_pull(): consume n bytes at the front. Pulling more than len
 // returns an error and changes nothing, as skb_pull returns NULL.
 func (s *SKB) Pull(n int) error {
-	if n < 0 || n > s.len {
+	if n < 0 || n > s.HeadLen() {
 		return fmt.Errorf("skb_pull(%d) on skb %d of len %d", n, s.ID, s.len)
 	}
 	s.data += n
@@ -225,11 +279,28 @@ func (s *SKB) Pull(n int) error {
 	return nil
 }
 
-// Trim is pskb_trim(): cut the data to n bytes (dropping padding).
+// Trim is pskb_trim(): cut the data to n bytes (dropping padding). On a
+// frag_list the kernel frees the skbs past the cut; here they stay
+// chained with no bytes, and go with the head.
 func (s *SKB) Trim(n int) {
-	if n < s.len {
-		s.tail -= s.len - n
-		s.len = n
+	if n < 0 || n >= s.len {
+		return
+	}
+	if hl := s.HeadLen(); n < hl {
+		s.tail -= hl - n
+		s.len -= hl - n
+		n = 0
+	} else {
+		n -= hl
+	}
+	for _, f := range s.FragList {
+		if n < f.len {
+			cut := f.len - n
+			f.Trim(n)
+			s.len -= cut
+			s.dataLen -= cut
+		}
+		n = max(n-f.len, 0)
 	}
 }
 
@@ -271,8 +342,10 @@ func (s *SKB) Clone(id int) *SKB {
 	n.users = 1
 	n.Destructor = nil
 	n.Sk = ""
+	n.Owner = nil
 	s.cloned = true
 	n.cloned = true
+	n.FragList = append([]*SKB(nil), s.FragList...)
 	s.buf.dataref++
 	return &n
 }

@@ -3,6 +3,7 @@ package skb
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"skbscope/stack/header"
@@ -18,6 +19,8 @@ func (s *SKB) Snapshot() trace.SkbSnap {
 		Tail:      s.tail,
 		End:       s.end,
 		Len:       s.len,
+		DataLen:   s.dataLen,
+		FragList:  s.fragIDs(),
 		MAC:       s.MACHeader,
 		Network:   s.NetworkHeader,
 		Transport: s.TransportHeader,
@@ -43,11 +46,20 @@ func (s *SKB) Snapshot() trace.SkbSnap {
 	}
 }
 
+// fragIDs names the frag_list skbs for a snapshot (nil when none).
+func (s *SKB) fragIDs() []int {
+	var ids []int
+	for _, f := range s.FragList {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
 // Matches reports whether sn still describes s, so that the recorder can
 // reuse the last snapshot instead of storing a copy per event.
 func (s *SKB) Matches(sn *trace.SkbSnap) bool {
 	return sn.ID == s.ID && sn.Data == s.data && sn.Tail == s.tail && sn.End == s.end &&
-		sn.Len == s.len && sn.MAC == s.MACHeader && sn.Network == s.NetworkHeader &&
+		sn.Len == s.len && sn.DataLen == s.dataLen && slices.Equal(sn.FragList, s.fragIDs()) && sn.MAC == s.MACHeader && sn.Network == s.NetworkHeader &&
 		sn.Transport == s.TransportHeader && sn.Protocol == s.Protocol &&
 		sn.Priority == s.Priority && sn.IPSummed == s.IPSummed.String() &&
 		sn.CsumStart == s.CsumStart && sn.CsumOff == s.CsumOff && sn.Users == s.users &&
@@ -76,6 +88,11 @@ func Regions(buf []byte, mac, network, transport int) []trace.Region {
 		ihl := ip.IHL()
 		if ihl >= header.IPv4MinLen && ihl <= len(buf)-network {
 			proto = int(ip.Protocol())
+			if ip.FragOff()&header.IPv4Offset != 0 {
+				// A later fragment carries data only: its transport
+				// header is in the first fragment.
+				proto = -1
+			}
 			rs = append(rs, trace.Region{Layer: "ip", Off: network, Len: ihl, Fields: []trace.Field{
 				{Name: "version", Value: fmt.Sprint(ip.Version())},
 				{Name: "ihl", Value: fmt.Sprint(ihl / 4)},

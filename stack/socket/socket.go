@@ -108,6 +108,11 @@ type Sock struct {
 	Drops        int    // sk_drops
 	Err          int    // sk_err, negated: reported by the next call
 	IPID         uint16 // inet_id: the IP ID of a connected socket's next packet
+	// PmtudiscSet says IP_MTU_DISCOVER chose Pmtudisc; until then the
+	// socket has the default of inet_create, IP_PMTUDISC_WANT
+	// (net.ipv4.ip_no_pmtu_disc = 0).
+	PmtudiscSet bool
+	Pmtudisc    int // inet->pmtudisc once set: IP_PMTUDISC_*
 
 	// WriteQueue is sk_write_queue: corked datagrams being built.
 	WriteQueue []*skb.SKB
@@ -118,6 +123,31 @@ type Sock struct {
 	// WqWrite holds the writers waiting for sndbuf space: on the same
 	// sk_wq in the kernel, woken with EPOLLOUT.
 	WqWrite kernel.WaitQueue
+}
+
+// Values of inet->pmtudisc (include/uapi/linux/in.h).
+const (
+	IPPmtudiscDont = iota
+	IPPmtudiscWant
+	IPPmtudiscDo
+	IPPmtudiscProbe
+	IPPmtudiscInterface
+	IPPmtudiscOmit
+)
+
+// PMTUDisc is inet->pmtudisc: what IP_MTU_DISCOVER set, else WANT.
+func (sk *Sock) PMTUDisc() int {
+	if sk.PmtudiscSet {
+		return sk.Pmtudisc
+	}
+	return IPPmtudiscWant
+}
+
+// IgnoreDF is ip_sk_ignore_df(): a socket below IP_PMTUDISC_DO (or
+// OMIT) lets its datagrams be fragmented on the way.
+func (sk *Sock) IgnoreDF() bool {
+	p := sk.PMTUDisc()
+	return p < IPPmtudiscDo || p == IPPmtudiscOmit
 }
 
 // QueueName is how the trace names one of this socket's queues.

@@ -10,7 +10,9 @@ type SkbSnap struct {
 	Tail      int      `json:"tail"`
 	End       int      `json:"end"`
 	Len       int      `json:"len"`
-	MAC       int      `json:"mac_header"` // -1 when unset
+	DataLen   int      `json:"data_len,omitempty"`  // bytes on the frag_list
+	FragList  []int    `json:"frag_list,omitempty"` // ids of skb_shinfo(skb)->frag_list
+	MAC       int      `json:"mac_header"`          // -1 when unset
 	Network   int      `json:"network_header"`
 	Transport int      `json:"transport_header"`
 	Protocol  uint16   `json:"protocol"`
