@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
 	"skbscope/stack/header"
+	"skbscope/stack/kernel"
 	"skbscope/stack/netfilter"
 	"skbscope/stack/socket"
 )
@@ -206,6 +208,11 @@ func (f *File) check(pos positions) error {
 				ps.add(rp+".verdict", "%q: accept or drop", r.Verdict)
 			}
 		}
+		if b := h.BugOn; b != nil {
+			if _, ok := kernel.BugSites[b.Fn]; !ok {
+				ps.add(hp+".bug_on.fn", "%q: BUG() can be injected into %s", b.Fn, strings.Join(bugSites(), ", "))
+			}
+		}
 		if h.TCPCongestion != "" && h.TCPCongestion != "cubic" && h.TCPCongestion != "reno" {
 			ps.add(hp+".tcp_congestion_control", "%q: cubic or reno", h.TCPCongestion)
 		}
@@ -372,4 +379,14 @@ func checkStep(ps *problems, p string, s Step) {
 	default:
 		ps.add(p+".op", "unknown op %q", s.Op)
 	}
+}
+
+// bugSites lists the functions bug_on accepts, sorted.
+func bugSites() []string {
+	var out []string
+	for fn := range kernel.BugSites {
+		out = append(out, fn)
+	}
+	slices.Sort(out)
+	return out
 }

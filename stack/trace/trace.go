@@ -26,6 +26,9 @@ const (
 	Timer   Kind = "timer"
 	IRQ     Kind = "irq"
 	Wire    Kind = "wire"
+	// Oops is a BUG() hit: the event's Oops holds the console text, and
+	// the host runs nothing after it (its open calls stay open).
+	Oops Kind = "oops"
 )
 
 // Event is one step of the simulation. Call and ret nest per CPU: Up is the
@@ -53,9 +56,11 @@ type Event struct {
 	Wire   string `json:"wire,omitempty"`
 	// Vals are named values a view can plot or tabulate, e.g. a TCP
 	// socket's cwnd and sequence numbers after tcp_ack.
-	Vals  []Field `json:"vals,omitempty"`
-	Up    int     `json:"up"`
-	Depth int     `json:"depth"`
+	Vals []Field `json:"vals,omitempty"`
+	// Oops is the console text of an oops event, as the kernel prints it.
+	Oops  string `json:"oops,omitempty"`
+	Up    int    `json:"up"`
+	Depth int    `json:"depth"`
 }
 
 // Bytes marshals as a hex string: frames are read by people too.
