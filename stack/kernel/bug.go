@@ -61,8 +61,7 @@ func (k *Kernel) bug(f *Fn, skbs []*skb.SKB) {
 	var b strings.Builder
 	t := k.Sim.Trace()
 	t.WriteOops(&b, e.Seq)
-	// e may have moved if the slice grew: write through the trace.
-	t.Events[e.Seq].Oops = b.String()
+	t.Events[e.Seq].Vals = append(t.Events[e.Seq].Vals, trace.Field{Name: "console", Value: b.String()})
 	k.dead = true
 	panic(oopsUnwind{k})
 }

@@ -307,7 +307,7 @@ func (t *Trace) WriteOopses(w io.Writer, arm bool) error {
 		if arm {
 			t.WriteOopsARM(&b, i)
 		} else {
-			b.WriteString(t.Events[i].Oops)
+			b.WriteString(t.Events[i].OopsText())
 		}
 		if _, err := fmt.Fprintf(w, "[host %s]\n%s", t.Events[i].Host, b.String()); err != nil {
 			return err

@@ -26,8 +26,9 @@ const (
 	Timer   Kind = "timer"
 	IRQ     Kind = "irq"
 	Wire    Kind = "wire"
-	// Oops is a BUG() hit: the event's Oops holds the console text, and
-	// the host runs nothing after it (its open calls stay open).
+	// Oops is a BUG() hit: the event's Vals hold the console text (see
+	// OopsText), and the host runs nothing after it (its open calls stay
+	// open).
 	Oops Kind = "oops"
 )
 
@@ -56,11 +57,9 @@ type Event struct {
 	Wire   string `json:"wire,omitempty"`
 	// Vals are named values a view can plot or tabulate, e.g. a TCP
 	// socket's cwnd and sequence numbers after tcp_ack.
-	Vals []Field `json:"vals,omitempty"`
-	// Oops is the console text of an oops event, as the kernel prints it.
-	Oops  string `json:"oops,omitempty"`
-	Up    int    `json:"up"`
-	Depth int    `json:"depth"`
+	Vals  []Field `json:"vals,omitempty"`
+	Up    int     `json:"up"`
+	Depth int     `json:"depth"`
 }
 
 // Bytes marshals as a hex string: frames are read by people too.
@@ -156,4 +155,16 @@ func (t *Trace) Wires() []string {
 		}
 	}
 	return ws
+}
+
+// OopsText is the console text of an oops event, as the kernel printed
+// it, or "". It lives in Vals (named "console") rather than in a field of
+// its own: growing Event would change every trace's allocation pattern.
+func (e *Event) OopsText() string {
+	for _, v := range e.Vals {
+		if v.Name == "console" {
+			return v.Value
+		}
+	}
+	return ""
 }
