@@ -228,8 +228,8 @@ func (f *File) check(pos positions) error {
 			}
 			for si, s := range p.Steps {
 				checkStep(ps, fmt.Sprintf("%s.steps[%d]", pp, si), s)
-				if s.Op == "link" && !devs[s.Dev] {
-					ps.add(fmt.Sprintf("%s.steps[%d].dev", pp, si), "no NIC %q on %s", s.Dev, h.Name)
+				if s.Op == "link" && !devs[s.Dev] && s.Dev != "lo" {
+					ps.add(fmt.Sprintf("%s.steps[%d].dev", pp, si), "no NIC %q on %s (nor lo)", s.Dev, h.Name)
 				}
 			}
 		}
