@@ -97,6 +97,7 @@ var catalogue = map[string][2]string{
 	"continue":                           {"继续", "繼續"},
 	"dequeued":                           {"出队", "出佇列"},
 	"drop":                               {"丢弃", "丟棄"},
+	"oops":                               {"oops", "oops"},
 	"dropped":                            {"已丢弃", "已丟棄"},
 	"edited scenario":                    {"编辑后的场景", "編輯後的場景"},
 	"enqueued":                           {"入队", "入佇列"},
