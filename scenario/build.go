@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"skbscope/nicsim"
@@ -302,6 +303,14 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 			return nil, info, fmt.Errorf("%s: tap: no device %q", hs.Name, tp.Dev)
 		}
 		dev.PtypeAll = append(dev.PtypeAll, &packet.Tap{Program: tp.Program})
+	}
+	if b := hs.BugOn; b != nil {
+		k.Bug = &kernel.BugOn{Fn: b.Fn, Note: b.Note}
+		for _, d := range info.Devices[1:] { // lo's driver is built in
+			if !slices.Contains(k.Bug.Modules, d.Driver) {
+				k.Bug.Modules = append(k.Bug.Modules, d.Driver)
+			}
+		}
 	}
 	return h, info, nil
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
 	"skbscope/stack/header"
 	"skbscope/stack/ipv4"
+	"skbscope/stack/kernel"
 	"skbscope/stack/netfilter"
 	"skbscope/stack/socket"
 )
@@ -207,6 +209,11 @@ func (f *File) check(pos positions) error {
 				ps.add(rp+".verdict", "%q: accept or drop", r.Verdict)
 			}
 		}
+		if b := h.BugOn; b != nil {
+			if _, ok := kernel.BugSites[b.Fn]; !ok {
+				ps.add(hp+".bug_on.fn", "%q: BUG() can be injected into %s", b.Fn, strings.Join(bugSites(), ", "))
+			}
+		}
 		if h.TCPCongestion != "" && h.TCPCongestion != "cubic" && h.TCPCongestion != "reno" {
 			ps.add(hp+".tcp_congestion_control", "%q: cubic or reno", h.TCPCongestion)
 		}
@@ -222,8 +229,8 @@ func (f *File) check(pos positions) error {
 			}
 			for si, s := range p.Steps {
 				checkStep(ps, fmt.Sprintf("%s.steps[%d]", pp, si), s)
-				if s.Op == "link" && !devs[s.Dev] {
-					ps.add(fmt.Sprintf("%s.steps[%d].dev", pp, si), "no NIC %q on %s", s.Dev, h.Name)
+				if s.Op == "link" && !devs[s.Dev] && s.Dev != "lo" {
+					ps.add(fmt.Sprintf("%s.steps[%d].dev", pp, si), "no NIC %q on %s (nor lo)", s.Dev, h.Name)
 				}
 			}
 		}
@@ -384,4 +391,14 @@ func checkStep(ps *problems, p string, s Step) {
 	default:
 		ps.add(p+".op", "unknown op %q", s.Op)
 	}
+}
+
+// bugSites lists the functions bug_on accepts, sorted.
+func bugSites() []string {
+	var out []string
+	for fn := range kernel.BugSites {
+		out = append(out, fn)
+	}
+	slices.Sort(out)
+	return out
 }

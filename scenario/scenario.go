@@ -48,6 +48,16 @@ type Host struct {
 	Netfilter []NFRule `json:"netfilter"`
 	// TCPCongestion is net.ipv4.tcp_congestion_control: cubic (default) or reno.
 	TCPCongestion string `json:"tcp_congestion_control"`
+	// BugOn injects BUG() into a kernel function (fault injection).
+	BugOn *BugOn `json:"bug_on"`
+}
+
+// BugOn makes the host execute BUG() on entering function Fn, as a
+// vendor patch's assertion did in seed 000. The host oopses and, as with
+// kernel.panic_on_oops=1, panics: it runs nothing more.
+type BugOn struct {
+	Fn   string `json:"fn"`   // one of kernel.BugSites
+	Note string `json:"note"` // why, in the oops event's note
 }
 
 // NFRule is one nftables filter rule.

@@ -74,7 +74,8 @@ func retOf(tr *trace.Trace, call int) *trace.Event {
 // TestNesting checks every lesson's call/ret structure: each event's Up
 // is a call still open, each ret closes the call it names, the stack
 // rebuilt by Stack() holds only open calls, and nothing is left open
-// except the calls of tasks still asleep at the end.
+// except the calls of tasks still asleep at the end and, on a host that
+// oopsed, the calls on the stack of its oops (the panic ended them).
 func TestNesting(t *testing.T) {
 	for _, l := range Lessons() {
 		tr := runLesson(t, l.Name)
@@ -100,7 +101,7 @@ func TestNesting(t *testing.T) {
 			}
 		}
 		for seq := range open {
-			if fn := tr.Events[seq].Fn; fn != "schedule" && !sleeping(tr, seq) {
+			if fn := tr.Events[seq].Fn; fn != "schedule" && !sleeping(tr, seq) && !oopsed(tr, seq) {
 				t.Errorf("%s: %s (seq %d) never returns", l.Name, fn, seq)
 			}
 		}
@@ -117,6 +118,23 @@ func sleeping(tr *trace.Trace, seq int) bool {
 		}
 	}
 	return false
+}
+
+// oopsed reports whether call seq was open when its host oopsed: it is
+// on the stack of that host's oops event.
+func oopsed(tr *trace.Trace, seq int) bool {
+	i := oopsOf(tr, tr.Events[seq].Host)
+	return i >= 0 && slices.Contains(tr.Stack(i), seq)
+}
+
+// oopsOf is the seq of host's oops, or -1.
+func oopsOf(tr *trace.Trace, host string) int {
+	for i := range tr.Events {
+		if e := &tr.Events[i]; e.Kind == trace.Oops && e.Host == host {
+			return i
+		}
+	}
+	return -1
 }
 
 // TestUDPSendtoWireFrame decodes the frame on the wire with gopacket, an
@@ -186,13 +204,16 @@ func TestUDPSendtoWireFrame(t *testing.T) {
 }
 
 // TestSkbAccounting: every skb allocated is freed, or still in a queue
-// at the end of the run.
+// at the end of the run, or held by a host that oopsed (its last event
+// is on that host, at or before the oops: the panic stopped it there).
 func TestSkbAccounting(t *testing.T) {
 	for _, l := range Lessons() {
 		tr := runLesson(t, l.Name)
 		live := map[int]string{} // skb -> queue it sits in ("" = none)
+		last := map[int]int{}    // skb -> its latest event
 		for _, e := range tr.Events {
 			for _, id := range e.Skb {
+				last[id] = e.Seq
 				switch e.Kind {
 				case trace.Alloc:
 					live[id] = ""
@@ -210,6 +231,10 @@ func TestSkbAccounting(t *testing.T) {
 			}
 		}
 		for id, q := range live {
+			e := &tr.Events[last[id]]
+			if o := oopsOf(tr, e.Host); o >= 0 && e.Seq <= o {
+				continue
+			}
 			if q == "" || strings.Contains(q, "on stack") {
 				t.Errorf("%s: skb %d is neither freed nor queued at the end", l.Name, id)
 			}

@@ -2,7 +2,7 @@
 // runs the command-line tools.
 //
 //	server serve [-addr 127.0.0.1:8080] [-static static] [-tap NAME [-token-file F] [-allow-origin O] [-isolate] [-rate N]]
-//	server trace -scenario NAME [-format json|ftrace|pwru]
+//	server trace -scenario NAME [-format json|ftrace|pwru|oops|oops-arm]
 //	server pcap  -scenario NAME [-o FILE]
 //	server static [-o dist] [-static static]
 //	server client -bridge URL -scenario FILE [-token-file F] [-trace FILE] [-pcap FILE]
@@ -29,7 +29,7 @@ const usage = `usage: server COMMAND [flags]
 
 commands:
   serve   serve the web app (default http://127.0.0.1:8080/)
-  trace   print a lesson's trace: -scenario NAME -format json|ftrace|pwru
+  trace   print a lesson's trace: -scenario NAME -format json|ftrace|pwru|oops|oops-arm
   pcap    write a lesson's frames: -scenario NAME -o FILE.pcap
   static  write the site as static files: -o DIR (default dist)
   client  run a scenario live through a bridge: -bridge URL -scenario FILE

@@ -20,11 +20,11 @@ func lessonTrace(name string) (*trace.Trace, error) {
 	return scenario.Simulate(f)
 }
 
-// traceCmd is `server trace -scenario NAME -format json|ftrace|pwru`.
+// traceCmd is `server trace -scenario NAME -format json|ftrace|pwru|oops|oops-arm`.
 func traceCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
 	name := fs.String("scenario", "", "lesson name (e.g. udp-sendto) or scenario file")
-	format := fs.String("format", "json", "json (one event a line), ftrace (function_graph) or pwru")
+	format := fs.String("format", "json", "json (one event a line), ftrace (function_graph), pwru, or the console text of an oops: oops (x86-64) or oops-arm (seed 000's ARM backtrace)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,8 +39,12 @@ func traceCmd(args []string, stdout io.Writer) error {
 		return t.WriteFtrace(stdout)
 	case "pwru":
 		return t.WritePwru(stdout)
+	case "oops":
+		return t.WriteOopses(stdout, false)
+	case "oops-arm":
+		return t.WriteOopses(stdout, true)
 	}
-	return fmt.Errorf("unknown -format %q: json, ftrace or pwru", *format)
+	return fmt.Errorf("unknown -format %q: json, ftrace, pwru, oops or oops-arm", *format)
 }
 
 // pcapCmd is `server pcap -scenario NAME -o FILE`: every frame that

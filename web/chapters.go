@@ -40,6 +40,7 @@ var chapterRules = []struct {
 		return ok && e.Kind == trace.Enqueue && q == "sk_receive_queue"
 	}},
 	{"drop", func(e *trace.Event) bool { return e.Kind == trace.Drop }},
+	{"oops", func(e *trace.Event) bool { return e.Kind == trace.Oops }},
 	{"recvfrom", func(e *trace.Event) bool {
 		return e.Kind == trace.Ret && (e.Fn == "__sys_recvfrom" || e.Fn == "__sys_recvmsg") && !strings.HasPrefix(e.Ret, "-")
 	}},

@@ -153,6 +153,7 @@ var catalogue = map[string][2]string{
 	"SO_SNDBUF":                               {"SO_SNDBUF", "SO_SNDBUF"},
 	"SO_RCVBUF":                               {"SO_RCVBUF", "SO_RCVBUF"},
 	"Event %d of %d, host %s, %s: %s.":        {"事件 %d / %d，主机 %s，%s：%s。", "事件 %d / %d，主機 %s，%s：%s。"},
+	"oops":                                    {"oops", "oops"},
 	"Click a station on the map to set or clear a breakpoint.": {"点击地图上的站点可设置或清除断点。", "點擊地圖上的站點可設定或清除中斷點。"},
 	"hardware: no CPU is running kernel code for this event":   {"硬件：此事件没有 CPU 在运行内核代码", "硬體：此事件沒有 CPU 在執行核心程式碼"},
 	"stack map: click a station to set a breakpoint":           {"协议栈地图：点击站点设置断点", "協定堆疊地圖：點擊站點設定中斷點"},

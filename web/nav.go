@@ -146,7 +146,7 @@ func (m *Model) marks() []mark {
 	for i := range m.T.Events {
 		k := -1
 		switch m.T.Events[i].Kind {
-		case trace.Drop:
+		case trace.Drop, trace.Oops:
 			k = markDrop
 		case trace.IRQ:
 			k = markIRQ

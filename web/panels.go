@@ -49,6 +49,8 @@ func describe(e *trace.Event) string {
 			w = "the wire"
 		}
 		return fmt.Sprintf("%d-byte frame on %s", len(e.Frame), w)
+	case trace.Oops:
+		return "BUG(): the kernel oopses, then panics; this host runs nothing more"
 	}
 	return string(e.Kind)
 }
@@ -80,6 +82,11 @@ func nowLine(l lang, m *Model, c int) app.UI {
 		app.Span().ID("cur-what").Class("what").Text(describe(e)),
 		app.If(e.Kind == trace.Drop, func() app.UI {
 			return app.Span().ID("cur-drop").Class("dropmsg").Text(l.t("dropped") + ": " + e.Reason)
+		}),
+		// The console, as the kernel printed the oops (its numbers are
+		// invented: the model has no machine code).
+		app.If(e.Kind == trace.Oops, func() app.UI {
+			return app.Pre().ID("cur-oops").Class("oops").Text(e.OopsText())
 		}),
 	)
 }

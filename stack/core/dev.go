@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
@@ -187,37 +189,55 @@ func netdevStartXmit(k *kernel.Kernel, s *skb.SKB, dev *Device, more bool) Netde
 	return kernel.Ret(k, fnNetdevStartXmit, rc)
 }
 
-// xmitRecursionLimit is XMIT_RECURSION_LIMIT.
+// xmitRecursionLimit is XMIT_RECURSION_LIMIT: how deep one CPU may nest
+// transmissions through virtual devices (a tunnel whose route leads into
+// itself would otherwise recurse until the stack overflows).
 const xmitRecursionLimit = 8
 
 // noqueueXmit is the branch of __dev_queue_xmit for a device without a
 // queue (noqueue: lo, veth, tunnels): validate and call the driver at
-// once; a device that cannot take the skb loses it.
+// once. A device that is not IFF_UP, a transmission nested deeper than
+// XMIT_RECURSION_LIMIT on this CPU or re-entering the device whose TX lock
+// this CPU holds ("Dead loop"), and a driver that refuses the skb ("asks
+// to queue": it has no queue to wait in) all lose the skb and count a
+// tx_dropped.
 func noqueueXmit(k *kernel.Kernel, dev *Device, s *skb.SKB) NetXmit {
 	k.Note(trace.State, dev.Name+" has the noqueue qdisc: straight to the driver", s)
-	rc := NetXmit(-kernel.ENOMEM)
+	rc := NetXmit(-kernel.ENOMEM) // __dev_queue_xmit's initial rc
+	sd := dev.Net.Softnet(k)
+	cpu := k.CPU().ID
 	switch {
 	case !dev.Up:
-		k.Note(trace.State, dev.Name+" is down", s)
-	case dev.xmitRecursion >= xmitRecursionLimit:
-		k.Note(trace.State, "Dead loop on virtual device "+dev.Name+", fix it urgently!", s)
+		k.Note(trace.State, dev.Name+" is not IFF_UP: drop", s)
+	case dev.xmitLockOwner == cpu+1 || sd.xmitRecursion > xmitRecursionLimit:
+		// recursion_alert: net_crit_ratelimited.
+		k.Note(trace.State, fmt.Sprintf("net_crit_ratelimited: Dead loop on virtual device %s, fix it urgently! (xmit recursion %d)", dev.Name, sd.xmitRecursion), s)
 		rc = NetXmit(-kernel.ENETDOWN)
 	default:
 		if s = validateXmitSkb(k, s, dev); s == nil {
-			return NetXmitDrop
+			return rc
 		}
+		if !dev.LLTX { // HARD_TX_LOCK: an LLTX driver locks for itself
+			dev.xmitLockOwner = cpu + 1
+		}
+		var txrc NetdevTx
+		rest := s
 		if !dev.NetifXmitStopped() {
-			dev.xmitRecursion++
-			rest, txrc := DevHardStartXmit(k, s, dev)
-			dev.xmitRecursion--
-			if rest == nil {
-				return NetXmit(txrc)
-			}
-			k.Note(trace.State, "Virtual device "+dev.Name+" asks to queue packet!", s)
-			rc = NetXmit(-kernel.ENETDOWN)
+			sd.xmitRecursion++
+			rest, txrc = DevHardStartXmit(k, s, dev)
+			sd.xmitRecursion--
 		}
+		if !dev.LLTX {
+			dev.xmitLockOwner = 0
+		}
+		if rest == nil {
+			return NetXmit(txrc)
+		}
+		s = rest
+		k.Note(trace.State, "net_crit_ratelimited: Virtual device "+dev.Name+" asks to queue packet!", s)
+		rc = NetXmit(-kernel.ENETDOWN)
 	}
-	dev.TxDropped++
+	dev.TxDropped++ // dev_core_stats_tx_dropped_inc
 	KfreeSkbReason(k, s, skb.NotSpecified)
 	return rc
 }

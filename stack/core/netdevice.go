@@ -125,8 +125,12 @@ type Device struct {
 
 	// txqStopped is __QUEUE_STATE_DRV_XOFF on the one netdev_queue.
 	txqStopped bool
-	// xmitRecursion is dev_xmit_recursion's per-CPU counter.
-	xmitRecursion int
+	// LLTX is dev->lltx: the driver does its own TX locking, so
+	// __dev_queue_xmit takes no TX lock (lo, tunnels).
+	LLTX bool
+	// xmitLockOwner is the TX queue's xmit_lock_owner: the CPU holding
+	// its lock plus one, 0 when free.
+	xmitLockOwner int
 
 	TxPackets, TxBytes, TxDropped int
 	RxPackets, RxBytes, RxDropped int

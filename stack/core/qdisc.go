@@ -27,3 +27,34 @@ type QdiscRunner interface {
 	DevDeactivateMany(k *kernel.Kernel, dev *Device)
 	DevActivate(k *kernel.Kernel, dev *Device)
 }
+
+// Noqueue is the noqueue qdisc that virtual devices such as lo get by
+// default: a qdisc object whose enqueue is NULL, so __dev_queue_xmit
+// calls the driver directly. It matters as an object because
+// dev_deactivate puts noop_qdisc in its place while the device is down,
+// and dev_activate brings it back.
+type Noqueue struct{}
+
+// Kind is the qdisc's name in `tc qdisc`.
+func (*Noqueue) Kind() string { return "noqueue" }
+
+// Enqueue is never called: CanEnqueue is false.
+func (*Noqueue) Enqueue(*kernel.Kernel, *skb.SKB) NetXmit { return NetXmitDrop }
+
+// CanEnqueue is false: q->enqueue is NULL.
+func (*Noqueue) CanEnqueue() bool { return false }
+
+// CanBypass is false.
+func (*Noqueue) CanBypass() bool { return false }
+
+// NoLock is false.
+func (*Noqueue) NoLock() bool { return false }
+
+// Empty is true: nothing is ever queued.
+func (*Noqueue) Empty() bool { return true }
+
+// RunBegin is false: there is nothing to run.
+func (*Noqueue) RunBegin() bool { return false }
+
+// RunEnd does nothing.
+func (*Noqueue) RunEnd() {}

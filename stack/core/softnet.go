@@ -22,6 +22,9 @@ type SoftnetData struct {
 	TimeSqueeze     int
 	Processed       int
 	backlog         backlogState
+	// xmitRecursion is softnet_data.xmit.recursion: how many
+	// transmissions through noqueue devices this CPU is inside.
+	xmitRecursion int
 }
 
 // NewNet sets up one host's net/core: per-CPU softnet_data, and the

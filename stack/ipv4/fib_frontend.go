@@ -31,7 +31,11 @@ func (n *Net) fibNetdevEvent(k *kernel.Kernel, ev core.NetdevEvent, dev *core.De
 		n.fibDisableIP(k, dev)
 	case core.NetdevUp:
 		k.Call(fnFibNetdevEvent).Note = string(ev)
-		if dev.IPv4.IsValid() {
+		if dev.Loopback {
+			// lo's 127.0.0.0/8 is RTN_LOCAL, in the local table, which
+			// NETDEV_DOWN left alone: nothing to add back.
+			k.Note(trace.State, "lo: 127.0.0.0/8 is still in the local table")
+		} else if dev.IPv4.IsValid() {
 			k.Call(fnFibAddIfaddr)
 			r := Route{Dst: dev.IPv4.Masked(), Dev: dev, Src: dev.IPv4.Addr()}
 			n.Routes = append(n.Routes, r)
@@ -58,6 +62,9 @@ func (n *Net) fibDisableIP(k *kernel.Kernel, dev *core.Device) {
 			continue
 		}
 		kept = append(kept, r)
+	}
+	if dev.Loopback {
+		k.Note(trace.State, "lo's local routes have host scope (nexthop scope RT_SCOPE_NOWHERE): not forced, fib_sync_down_dev keeps them")
 	}
 	k.RetS(fnFibSyncDownDev, fmt.Sprint(len(dead)))
 	if len(dead) > 0 {

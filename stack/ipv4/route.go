@@ -63,13 +63,20 @@ func (n *Net) ipRouteOutputFlow(k *kernel.Kernel, fl *Flowi4) (*Rtable, int) {
 	// The local table comes first: our own addresses go through lo.
 	if n.isLocal(fl.Daddr) {
 		lo := n.loopback()
-		if lo == nil || !lo.Up {
+		if lo == nil {
 			return nil, int(kernel.Ret(k, fnIPRouteOutputFlow, kernel.Err(-kernel.ENETUNREACH)))
 		}
 		if !fl.Saddr.IsValid() {
 			fl.Saddr = fl.Daddr
 		}
 		e.Note = "local table: " + fl.Daddr.String() + " is ours, RTN_LOCAL dev lo"
+		if !lo.Up {
+			// Local routes have host scope: taking lo down does not kill
+			// them (fib_sync_down_dev spares RT_SCOPE_NOWHERE nexthops
+			// unless forced), and __mkroute_output does not look at
+			// IFF_UP. The packet dies later, in lo's noop_qdisc.
+			e.Note += " (lo is down, but local routes survive that)"
+		}
 		rt := &Rtable{Dev: lo, Src: fl.Saddr, MTU: lo.MTU, Local: true}
 		k.RetS(fnIPRouteOutputFlow, "rt dev lo")
 		return rt, 0

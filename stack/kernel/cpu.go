@@ -48,6 +48,10 @@ type CPU struct {
 }
 
 func (c *CPU) run(ev *event) {
+	if c.K.dead { // a panicked host runs nothing more
+		return
+	}
+	defer c.K.unwind()
 	if c.clock < ev.t {
 		c.clock = ev.t
 	}
@@ -56,6 +60,17 @@ func (c *CPU) run(ev *event) {
 	c.K.cur = c
 	ev.fn()
 	c.K.cur = nil
+}
+
+// unwind ends an event cut short by BUG(): the host is dead, the CPU
+// leaves it. Any other panic is a bug in the model and goes on.
+func (k *Kernel) unwind() {
+	if r := recover(); r != nil {
+		if o, ok := r.(oopsUnwind); !ok || o.k != k {
+			panic(r)
+		}
+		k.cur = nil
+	}
 }
 
 // Kernel is one simulated host's kernel: its CPUs and their trace.
@@ -69,6 +84,9 @@ type Kernel struct {
 	timers      []*Timer
 	seqTimer    int
 	tickPending bool
+	// Bug, if set, injects BUG() into a function (see BugOn).
+	Bug  *BugOn
+	dead bool
 }
 
 // NewKernel adds a host with n CPUs to the simulation.

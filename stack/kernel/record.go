@@ -105,6 +105,9 @@ func (k *Kernel) Call(f *Fn, skbs ...*skb.SKB) *trace.Event {
 	k.Spend(f.Cost)
 	c := k.CPU()
 	c.stack = append(c.stack, e.Seq)
+	if k.Bug != nil && k.Bug.Fn == f.Name && k.cur != nil { // BUG() runs on a CPU, never while a scenario is built
+		k.bug(f, skbs)
+	}
 	return e
 }
 

@@ -119,10 +119,24 @@ func (s *Sim) Step(until int64, max int) bool {
 		s.now = ev.t
 		s.Executed++
 		if ev.cpu == nil {
-			ev.fn()
+			s.hardware(ev)
 			continue
 		}
 		ev.cpu.run(ev)
 	}
 	return s.queue.Len() == 0 || s.queue[0].t > until
+}
+
+// hardware runs work on no CPU. Should it reach a BUG() (it calls into a
+// kernel only through that kernel's CPUs, so it should not), the host
+// stops as it would on a CPU.
+func (s *Sim) hardware(ev *event) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(oopsUnwind); !ok {
+				panic(r)
+			}
+		}
+	}()
+	ev.fn()
 }

@@ -26,6 +26,10 @@ const (
 	Timer   Kind = "timer"
 	IRQ     Kind = "irq"
 	Wire    Kind = "wire"
+	// Oops is a BUG() hit: the event's Vals hold the console text (see
+	// OopsText), and the host runs nothing after it (its open calls stay
+	// open).
+	Oops Kind = "oops"
 )
 
 // Event is one step of the simulation. Call and ret nest per CPU: Up is the
@@ -151,4 +155,16 @@ func (t *Trace) Wires() []string {
 		}
 	}
 	return ws
+}
+
+// OopsText is the console text of an oops event, as the kernel printed
+// it, or "". It lives in Vals (named "console") rather than in a field of
+// its own: growing Event would change every trace's allocation pattern.
+func (e *Event) OopsText() string {
+	for _, v := range e.Vals {
+		if v.Name == "console" {
+			return v.Value
+		}
+	}
+	return ""
 }
