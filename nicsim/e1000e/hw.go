@@ -97,6 +97,7 @@ func New(k *kernel.Kernel, dev *core.Device) *NIC {
 	// e1000e's defaults, less TSO, which this model does not do yet.
 	dev.Features = core.FeatSG | core.FeatHWCsum | core.FeatRXCsum
 	dev.Driver = "e1000e"
+	dev.NetdevTxResetQueue()
 	return n
 }
 

@@ -46,7 +46,7 @@ func (n *NIC) NdoStartXmit(k *kernel.Kernel, s *skb.SKB, dev *core.Device) core.
 	}
 	n.txCsum(k, s)
 	n.txMap(k, s)
-	k.Note(trace.State, fmt.Sprintf("netdev_sent_queue: %d bytes in flight for BQL", s.Len()), s)
+	n.Dev.NetdevTxSentQueue(k, s.Len())
 	n.txQueue(k, s)
 	n.maybeStopTx(k, stopThreshold)
 	k.Note(trace.State, fmt.Sprintf("writel(TDT=%d): doorbell, the NIC will fetch the descriptor", n.txNextToUse))
@@ -168,9 +168,7 @@ func (n *NIC) cleanTxIrq(k *kernel.Kernel) bool {
 	}
 	n.Dev.TxPackets += count
 	n.Dev.TxBytes += bytes
-	if count > 0 {
-		k.Note(trace.State, fmt.Sprintf("netdev_completed_queue: %d packets, %d bytes done (BQL)", count, bytes))
-	}
+	n.Dev.NetdevTxCompletedQueue(k, count, bytes)
 	if count > 0 && n.Dev.NetifXmitStopped() && n.txUnused() >= txWakeThreshold {
 		n.Dev.NetifWakeQueue(k)
 	}

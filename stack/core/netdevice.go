@@ -125,6 +125,11 @@ type Device struct {
 
 	// txqStopped is __QUEUE_STATE_DRV_XOFF on the one netdev_queue.
 	txqStopped bool
+	// stackXoff is __QUEUE_STATE_STACK_XOFF: BQL's stop, set by
+	// netdev_tx_sent_queue when the bytes in flight exceed the limit.
+	stackXoff bool
+	// DQL is the queue's byte queue limits (netdev_queue.dql).
+	DQL DQL
 	// xmitRecursion is dev_xmit_recursion's per-CPU counter.
 	xmitRecursion int
 
@@ -142,5 +147,9 @@ func (d *Device) NetifStopQueue(k *kernel.Kernel) {
 	k.Note(trace.State, d.Name+" txq stopped (__QUEUE_STATE_DRV_XOFF set)")
 }
 
-// NetifXmitStopped is netif_xmit_frozen_or_stopped().
-func (d *Device) NetifXmitStopped() bool { return d.txqStopped }
+// NetifXmitStopped is netif_xmit_frozen_or_stopped(): the driver
+// (DRV_XOFF) or BQL (STACK_XOFF) has stopped the queue.
+func (d *Device) NetifXmitStopped() bool { return d.txqStopped || d.stackXoff }
+
+// StackXoff reports __QUEUE_STATE_STACK_XOFF alone.
+func (d *Device) StackXoff() bool { return d.stackXoff }
