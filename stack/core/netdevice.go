@@ -89,11 +89,12 @@ const (
 	FeatHWCsum                      // checksums any protocol from csum_start/csum_offset
 	FeatRXCsum                      // verifies received checksums
 	FeatTSO                         // TCP segmentation offload
+	FeatGSO                         // generic segmentation offload, in software
 )
 
 func (f Features) String() string {
 	var names []string
-	for i, n := range []string{"sg", "tx-checksum-hw", "rx-checksum", "tso"} {
+	for i, n := range []string{"sg", "tx-checksum-hw", "rx-checksum", "tso", "gso"} {
 		if f&(1<<i) != 0 {
 			names = append(names, n)
 		}

@@ -240,6 +240,9 @@ func (n *Net) ipFinishOutput(k *kernel.Kernel, s *skb.SKB) int {
 func (n *Net) ipFinishOutputInner(k *kernel.Kernel, s *skb.SKB) int {
 	e := k.Call(fnIPFinishOutputIn, s)
 	rt := s.Dst.(*Rtable)
+	if s.GSOSize != 0 { // skb_is_gso
+		return int(kernel.Ret(k, fnIPFinishOutputIn, core.NetXmit(n.ipFinishOutputGSO(k, s, rt.MTU))))
+	}
 	if s.Len() > rt.MTU {
 		// ip_fragment's place; fragmentation is not modelled yet, so the
 		// datagram is refused rather than sent larger than the MTU.
@@ -269,4 +272,17 @@ func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
 	e.Note = "__ipv4_neigh_lookup_noref(" + rt.Dev.Name + ", " + nh.String() + ") → " + neigh.HA.String()
 	k.RetS(fnIPNeighForGw, "neigh")
 	return int(kernel.Ret(k, fnIPFinishOutput2, core.NeighOutput(k, neigh, s)))
+}
+
+var fnIPFinishOutputGSO = kernel.NewFn("ip_finish_output_gso", ipOutputC, "ip")
+
+// ipFinishOutputGSO is ip_finish_output_gso(): a GSO skb is longer than
+// the MTU, but each of its segments fits (skb_gso_validate_network_len),
+// so it goes on whole; segmentation waits for validate_xmit_skb or the
+// NIC.
+func (n *Net) ipFinishOutputGSO(k *kernel.Kernel, s *skb.SKB, mtu int) int {
+	e := k.Call(fnIPFinishOutputGSO, s)
+	seg := s.TransportHeader - s.NetworkHeader + header.TCP(s.At(s.TransportHeader, header.TCPMinLen)).DataOff() + s.GSOSize
+	e.Note = fmt.Sprintf("GSO skb of %d bytes: each segment's network length %d ≤ mtu %d", s.Len(), seg, mtu)
+	return int(kernel.Ret(k, fnIPFinishOutputGSO, core.NetXmit(n.ipFinishOutput2(k, s))))
 }

@@ -98,6 +98,10 @@ type SKB struct {
 	// Dst is skb->_skb_refdst: the route attached by the IP layer. Typed by
 	// the layer that sets it; the skb does not look inside.
 	Dst any
+
+	// Next is skb->next: the rest of a list, as validate_xmit_skb hands
+	// GSO segments to dev_hard_start_xmit.
+	Next *SKB
 }
 
 // New returns an skb whose head holds size bytes, rounded up as
@@ -271,6 +275,7 @@ func (s *SKB) Clone(id int) *SKB {
 	n.users = 1
 	n.Destructor = nil
 	n.Sk = ""
+	n.Next = nil
 	s.cloned = true
 	n.cloned = true
 	s.buf.dataref++
