@@ -44,10 +44,14 @@ func TestTXRingFullFlowControl(t *testing.T) {
 	onA := func(kind trace.Kind, fn string) func(*trace.Event) bool {
 		return func(e *trace.Event) bool { return e.Host == "A" && e.Kind == kind && e.Fn == fn }
 	}
-	if n := count(func(e *trace.Event) bool { return e.Host == "A" && strings.Contains(e.Note, "__QUEUE_STATE_STACK_XOFF set") }); n == 0 {
+	if n := count(func(e *trace.Event) bool {
+		return e.Host == "A" && strings.Contains(e.Note, "__QUEUE_STATE_STACK_XOFF set")
+	}); n == 0 {
 		t.Fatal("BQL never stopped the queue")
 	}
-	if n := count(func(e *trace.Event) bool { return e.Host == "A" && strings.Contains(e.Note, "__QUEUE_STATE_STACK_XOFF cleared") }); n == 0 {
+	if n := count(func(e *trace.Event) bool {
+		return e.Host == "A" && strings.Contains(e.Note, "__QUEUE_STATE_STACK_XOFF cleared")
+	}); n == 0 {
 		t.Fatal("BQL never woke the queue")
 	}
 	for _, fn := range []string{"dev_requeue_skb", "pfifo_fast_enqueue", "netdev_tx_completed_queue", "dql_completed", "__netif_schedule", "net_tx_action", "qdisc_run"} {

@@ -26,7 +26,9 @@ func TestQdiscBands(t *testing.T) {
 	// BQL stops the queue while the bulk datagrams are still being
 	// sent, so some band 2 ones leave first; from the moment the band 0
 	// datagram is queued, band 0 and then band 1 go before the rest.
-	urgentAt := firstEvent(tr, 0, func(e *trace.Event) bool { return e.Host == "A" && e.Kind == trace.Enqueue && e.Queue == "pfifo_fast band 0" })
+	urgentAt := firstEvent(tr, 0, func(e *trace.Event) bool {
+		return e.Host == "A" && e.Kind == trace.Enqueue && e.Queue == "pfifo_fast band 0"
+	})
 	var deq []string
 	for _, e := range tr.Events[max(urgentAt, 0):] {
 		if e.Host == "A" && e.Kind == trace.Dequeue && strings.HasPrefix(e.Queue, "pfifo_fast band") {
