@@ -130,3 +130,21 @@ func SkbSegment(k *kernel.Kernel, s *skb.SKB) *skb.SKB {
 	e.Note = fmt.Sprintf("%d bytes of payload into %d segments of at most %d", len(payload), n, mss)
 	return kernel.Ret(k, fnSkbSegment, head, listOf(head)...)
 }
+
+var fnSkbExpandHead = kernel.NewFn("skb_expand_head", skbuffC, "skb")
+
+// SkbExpandHead is skb_expand_head(): make sure the skb has headroom
+// bytes in front of data, reallocating its head (pskb_expand_head) when
+// it has less. The skb keeps its identity. The kernel also charges the
+// socket for the bigger head (truesize and sk_wmem_alloc grow); the model
+// leaves truesize as it was.
+func SkbExpandHead(k *kernel.Kernel, s *skb.SKB, headroom int) *skb.SKB {
+	e := k.Call(fnSkbExpandHead, s)
+	delta := max(headroom-s.Headroom(), 0)
+	old := s.Headroom()
+	// The kernel rounds the extra room up with SKB_DATA_ALIGN.
+	delta = (delta + skb.CacheLine - 1) / skb.CacheLine * skb.CacheLine
+	alloc := s.ExpandHead(delta)
+	e.Note = fmt.Sprintf("headroom %d < %d: pskb_expand_head(+%d) copies the packet into a new %d-byte head", old, headroom, delta, alloc)
+	return kernel.Ret(k, fnSkbExpandHead, s, s)
+}

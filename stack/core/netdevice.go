@@ -114,6 +114,9 @@ type Device struct {
 	Up            bool // IFF_UP
 	Loopback      bool // IFF_LOOPBACK
 	HardHeaderLen int  // ETH_HLEN for Ethernet
+	// NeededHeadroom is dev->needed_headroom: room wanted in front of
+	// the link-layer header, counted in LL_RESERVED_SPACE.
+	NeededHeadroom int
 	TxQueueLen    int
 	Features      Features
 	Ops           NetdevOps
@@ -140,7 +143,7 @@ type Device struct {
 
 // LLReservedSpace is LL_RESERVED_SPACE(dev): the headroom a packet for
 // this device should leave, rounded to HH_DATA_MOD (16).
-func (d *Device) LLReservedSpace() int { return d.HardHeaderLen&^15 + 16 }
+func (d *Device) LLReservedSpace() int { return (d.HardHeaderLen+d.NeededHeadroom)&^15 + 16 }
 
 // NetifStopQueue is netif_stop_queue(): the driver has no room.
 func (d *Device) NetifStopQueue(k *kernel.Kernel) {

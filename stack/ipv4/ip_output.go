@@ -257,8 +257,12 @@ func (n *Net) ipFinishOutputInner(k *kernel.Kernel, s *skb.SKB) int {
 // ipFinishOutput2 is ip_finish_output2(): find the neighbour for the next
 // hop and hand the skb to it.
 func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
-	k.Call(fnIPFinishOutput2, s)
+	e2 := k.Call(fnIPFinishOutput2, s)
 	rt := s.Dst.(*Rtable)
+	if hh := rt.Dev.LLReservedSpace(); s.Headroom() < hh && !rt.Dev.Loopback {
+		e2.Note = fmt.Sprintf("headroom %d < LL_RESERVED_SPACE(%s) %d: skb_expand_head", s.Headroom(), rt.Dev.Name, hh)
+		core.SkbExpandHead(k, s, hh)
+	}
 	daddr := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Dst()
 	nh := rt.Nexthop(daddr)
 	if rt.Dev.Loopback {

@@ -281,3 +281,27 @@ func (s *SKB) Clone(id int) *SKB {
 	s.buf.dataref++
 	return &n
 }
+
+// ExpandHead is the buffer half of pskb_expand_head(skb, nhead, 0): a
+// new head buffer with nhead more bytes in front, the old contents copied
+// after them and every offset moved on; this skb drops its hold on the
+// old buffer (clones keep it) and is no longer cloned. It returns the
+// size of the new allocation.
+func (s *SKB) ExpandHead(nhead int) int {
+	alloc := KmallocSize(align(len(s.buf.b)+nhead, CacheLine) + SharedInfoSize)
+	nb := &buffer{b: make([]byte, alloc-SharedInfoSize), dataref: 1}
+	copy(nb.b[nhead:], s.buf.b)
+	s.buf.dataref--
+	s.buf = nb
+	s.data += nhead
+	s.tail += nhead
+	s.end = len(nb.b)
+	for _, p := range []*int{&s.MACHeader, &s.NetworkHeader, &s.TransportHeader} {
+		if *p != unset {
+			*p += nhead
+		}
+	}
+	s.CsumStart += nhead
+	s.cloned = false
+	return alloc
+}
