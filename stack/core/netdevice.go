@@ -117,10 +117,10 @@ type Device struct {
 	// NeededHeadroom is dev->needed_headroom: room wanted in front of
 	// the link-layer header, counted in LL_RESERVED_SPACE.
 	NeededHeadroom int
-	TxQueueLen    int
-	Features      Features
-	Ops           NetdevOps
-	Qdisc         Qdisc // dev_queue->qdisc: what dev_queue_xmit enqueues to
+	TxQueueLen     int
+	Features       Features
+	Ops            NetdevOps
+	Qdisc          Qdisc // dev_queue->qdisc: what dev_queue_xmit enqueues to
 	// QdiscSleeping is the configured qdisc (dev->qdisc) while noop_qdisc
 	// stands in for it, the device being down or without carrier.
 	QdiscSleeping Qdisc

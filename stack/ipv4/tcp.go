@@ -112,6 +112,7 @@ type tcpSock struct {
 	retransmitTimer, delackTm kernel.Timer
 	twTimer                   kernel.Timer
 	finSent                   bool
+	wstamp                    int64 // tcp_wstamp_ns: when TCP last sent
 	gsoSegs                   int   // tp->gso_segs: the segments size_goal was last set to
 	minRTT                    int64 // us, the smallest RTT sample (tcp_min_rtt); 0: none yet
 

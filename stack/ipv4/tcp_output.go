@@ -110,6 +110,7 @@ func (n *Net) tcpTransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt 
 func (n *Net) tcpTransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt bool) int {
 	e := k.Call(fnTCPTransmitSkbIn, s)
 	s.MstampNs = k.Now()
+	tp.wstamp = k.Now()
 	if cloneIt {
 		s = core.SkbClone(k, s)
 	}
@@ -260,8 +261,9 @@ func (n *Net) tcpPushPendingFrames(k *kernel.Kernel, tp *tcpSock) {
 // and Nagle does not hold a small segment back. A GSO skb is sent whole
 // when the windows have room for all its segments; otherwise
 // tso_fragment cuts off what fits (tcp_mss_split_point) and the rest
-// waits. tcp_tso_should_defer (waiting for a fuller skb) and
-// tcp_grow_skb (merging the next skb in) are not modelled.
+// waits, unless tcp_tso_should_defer prefers to wait for the next ACK
+// and send a fuller skb then. tcp_grow_skb (merging the next skb in) is
+// not modelled.
 func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 	e := k.Call(fnTCPWriteXmit)
 	sent := 0
@@ -299,8 +301,14 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 				e.Note = "tcp_nagle_test: a small segment while an earlier small one is unacknowledged: hold it (Nagle, Minshall)"
 				break
 			}
-		} else if limit := tp.mssSplitPoint(s, mss, int(quota), inFlight); s.Len() > limit {
-			n.tsoFragment(k, tp, s, limit, mss)
+		} else {
+			if why := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" {
+				e.Note = "tcp_tso_should_defer: " + why
+				break
+			}
+			if limit := tp.mssSplitPoint(s, mss, int(quota), inFlight); s.Len() > limit {
+				n.tsoFragment(k, tp, s, limit, mss)
+			}
 		}
 		tp.writeQueue = tp.writeQueue[1:]
 		k.Dequeue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
@@ -321,6 +329,41 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		tp.isCwndLimited = false
 	}
 	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && len(tp.writeQueue) > 0)
+}
+
+// tsoShouldDefer is tcp_tso_should_defer(): whether to hold a GSO skb
+// that the windows would cut short, expecting an ACK soon to open them
+// further; it says why, or "" to send now. It never waits in recovery,
+// after a millisecond without sending, when a full 64 KB (max_segs) or a
+// third of the window (tcp_tso_win_divisor) can go, with nothing in
+// flight, or when the next ACK is more than half an RTT away.
+func (tp *tcpSock) tsoShouldDefer(k *kernel.Kernel, s *skb.SKB, inFlight uint32, maxSegs int) string {
+	if tp.ca >= caRecovery || k.Now()-tp.wstamp > 1_000_000 {
+		return ""
+	}
+	cb := s.TCPSkbCB()
+	sendWin := int(tp.sndUna + tp.sndWnd - cb.Seq())
+	congWin := int(tp.cwnd-inFlight) * tp.mss
+	limit := min(sendWin, congWin)
+	if limit >= maxSegs*tp.mss || s != tp.writeQueue[len(tp.writeQueue)-1] && limit >= s.Len() {
+		return ""
+	}
+	if limit >= min(int(tp.sndWnd), int(tp.cwnd)*tp.mss)/3 {
+		return ""
+	}
+	if len(tp.rtxQueue) == 0 {
+		return ""
+	}
+	srtt := tp.srtt * 1000 >> 3 // ns
+	howFar := tp.rtxQueue[0].MstampNs + srtt - k.Now()
+	if howFar-min(srtt>>1, 1_000_000) > 0 {
+		return ""
+	}
+	if congWin < sendWin && congWin <= s.Len() || congWin >= sendWin && sendWin <= s.Len() ||
+		cb.Flags()&header.TCPFin == 0 {
+		return fmt.Sprintf("only %d of %d bytes may go now and an ACK is due: wait for it and send a fuller skb", limit, s.Len())
+	}
+	return ""
 }
 
 // nagleHolds is tcp_nagle_check's condition for a partial segment:
