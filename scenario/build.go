@@ -58,6 +58,30 @@ func newNIC(k *kernel.Kernel, dev *core.Device, model string) nicEnd {
 	return nicEnd{n, dev, func(l *nicsim.Link) { n.Link = l }}
 }
 
+// applyOffloads is `ethtool -K`: set or clear the features asked for,
+// then netdev_fix_features' rules: TSO needs scatter-gather and a
+// transmit checksum, so without either it goes too.
+func applyOffloads(dev *core.Device, o *Offloads) {
+	if o == nil {
+		return
+	}
+	for _, f := range []struct {
+		on   *bool
+		feat core.Features
+	}{{o.SG, core.FeatSG}, {o.TSO, core.FeatTSO}, {o.GSO, core.FeatGSO}, {o.TxCsum, core.FeatHWCsum}, {o.RxCsum, core.FeatRXCsum}} {
+		switch {
+		case f.on == nil:
+		case *f.on:
+			dev.Features |= f.feat
+		default:
+			dev.Features &^= f.feat
+		}
+	}
+	if dev.Features&core.FeatSG == 0 || dev.Features&core.FeatHWCsum == 0 {
+		dev.Features &^= core.FeatTSO
+	}
+}
+
 func (h *host) nic(name string) *nicEnd {
 	for i := range h.nics {
 		if h.nics[i].dev.Name == name {
@@ -269,6 +293,8 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 		dev := &core.Device{Name: ns.Name, Addr: mac, IPv4: pfx, MTU: mtu, Up: true, TxQueueLen: ns.TxQueueLen}
 		c.AddDevice(dev)
 		h.nics = append(h.nics, newNIC(k, dev, ns.Model))
+		applyOffloads(dev, ns.Offloads)
+		dev.NeededHeadroom = ns.NeededHeadroom
 		if dev.Qdisc, err = newQdisc(k, dev, ns.Qdisc); err != nil {
 			return nil, info, fmt.Errorf("%s.%s: %w", hs.Name, ns.Name, err)
 		}

@@ -169,6 +169,19 @@ func (f *File) check(pos positions) error {
 			if n.TxQueueLen < 0 || n.TxQueueLen > 100000 {
 				ps.add(np+".txqueuelen", "%d outside 0..100000", n.TxQueueLen)
 			}
+			if n.NeededHeadroom < 0 || n.NeededHeadroom > 256 {
+				ps.add(np+".needed_headroom", "%d outside 0..256", n.NeededHeadroom)
+			}
+			if o := n.Offloads; o != nil && model != "e1000e" {
+				for _, f := range []struct {
+					name string
+					on   *bool
+				}{{"sg", o.SG}, {"tso", o.TSO}, {"tx_csum", o.TxCsum}, {"rx_csum", o.RxCsum}} {
+					if f.on != nil && *f.on {
+						ps.add(np+".offloads."+f.name, "%s has no %s to turn on (ethtool: Could not change any device features)", model, f.name)
+					}
+				}
+			}
 		}
 		for i, nb := range h.Neighbours {
 			p := fmt.Sprintf("%s.neighbours[%d]", hp, i)

@@ -9,10 +9,12 @@ import (
 )
 
 // TestTXRingFullFlowControl: on a 10 Mbit/s link a burst of 300
-// datagrams fills e1000e's 256-descriptor TX ring faster than the wire
-// drains it. The driver stops the queue; later skbs wait in pfifo_fast
-// (the first one requeued by sch_direct_xmit); TX completions wake the
-// queue, and NET_TX's qdisc_run sends the rest. Nothing is lost.
+// datagrams arrives faster than the wire drains it. Byte queue limits
+// stop the queue long before the 256-descriptor ring could fill
+// (netdev_tx_sent_queue sets __QUEUE_STATE_STACK_XOFF); later skbs wait in
+// pfifo_fast (the first one requeued by sch_direct_xmit); TX completions
+// (netdev_tx_completed_queue) clear the bit and schedule the qdisc, and
+// NET_TX's qdisc_run sends the rest. Nothing is lost.
 func TestTXRingFullFlowControl(t *testing.T) {
 	f, err := Load("udp-sendto")
 	if err != nil {
@@ -42,10 +44,17 @@ func TestTXRingFullFlowControl(t *testing.T) {
 	onA := func(kind trace.Kind, fn string) func(*trace.Event) bool {
 		return func(e *trace.Event) bool { return e.Host == "A" && e.Kind == kind && e.Fn == fn }
 	}
-	if n := count(func(e *trace.Event) bool { return e.Host == "A" && strings.Contains(e.Note, "txq stopped") }); n == 0 {
-		t.Fatal("the queue never stopped")
+	if n := count(func(e *trace.Event) bool {
+		return e.Host == "A" && strings.Contains(e.Note, "__QUEUE_STATE_STACK_XOFF set")
+	}); n == 0 {
+		t.Fatal("BQL never stopped the queue")
 	}
-	for _, fn := range []string{"dev_requeue_skb", "pfifo_fast_enqueue", "netif_tx_wake_queue", "__netif_schedule", "net_tx_action", "qdisc_run"} {
+	if n := count(func(e *trace.Event) bool {
+		return e.Host == "A" && strings.Contains(e.Note, "__QUEUE_STATE_STACK_XOFF cleared")
+	}); n == 0 {
+		t.Fatal("BQL never woke the queue")
+	}
+	for _, fn := range []string{"dev_requeue_skb", "pfifo_fast_enqueue", "netdev_tx_completed_queue", "dql_completed", "__netif_schedule", "net_tx_action", "qdisc_run"} {
 		if count(onA(trace.Call, fn)) == 0 {
 			t.Errorf("%s never ran", fn)
 		}

@@ -95,6 +95,23 @@ type NIC struct {
 	Qdisc  Qdisc  `json:"qdisc"` // "pfifo_fast", or an object, see Qdisc
 	// TxQueueLen is `ip link set DEV txqueuelen N` (0: 1000).
 	TxQueueLen int `json:"txqueuelen"`
+	// Offloads turns features off (or back on) as `ethtool -K DEV tso
+	// off gso off tx off rx off sg off` does; absent ones keep the
+	// driver's defaults.
+	Offloads *Offloads `json:"offloads"`
+	// NeededHeadroom is dev->needed_headroom: extra room a device wants
+	// in front of the link-layer header (a tunnel's outer headers, say).
+	// ip_finish_output2 reallocates an skb with less (skb_expand_head).
+	NeededHeadroom int `json:"needed_headroom"`
+}
+
+// Offloads are ethtool -K's feature switches; nil keeps the default.
+type Offloads struct {
+	SG     *bool `json:"sg"`      // scatter-gather (NETIF_F_SG)
+	TSO    *bool `json:"tso"`     // TCP segmentation offload (NETIF_F_TSO)
+	GSO    *bool `json:"gso"`     // generic segmentation offload (NETIF_F_GSO)
+	TxCsum *bool `json:"tx_csum"` // transmit checksum offload (NETIF_F_HW_CSUM)
+	RxCsum *bool `json:"rx_csum"` // receive checksum offload (NETIF_F_RXCSUM)
 }
 
 // Neighbour is a static entry: `ip neigh replace ADDR lladdr MAC dev DEV`.

@@ -34,14 +34,23 @@ const (
 // a data descriptor, or a context descriptor that sets up checksum offload
 // for the data descriptor after it.
 type txDesc struct {
-	skb  *skb.SKB // buffer_info->skb: freed when the descriptor is cleaned
-	ctx  *csumCtx // a context descriptor
-	done bool     // the NIC wrote back DD
+	skb    *skb.SKB // buffer_info->skb, on a packet's last (EOP) descriptor: freed when cleaned
+	ctx    *csumCtx // a context descriptor
+	length int      // bytes this data descriptor points at
+	done   bool     // the NIC wrote back DD
 }
 
-// csumCtx is a context descriptor's checksum fields: tucss (start) and
-// tucso (where to store), as offsets into the frame.
-type csumCtx struct{ css, cso int }
+// csumCtx is a context descriptor's fields: tucss (checksum start) and
+// tucso (where to store it), as offsets into the frame; for TSO also the
+// MSS and the length of the headers to replicate in every segment.
+type csumCtx struct {
+	css, cso    int
+	tso         bool
+	mss, hdrLen int
+}
+
+// maxPerTxd is E1000_MAX_PER_TXD: bytes one data descriptor can carry.
+const maxPerTxd = 8192
 
 // rxDesc is an RX descriptor: the buffer the NIC fills, and the status
 // it writes back.
@@ -94,9 +103,11 @@ func New(k *kernel.Kernel, dev *core.Device) *NIC {
 	n.watchdogTimer = kernel.Timer{Name: "e1000_watchdog", Fn: n.watchdog}
 	n.linkUp = true
 	dev.Ops = n
-	// e1000e's defaults, less TSO, which this model does not do yet.
-	dev.Features = core.FeatSG | core.FeatHWCsum | core.FeatRXCsum
+	// e1000e's defaults (e1000_probe): scatter-gather, checksums both
+	// ways, TSO; GSO is the stack's own, on for every device.
+	dev.Features = core.FeatSG | core.FeatHWCsum | core.FeatRXCsum | core.FeatTSO | core.FeatGSO
 	dev.Driver = "e1000e"
+	dev.NetdevTxResetQueue()
 	return n
 }
 
@@ -124,8 +135,14 @@ func (n *NIC) doorbell() {
 	n.k.Sim.At(n.k.Now()+dmaLatencyNs, n.txNext)
 }
 
-// txNext sends the descriptor at TDH, if any: DMA the bytes, pad short
-// frames (TCTL.PSP), clock them out, write back DD.
+// txNext sends the packet at TDH, if any: read a context descriptor if
+// there is one, DMA the data descriptors up to EOP, then either clock
+// the frame out (padding short ones, TCTL.PSP, and inserting the TCP/UDP
+// checksum if asked) or, for a TSO packet, cut it into MSS-sized frames
+// itself: the headers copied into each, the IP total length, ID (one
+// more per frame) and header checksum, the TCP sequence number, flags
+// and checksum all rewritten per frame. DD is written back when the last
+// frame has left.
 func (n *NIC) txNext() {
 	if n.txHWHead == n.txNextToUse || n.down {
 		n.txBusy = false
@@ -140,30 +157,81 @@ func (n *NIC) txNext() {
 		n.txNext()
 		return
 	}
-	frame := append([]byte(nil), d.skb.Data()...)
-	if d.skb.IPSummed == skb.ChecksumPartial && n.txCtx != nil {
-		// TCP/UDP checksum insertion: sum from tucss to the end of the
-		// packet, over the pseudo-header sum the stack stored at tucso.
-		core.FinishChecksum(frame[n.txCtx.css:], n.txCtx.cso-n.txCtx.css)
+	first := n.txHWHead
+	for n.tx[n.txHWHead].skb == nil && n.txHWHead != n.txNextToUse {
+		n.txHWHead = (n.txHWHead + 1) % len(n.tx) // a data descriptor before EOP
 	}
-	if len(frame) < nicsim.MinFrameLen {
-		frame = append(frame, make([]byte, nicsim.MinFrameLen-len(frame))...)
-	}
-	done, err := n.Link.Transmit(n, frame, n.k.Sim.Now())
-	if err != nil {
-		n.k.Note(trace.State, err.Error())
+	if n.txHWHead == n.txNextToUse {
 		n.txBusy = false
 		return
+	}
+	d = &n.tx[n.txHWHead]
+	var frames [][]byte
+	if d.skb.GSOSize != 0 && n.txCtx != nil && n.txCtx.tso {
+		frames = tsoSegment(d.skb.Data(), n.txCtx.hdrLen, n.txCtx.mss)
+	} else {
+		frame := append([]byte(nil), d.skb.Data()...)
+		if d.skb.IPSummed == skb.ChecksumPartial && n.txCtx != nil {
+			// TCP/UDP checksum insertion: sum from tucss to the end of the
+			// packet, over the pseudo-header sum the stack stored at tucso.
+			core.FinishChecksum(frame[n.txCtx.css:], n.txCtx.cso-n.txCtx.css)
+		}
+		frames = [][]byte{frame}
+	}
+	var done int64
+	for _, frame := range frames {
+		if len(frame) < nicsim.MinFrameLen {
+			frame = append(frame, make([]byte, nicsim.MinFrameLen-len(frame))...)
+		}
+		t, err := n.Link.Transmit(n, frame, n.k.Sim.Now())
+		if err != nil {
+			n.k.Note(trace.State, err.Error())
+			n.txBusy = false
+			return
+		}
+		done = t
 	}
 	idx := n.txHWHead
 	n.txHWHead = (n.txHWHead + 1) % len(n.tx)
 	n.k.Sim.At(done, func() {
-		n.tx[idx].done = true
-		n.TxCount++
-		n.k.Note(trace.State, fmt.Sprintf("%s: TX descriptor %d written back (DD): frame sent", n.Dev.Name, idx), n.tx[idx].skb)
+		for i := first; ; i = (i + 1) % len(n.tx) {
+			n.tx[i].done = true
+			if i == idx {
+				break
+			}
+		}
+		n.TxCount += len(frames)
+		note := fmt.Sprintf("%s: TX descriptor %d written back (DD): frame sent", n.Dev.Name, idx)
+		if len(frames) > 1 {
+			note = fmt.Sprintf("%s: TX descriptor %d written back (DD): TSO cut the packet into %d frames", n.Dev.Name, idx, len(frames))
+		}
+		n.k.Note(trace.State, note, n.tx[idx].skb)
 		n.raiseIRQ("TXDW")
 		n.txNext()
 	})
+}
+
+// tsoSegment is the NIC's TCP segmentation: the first hdrLen bytes of
+// pkt (Ethernet, IPv4 and TCP headers) go in front of every mss bytes of
+// payload, and each frame's headers are made right for it.
+func tsoSegment(pkt []byte, hdrLen, mss int) [][]byte {
+	if hdrLen <= header.EthernetLen || hdrLen > len(pkt) || mss <= 0 {
+		return [][]byte{append([]byte(nil), pkt...)}
+	}
+	ip := header.IPv4(pkt[header.EthernetLen:])
+	id := ip.ID()
+	seq := header.TCP(pkt[header.EthernetLen+ip.IHL():]).Seq()
+	payload := pkt[hdrLen:]
+	var frames [][]byte
+	for off := 0; off < len(payload); off += mss {
+		chunk := payload[off:min(off+mss, len(payload))]
+		f := make([]byte, 0, hdrLen+len(chunk))
+		f = append(append(f, pkt[:hdrLen]...), chunk...)
+		header.FixTCPv4Segment(f[header.EthernetLen:], id, seq+uint32(off), off == 0, off+mss >= len(payload), true)
+		id++
+		frames = append(frames, f)
+	}
+	return frames
 }
 
 // Arrive is the MAC receiving a frame from the link: check its

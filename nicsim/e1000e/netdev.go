@@ -5,6 +5,7 @@ import (
 
 	"skbscope/stack/core"
 	"skbscope/stack/ethernet"
+	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/trace"
@@ -37,21 +38,53 @@ const stopThreshold = 17 + 4
 // worst-case skb would no longer fit.
 func (n *NIC) NdoStartXmit(k *kernel.Kernel, s *skb.SKB, dev *core.Device) core.NetdevTx {
 	k.Call(fnXmitFrame, s)
-	count := 1 // a linear skb needs one data descriptor
-	if s.IPSummed == skb.ChecksumPartial {
+	count := (s.Len() + maxPerTxd - 1) / maxPerTxd // data descriptors of at most 8 KB
+	if s.IPSummed == skb.ChecksumPartial || s.GSOSize != 0 {
 		count++ // and the offload context takes one more
 	}
 	if n.maybeStopTx(k, count+2) {
 		return kernel.Ret(k, fnXmitFrame, core.NetdevTxBusy)
 	}
-	n.txCsum(k, s)
+	if !n.tso(k, s) {
+		n.txCsum(k, s)
+	}
 	n.txMap(k, s)
-	k.Note(trace.State, fmt.Sprintf("netdev_sent_queue: %d bytes in flight for BQL", s.Len()), s)
+	n.Dev.NetdevTxSentQueue(k, s.Len())
 	n.txQueue(k, s)
 	n.maybeStopTx(k, stopThreshold)
-	k.Note(trace.State, fmt.Sprintf("writel(TDT=%d): doorbell, the NIC will fetch the descriptor", n.txNextToUse))
-	n.doorbell()
+	if more := n.Dev.Net.NetdevXmitMore(k); !more || n.Dev.NetifXmitStopped() {
+		k.Note(trace.State, fmt.Sprintf("writel(TDT=%d): doorbell, the NIC will fetch the descriptors", n.txNextToUse))
+		n.doorbell()
+	} else {
+		k.Note(trace.State, "netdev_xmit_more: more skbs follow, the doorbell waits for the last one")
+	}
 	return kernel.Ret(k, fnXmitFrame, core.NetdevTxOK)
+}
+
+var fnTSO = kernel.NewFn("e1000_tso", netdevC, "driver")
+
+// tso is e1000_tso(): for a GSO skb, prepare the headers as the hardware
+// wants them (IP total length and header checksum zero, the TCP checksum
+// field holding the pseudo-header sum without a length) and write a TSO
+// context descriptor with the MSS and the header length; the NIC does
+// the rest. It reports whether the skb is TSO.
+func (n *NIC) tso(k *kernel.Kernel, s *skb.SKB) bool {
+	if s.GSOSize == 0 {
+		return false
+	}
+	e := k.Call(fnTSO, s)
+	ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+	th := header.TCP(s.At(s.TransportHeader, header.TCPMinLen))
+	hdrLen := s.TransportHeader + th.DataOff() - s.DataOff()
+	ip.SetTotalLen(0)
+	ip[10], ip[11] = 0, 0
+	th.SetChecksum(header.Fold(header.PseudoSum(ip.Src(), ip.Dst(), header.ProtoTCP, 0)))
+	css := s.TransportHeader - s.DataOff()
+	n.tx[n.txNextToUse] = txDesc{ctx: &csumCtx{css: css, cso: css + 16, tso: true, mss: s.GSOSize, hdrLen: hdrLen}}
+	e.Note = fmt.Sprintf("TSO context descriptor %d: mss %d, hdr_len %d, paylen %d: the NIC will send %d frames", n.txNextToUse, s.GSOSize, hdrLen, s.Len()-hdrLen, s.GSOSegs)
+	n.txNextToUse = (n.txNextToUse + 1) % len(n.tx)
+	k.RetS(fnTSO, "1")
+	return true
 }
 
 // maybeStopTx is e1000_maybe_stop_tx(): stop the queue when fewer than
@@ -84,19 +117,35 @@ func (n *NIC) txCsum(k *kernel.Kernel, s *skb.SKB) bool {
 
 // txMap is e1000_tx_map(): dma_map_single the data and remember the skb
 // in the descriptor's buffer_info until the NIC is done with it.
+// A packet longer than E1000_MAX_PER_TXD takes several descriptors; the
+// skb is remembered on the last one.
 func (n *NIC) txMap(k *kernel.Kernel, s *skb.SKB) {
 	e := k.Call(fnTxMap, s)
-	n.tx[n.txNextToUse] = txDesc{skb: s}
-	e.Note = fmt.Sprintf("descriptor %d: dma_map_single(%d bytes)", n.txNextToUse, s.Len())
-	kernel.Ret(k, fnTxMap, 1)
+	count := 0
+	i := n.txNextToUse
+	for off := 0; off < s.Len() || count == 0; off += maxPerTxd {
+		i = (n.txNextToUse + count) % len(n.tx)
+		n.tx[i] = txDesc{length: min(maxPerTxd, s.Len()-off)}
+		count++
+	}
+	n.tx[i].skb = s
+	if count == 1 {
+		e.Note = fmt.Sprintf("descriptor %d: dma_map_single(%d bytes)", n.txNextToUse, s.Len())
+	} else {
+		e.Note = fmt.Sprintf("descriptors %d..%d: %d bytes in pieces of at most %d", n.txNextToUse, i, s.Len(), maxPerTxd)
+	}
+	kernel.Ret(k, fnTxMap, count)
 }
 
-// txQueue is e1000_tx_queue(): write the descriptor (EOP, IFCS, RS) and
-// advance next_to_use.
+// txQueue is e1000_tx_queue(): write the descriptors (EOP, IFCS, RS on
+// the last) and advance next_to_use past them.
 func (n *NIC) txQueue(k *kernel.Kernel, s *skb.SKB) {
 	k.Call(fnTxQueue, s)
+	for n.tx[n.txNextToUse].skb != s {
+		n.txNextToUse = (n.txNextToUse + 1) % len(n.tx)
+	}
 	n.txNextToUse = (n.txNextToUse + 1) % len(n.tx)
-	k.Enqueue(n.txRingName(), n.txUsed(), s).Note = "descriptor owned by the NIC until it writes back DD"
+	k.Enqueue(n.txRingName(), n.txUsed(), s).Note = "descriptors owned by the NIC until it writes back DD"
 	k.RetVoid(fnTxQueue)
 }
 
@@ -142,6 +191,9 @@ func (n *NIC) poll(k *kernel.Kernel, napi *core.NAPI, budget int) int {
 	return int(kernel.Ret(k, fnPoll, kernel.Err(work)))
 }
 
+// pcount is skb_shinfo(skb)->gso_segs, at least one.
+func pcount(s *skb.SKB) int { return max(s.GSOSegs, 1) }
+
 // txWakeThreshold is TX_WAKE_THRESHOLD: free descriptors needed before a
 // stopped queue is woken.
 const txWakeThreshold = 32
@@ -157,10 +209,11 @@ func (n *NIC) cleanTxIrq(k *kernel.Kernel) bool {
 		n.tx[n.txNextToClean] = txDesc{}
 		n.txNextToClean = (n.txNextToClean + 1) % len(n.tx)
 		if d.skb == nil {
-			continue // a context descriptor: nothing to free
+			continue // a context descriptor or a packet's first pieces: nothing to free
 		}
 		count++
 		bytes += d.skb.Len()
+		n.Dev.TxPackets += pcount(d.skb) - 1 // buffer_info->segs
 		k.Dequeue(n.txRingName(), n.txUsed(), d.skb)
 		k.Call(fnPutTxbuf, d.skb).Note = "dma_unmap, then dev_consume_skb_any"
 		n.Dev.Net.DevKfreeSkbAnyReason(k, d.skb, skb.Consumed)
@@ -168,9 +221,7 @@ func (n *NIC) cleanTxIrq(k *kernel.Kernel) bool {
 	}
 	n.Dev.TxPackets += count
 	n.Dev.TxBytes += bytes
-	if count > 0 {
-		k.Note(trace.State, fmt.Sprintf("netdev_completed_queue: %d packets, %d bytes done (BQL)", count, bytes))
-	}
+	n.Dev.NetdevTxCompletedQueue(k, count, bytes)
 	if count > 0 && n.Dev.NetifXmitStopped() && n.txUnused() >= txWakeThreshold {
 		n.Dev.NetifWakeQueue(k)
 	}

@@ -98,6 +98,7 @@ func (n *NIC) cleanTxRing(k *kernel.Kernel) {
 	}
 	clear(n.tx)
 	n.txNextToUse, n.txNextToClean, n.txHWHead, n.txCtx = 0, 0, 0, nil
+	n.Dev.NetdevTxResetQueue()
 	k.Note(trace.State, "netdev_reset_queue: BQL forgets what was in flight")
 	k.RetVoid(fnCleanTxRing)
 }

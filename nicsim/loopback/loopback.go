@@ -24,7 +24,7 @@ type Device struct{ dev *core.Device }
 // New registers lo (127.0.0.1/8, noqueue, up) on net.
 func New(net *core.Net) *core.Device {
 	dev := &core.Device{Name: "lo", Driver: "loopback", MTU: MTU, Up: true, Loopback: true, LLTX: true, Qdisc: &core.Noqueue{},
-		IPv4: netip.MustParsePrefix("127.0.0.1/8"), Features: core.FeatSG | core.FeatHWCsum | core.FeatRXCsum}
+		IPv4: netip.MustParsePrefix("127.0.0.1/8"), Features: core.FeatSG | core.FeatHWCsum | core.FeatRXCsum | core.FeatTSO | core.FeatGSO}
 	net.AddDevice(dev)
 	dev.Ops = Device{dev}
 	return dev

@@ -83,18 +83,33 @@ func devQdiscEnqueue(k *kernel.Kernel, s *skb.SKB, q Qdisc) NetXmit {
 }
 
 // ValidateXmitSkbList is validate_xmit_skb_list(): validate each skb of a
-// list before it goes to the driver. The model sends one skb at a time.
+// list before it goes to the driver. The model sends one skb at a time,
+// which validate_xmit_skb may turn into a list of GSO segments.
 func ValidateXmitSkbList(k *kernel.Kernel, s *skb.SKB, dev *Device) *skb.SKB {
 	k.Call(fnValidateXmitList, s)
 	s = validateXmitSkb(k, s, dev)
-	return kernel.Ret(k, fnValidateXmitList, s)
+	return kernel.Ret(k, fnValidateXmitList, s, listOf(s)...)
 }
 
 // validateXmitSkb is validate_xmit_skb(): make the skb something this
-// device can send. A checksum left to the hardware (CHECKSUM_PARTIAL) on
-// a device that cannot do it is finished here in software.
+// device can send. A GSO skb the device cannot segment (no NETIF_F_TSO)
+// is cut into MSS-sized skbs here (skb_gso_segment), each with its own
+// headers and checksum; the original is consumed. Otherwise a checksum
+// left to the hardware (CHECKSUM_PARTIAL) on a device that cannot do it
+// is finished here in software.
 func validateXmitSkb(k *kernel.Kernel, s *skb.SKB, dev *Device) *skb.SKB {
 	e := k.Call(fnValidateXmitSkb, s)
+	if s.GSOSegs > 1 && netifNeedsGSO(k, s, dev) {
+		segs := skbGSOSegment(k, s, dev)
+		if segs == nil {
+			dev.TxDropped++
+			KfreeSkbReason(k, s, skb.NotSpecified)
+			return kernel.Ret(k, fnValidateXmitSkb, (*skb.SKB)(nil))
+		}
+		e.Note = fmt.Sprintf("GSO: one %d-byte skb became %d segments", s.Len(), len(listOf(segs)))
+		ConsumeSkb(k, s)
+		return kernel.Ret(k, fnValidateXmitSkb, segs, listOf(segs)...)
+	}
 	switch {
 	case s.IPSummed == skb.ChecksumPartial && dev.Features&FeatHWCsum == 0:
 		e.Note = dev.Name + " cannot checksum: skb_csum_hwoffload_help → skb_checksum_help"
@@ -132,14 +147,28 @@ func FinishChecksum(b []byte, off int) {
 	b[off], b[off+1] = byte(c>>8), byte(c)
 }
 
-// DevHardStartXmit is dev_hard_start_xmit(): hand the skb (list) to the
-// driver through xmit_one. It returns the skb when the driver did not
-// take it, and the driver's code.
+// DevHardStartXmit is dev_hard_start_xmit(): hand the skb list to the
+// driver, one xmit_one per skb, telling the driver whether more follow
+// (xmit_more) so it can ring its doorbell once. It stops early when the
+// driver refuses an skb or the queue stops, and returns what is left
+// (nil when all was taken) with the driver's last code.
 func DevHardStartXmit(k *kernel.Kernel, s *skb.SKB, dev *Device) (*skb.SKB, NetdevTx) {
 	k.Call(fnDevHardStartXmit, s)
-	rc := xmitOne(k, s, dev, false)
-	if devXmitComplete(rc) {
-		s = nil
+	rc := NetdevTxOK
+	for s != nil {
+		next := s.Next
+		s.Next = nil
+		rc = xmitOne(k, s, dev, next != nil)
+		if !devXmitComplete(rc) {
+			s.Next = next
+			break
+		}
+		s = next
+		if s != nil && dev.NetifXmitStopped() {
+			k.Note(trace.State, dev.Name+"'s queue stopped in the middle of the list: the rest goes back", s)
+			rc = NetdevTxBusy
+			break
+		}
 	}
 	k.RetS(fnDevHardStartXmit, rc.String())
 	return s, rc
@@ -185,7 +214,9 @@ func netdevStartXmit(k *kernel.Kernel, s *skb.SKB, dev *Device, more bool) Netde
 	if more {
 		e.Note = "xmit_more: more skbs follow, the driver may delay its doorbell"
 	}
+	dev.Net.Softnet(k).xmitMore = more
 	rc := dev.Ops.NdoStartXmit(k, s, dev)
+	dev.Net.Softnet(k).xmitMore = false
 	return kernel.Ret(k, fnNetdevStartXmit, rc)
 }
 

@@ -17,6 +17,8 @@ type Net struct {
 
 	softnet   []*SoftnetData
 	ptypeBase map[uint16]PacketHandler
+	// offloads is offload_base: GSO handlers by ethertype.
+	offloads map[uint16]GSOSegmentFunc
 }
 
 // AddDevice registers dev (register_netdevice) with the next ifindex.

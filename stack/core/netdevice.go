@@ -89,11 +89,12 @@ const (
 	FeatHWCsum                      // checksums any protocol from csum_start/csum_offset
 	FeatRXCsum                      // verifies received checksums
 	FeatTSO                         // TCP segmentation offload
+	FeatGSO                         // generic segmentation offload, in software
 )
 
 func (f Features) String() string {
 	var names []string
-	for i, n := range []string{"sg", "tx-checksum-hw", "rx-checksum", "tso"} {
+	for i, n := range []string{"sg", "tx-checksum-hw", "rx-checksum", "tso", "gso"} {
 		if f&(1<<i) != 0 {
 			names = append(names, n)
 		}
@@ -113,10 +114,13 @@ type Device struct {
 	Up            bool // IFF_UP
 	Loopback      bool // IFF_LOOPBACK
 	HardHeaderLen int  // ETH_HLEN for Ethernet
-	TxQueueLen    int
-	Features      Features
-	Ops           NetdevOps
-	Qdisc         Qdisc // dev_queue->qdisc: what dev_queue_xmit enqueues to
+	// NeededHeadroom is dev->needed_headroom: room wanted in front of
+	// the link-layer header, counted in LL_RESERVED_SPACE.
+	NeededHeadroom int
+	TxQueueLen     int
+	Features       Features
+	Ops            NetdevOps
+	Qdisc          Qdisc // dev_queue->qdisc: what dev_queue_xmit enqueues to
 	// QdiscSleeping is the configured qdisc (dev->qdisc) while noop_qdisc
 	// stands in for it, the device being down or without carrier.
 	QdiscSleeping Qdisc
@@ -131,6 +135,11 @@ type Device struct {
 	// xmitLockOwner is the TX queue's xmit_lock_owner: the CPU holding
 	// its lock plus one, 0 when free.
 	xmitLockOwner int
+	// stackXoff is __QUEUE_STATE_STACK_XOFF: BQL's stop, set by
+	// netdev_tx_sent_queue when the bytes in flight exceed the limit.
+	stackXoff bool
+	// DQL is the queue's byte queue limits (netdev_queue.dql).
+	DQL DQL
 
 	TxPackets, TxBytes, TxDropped int
 	RxPackets, RxBytes, RxDropped int
@@ -138,7 +147,7 @@ type Device struct {
 
 // LLReservedSpace is LL_RESERVED_SPACE(dev): the headroom a packet for
 // this device should leave, rounded to HH_DATA_MOD (16).
-func (d *Device) LLReservedSpace() int { return d.HardHeaderLen&^15 + 16 }
+func (d *Device) LLReservedSpace() int { return (d.HardHeaderLen+d.NeededHeadroom)&^15 + 16 }
 
 // NetifStopQueue is netif_stop_queue(): the driver has no room.
 func (d *Device) NetifStopQueue(k *kernel.Kernel) {
@@ -146,5 +155,9 @@ func (d *Device) NetifStopQueue(k *kernel.Kernel) {
 	k.Note(trace.State, d.Name+" txq stopped (__QUEUE_STATE_DRV_XOFF set)")
 }
 
-// NetifXmitStopped is netif_xmit_frozen_or_stopped().
-func (d *Device) NetifXmitStopped() bool { return d.txqStopped }
+// NetifXmitStopped is netif_xmit_frozen_or_stopped(): the driver
+// (DRV_XOFF) or BQL (STACK_XOFF) has stopped the queue.
+func (d *Device) NetifXmitStopped() bool { return d.txqStopped || d.stackXoff }
+
+// StackXoff reports __QUEUE_STATE_STACK_XOFF alone.
+func (d *Device) StackXoff() bool { return d.stackXoff }

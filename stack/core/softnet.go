@@ -20,6 +20,7 @@ type SoftnetData struct {
 	outputQueue     []*Device // qdiscs waiting for NET_TX, by device
 	completionQueue []*skb.SKB
 	TimeSqueeze     int
+	xmitMore        bool // softnet_data.xmit.more: netdev_xmit_more()
 	Processed       int
 	backlog         backlogState
 	// xmitRecursion is softnet_data.xmit.recursion: how many
@@ -38,6 +39,10 @@ func NewNet(k *kernel.Kernel, sched QdiscRunner) *Net {
 	k.OpenSoftirq(kernel.NetRxSoftirq, func() { n.netRxAction(k) })
 	return n
 }
+
+// NetdevXmitMore is netdev_xmit_more(): the skb the driver is given is
+// not the last of its list, so the doorbell may wait.
+func (n *Net) NetdevXmitMore(k *kernel.Kernel) bool { return n.Softnet(k).xmitMore }
 
 // Softnet is this_cpu_ptr(&softnet_data).
 func (n *Net) Softnet(k *kernel.Kernel) *SoftnetData { return n.softnet[k.CPU().ID] }

@@ -159,3 +159,40 @@ func AppendTCPOptions(b []byte, o TCPOptions) []byte {
 	}
 	return b
 }
+
+// SetSeq stores the sequence number.
+func (t TCP) SetSeq(seq uint32) { binary.BigEndian.PutUint32(t[4:8], seq) }
+
+// SetFlags stores the flags byte.
+func (t TCP) SetFlags(f uint8) { t[13] = f }
+
+// FixTCPv4Segment rewrites the IPv4 and TCP headers of one segment cut
+// from a TSO/GSO super-packet, as tcp_gso_segment and inet_gso_segment do
+// in software and a TSO NIC does in hardware: total length, IP ID, header
+// checksum, sequence number, and the flags that belong only to the first
+// (CWR) or the last (FIN, PSH) segment. pkt runs from the IPv4 header to
+// the end of the segment. With full set the TCP checksum is computed;
+// otherwise only the pseudo-header sum is stored for a NIC to finish
+// (CHECKSUM_PARTIAL).
+func FixTCPv4Segment(pkt []byte, id uint16, seq uint32, first, last, full bool) {
+	ip := IPv4(pkt)
+	ihl := ip.IHL()
+	ip.SetTotalLen(len(pkt))
+	binary.BigEndian.PutUint16(pkt[4:6], id)
+	ip.SetChecksum()
+	th := TCP(pkt[ihl:])
+	th.SetSeq(seq)
+	f := th.Flags()
+	if !first {
+		f &^= TCPCwr
+	}
+	if !last {
+		f &^= TCPFin | TCPPsh
+	}
+	th.SetFlags(f)
+	seg := pkt[ihl:]
+	th.SetChecksum(Fold(PseudoSum(ip.Src(), ip.Dst(), ProtoTCP, len(seg))))
+	if full {
+		th.SetChecksum(^Fold(Sum(0, seg)))
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/netip"
 
+	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
+	"skbscope/stack/skb"
 	"skbscope/stack/socket"
 )
 
@@ -134,4 +136,31 @@ func (o dgramOps) Recvmsg(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket,
 		kernel.Ret(k, fnInetRecvmsg, kernel.Err(r))
 		done(r)
 	})
+}
+
+var fnInetGSOSegment = kernel.NewFn("inet_gso_segment", afInetC, "ip")
+
+// inetGSOSegment is inet_gso_segment(), inet_offload's gso_segment:
+// pull the IPv4 header, let the transport protocol (tcp4_gso_segment)
+// cut the skb, then give every segment its own total length, an IP ID
+// counting up from the original's (the IDs ip_select_ident_segs set
+// aside), and a fresh header checksum.
+func (n *Net) inetGSOSegment(k *kernel.Kernel, s *skb.SKB, features core.Features) *skb.SKB {
+	e := k.Call(fnInetGSOSegment, s)
+	s.ResetNetworkHeader()
+	ip := header.IPv4(s.Data())
+	if len(ip) < header.IPv4MinLen || ip.Protocol() != header.ProtoTCP || s.Pull(ip.IHL()) != nil {
+		e.Note = "not a TCP packet: no segmentation"
+		return kernel.Ret(k, fnInetGSOSegment, (*skb.SKB)(nil))
+	}
+	id := ip.ID()
+	s.ResetTransportHeader()
+	segs := n.tcp4GSOSegment(k, s, features, id)
+	_, _ = s.Push(ip.IHL())
+	c := 0
+	for x := segs; x != nil; x = x.Next {
+		c++
+	}
+	e.Note = fmt.Sprintf("%d segments, IP IDs %d..%d, each with its own tot_len and header checksum", c, id, id+uint16(c)-1)
+	return kernel.Ret(k, fnInetGSOSegment, segs)
 }

@@ -364,6 +364,9 @@ func (n *Net) ipFinishOutput(k *kernel.Kernel, s *skb.SKB) int {
 func (n *Net) ipFinishOutputInner(k *kernel.Kernel, s *skb.SKB) int {
 	e := k.Call(fnIPFinishOutputIn, s)
 	rt := s.Dst.(*Rtable)
+	if s.GSOSize != 0 { // skb_is_gso
+		return int(kernel.Ret(k, fnIPFinishOutputIn, core.NetXmit(n.ipFinishOutputGSO(k, s, rt.MTU))))
+	}
 	if s.Len() > rt.MTU {
 		e.Note = fmt.Sprintf("len %d > mtu %d: ip_fragment, each fragment to ip_finish_output2", s.Len(), rt.MTU)
 		r := n.ipFragment(k, s, rt.MTU, n.ipFinishOutput2)
@@ -385,8 +388,12 @@ func xmitRet(r int) fmt.Stringer {
 // ipFinishOutput2 is ip_finish_output2(): find the neighbour for the next
 // hop and hand the skb to it.
 func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
-	k.Call(fnIPFinishOutput2, s)
+	e2 := k.Call(fnIPFinishOutput2, s)
 	rt := s.Dst.(*Rtable)
+	if hh := rt.Dev.LLReservedSpace(); s.Headroom() < hh && !rt.Dev.Loopback {
+		e2.Note = fmt.Sprintf("headroom %d < LL_RESERVED_SPACE(%s) %d: skb_expand_head", s.Headroom(), rt.Dev.Name, hh)
+		core.SkbExpandHead(k, s, hh)
+	}
 	daddr := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Dst()
 	nh := rt.Nexthop(daddr)
 	if rt.Dev.Loopback {
@@ -527,4 +534,17 @@ func (n *Net) ipFraglistPrepare(k *kernel.Kernel, prev, to *skb.SKB, offset, hle
 	e.Note = fmt.Sprintf("id %d, offset %d (frag_off %d × 8)%s, tot_len %d", iph.ID(), offset, offset>>3, mf, to.Len())
 	k.RetVoid(fnIPFraglistPrepare, to)
 	return offset
+}
+
+var fnIPFinishOutputGSO = kernel.NewFn("ip_finish_output_gso", ipOutputC, "ip")
+
+// ipFinishOutputGSO is ip_finish_output_gso(): a GSO skb is longer than
+// the MTU, but each of its segments fits (skb_gso_validate_network_len),
+// so it goes on whole; segmentation waits for validate_xmit_skb or the
+// NIC.
+func (n *Net) ipFinishOutputGSO(k *kernel.Kernel, s *skb.SKB, mtu int) int {
+	e := k.Call(fnIPFinishOutputGSO, s)
+	seg := s.TransportHeader - s.NetworkHeader + header.TCP(s.At(s.TransportHeader, header.TCPMinLen)).DataOff() + s.GSOSize
+	e.Note = fmt.Sprintf("GSO skb of %d bytes: each segment's network length %d ≤ mtu %d", s.Len(), seg, mtu)
+	return int(kernel.Ret(k, fnIPFinishOutputGSO, core.NetXmit(n.ipFinishOutput2(k, s))))
 }

@@ -53,6 +53,7 @@ func New(k *kernel.Kernel, c *core.Net) *Net {
 	n.tcpReqs = map[*tcpSock][]*requestSock{}
 	c.DevAddPack(header.EtherTypeIPv4, ipPacketType{n})
 	c.DevAddPack(header.EtherTypeARP, arpPacketType{n})
+	c.DevAddOffload(header.EtherTypeIPv4, n.inetGSOSegment)
 	c.NeighOps = arpOps{n}
 	c.Notifiers = append(c.Notifiers, n.fibNetdevEvent)
 	return n

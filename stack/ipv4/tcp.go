@@ -112,6 +112,9 @@ type tcpSock struct {
 	retransmitTimer, delackTm kernel.Timer
 	twTimer                   kernel.Timer
 	finSent                   bool
+	wstamp                    int64 // tcp_wstamp_ns: when TCP last sent
+	gsoSegs                   int   // tp->gso_segs: the segments size_goal was last set to
+	minRTT                    int64 // us, the smallest RTT sample (tcp_min_rtt); 0: none yet
 
 	// A listener's accept queue and request socks.
 	parent      *tcpSock
@@ -157,6 +160,7 @@ func (tp *tcpSock) vals() []trace.Field {
 		f("rcv_nxt", tp.rcvNxt), f("rcv_wnd", tp.rcvWnd),
 		f("cwnd", tp.cwnd), f("ssthresh", tp.ssthresh), f("packets_in_flight", tp.packetsInFlight()),
 		f("srtt_us", tp.srtt>>3), f("rto_ms", tp.rto/1_000_000), f("mss", tp.mss),
+		f("packets_out", tp.packetsOut()),
 	}
 }
 
@@ -415,10 +419,10 @@ func (o streamOps) Sendmsg(k *kernel.Kernel, t *kernel.Task, sock *socket.Socket
 }
 
 // tcpSendmsgLocked is tcp_sendmsg_locked(): append the bytes to the tail
-// skb of the write queue while it has room (size_goal: one MSS here, as
-// GSO is not modelled yet), else to new skbs; when the send buffer is
-// full, push what is queued and wait (sk_stream_wait_memory); finally
-// tcp_push.
+// skb of the write queue while it is shorter than size_goal (many MSS:
+// TCP always builds GSO skbs in 6.12), else to new skbs; when the send
+// buffer is full, push what is queued and wait (sk_stream_wait_memory);
+// finally tcp_push.
 func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, msg *socket.Msghdr, done func(int)) {
 	e := k.Call(fnTCPSendmsgLocked)
 	finish := func(r int) { done(int(kernel.Ret(k, fnTCPSendmsgLocked, kernel.Err(r)))) }
@@ -428,8 +432,8 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 	}
 	data := msg.Iter
 	copied := 0
-	sizeGoal := tp.mss
-	e.Note = fmt.Sprintf("mss_now %d, size_goal %d (no GSO in this model)", tp.mss, sizeGoal)
+	sizeGoal := n.tcpSendMss(k, tp)
+	e.Note = fmt.Sprintf("mss_now %d, size_goal %d (%d segments per GSO skb)", tp.mss, sizeGoal, sizeGoal/tp.mss)
 	var loop func()
 	loop = func() {
 		for copied < len(data) {
@@ -468,6 +472,7 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			chunk := min(len(data)-copied, sizeGoal-s.Len(), s.Tailroom())
 			b, _ := s.PutBytes(chunk)
 			copy(b, data[copied:copied+chunk])
+			tp.charge(s, chunk) // sk_wmem_queued_add, as for a page fragment
 			k.Spend(int64(chunk) / 16)
 			copied += chunk
 			cb := s.TCPSkbCB()
@@ -481,12 +486,17 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 }
 
 // tcpStreamAllocSkb is tcp_stream_alloc_skb(): an skb with MAX_TCP_HEADER
-// of headroom, charged to the socket (sk_wmem_queued).
+// of headroom, charged to the socket (sk_wmem_queued). The kernel puts
+// the payload in page fragments (NETIF_F_SG) and charges each byte as it
+// is copied; the model keeps the payload linear, in a head of size bytes
+// more, but charges the same way: the head's truesize now, the bytes
+// later (tcpSock.charge).
 func (n *Net) tcpStreamAllocSkb(k *kernel.Kernel, tp *tcpSock, size int) *skb.SKB {
 	k.Call(fnTCPStreamAllocSkb)
 	s := core.AllocSkb(k, maxTCPHeader+size)
 	_ = s.Reserve(maxTCPHeader) // an empty skb always has room for its headroom
 	s.Sk = tp.name()
+	s.Truesize = skb.TrueSize(skb.KmallocSize(maxTCPHeader + skb.SharedInfoSize))
 	tp.sk.WmemAlloc += s.Truesize
 	s.IPSummed = skb.ChecksumPartial
 	return kernel.Ret(k, fnTCPStreamAllocSkb, s, s)

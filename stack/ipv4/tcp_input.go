@@ -343,6 +343,13 @@ func (n *Net) tcpCleanRtxQueue(k *kernel.Kernel, tp *tcpSock) int {
 	for len(tp.rtxQueue) > 0 {
 		s := tp.rtxQueue[0]
 		if int32(s.TCPSkbCB().EndSeq()-tp.sndUna) > 0 {
+			// tcp_tso_acked: part of a GSO skb is acknowledged.
+			if pcount(s) > 1 && int32(tp.sndUna-s.TCPSkbCB().Seq()) > 0 {
+				if s.TCPSkbCB().Sacked()&skb.TCPCBEverRetrans == 0 {
+					sample = k.Now() - s.MstampNs
+				}
+				freed += n.tcpTrimHead(k, tp, s)
+			}
 			break
 		}
 		tp.rtxQueue = tp.rtxQueue[1:]
@@ -351,9 +358,9 @@ func (n *Net) tcpCleanRtxQueue(k *kernel.Kernel, tp *tcpSock) int {
 		if sacked&skb.TCPCBEverRetrans == 0 { // Karn: a retransmitted segment's RTT is ambiguous
 			sample = k.Now() - s.MstampNs
 		}
-		tp.unmark(sacked)
+		tp.unmark(sacked, pcount(s))
+		freed += pcount(s)
 		tp.freeWmem(k, s)
-		freed++
 	}
 	if sample >= 0 {
 		n.tcpRttEstimator(k, tp, sample)
@@ -371,6 +378,9 @@ var fnTCPRttEstimator = kernel.NewFn("tcp_rtt_estimator", tcpInputC, "tcp")
 func (n *Net) tcpRttEstimator(k *kernel.Kernel, tp *tcpSock, sampleNs int64) {
 	e := k.Call(fnTCPRttEstimator)
 	m := max(sampleNs/1000, 1) // us
+	if tp.minRTT == 0 || m < tp.minRTT {
+		tp.minRTT = m // tcp_update_rtt_min, without its window
+	}
 	const rtoMinUs = tcpRTOMinNs / 1000
 	srtt := tp.srtt // srtt_us << 3
 	if srtt != 0 {

@@ -111,6 +111,7 @@ func (n *Net) tcpTransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt 
 func (n *Net) tcpTransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, cloneIt bool) int {
 	e := k.Call(fnTCPTransmitSkbIn, s)
 	s.MstampNs = k.Now()
+	tp.wstamp = k.Now()
 	if cloneIt {
 		s = core.SkbClone(k, s)
 	}
@@ -231,8 +232,11 @@ func (n *Net) ipQueueXmit(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) int {
 		return int(kernel.Ret(k, fnIPQueueXmit, kernel.Err(-kernel.ENOBUFS)))
 	}
 	s.ResetNetworkHeader()
+	// ip_select_ident_segs: a GSO skb takes one IP ID per segment.
 	tp.sk.IPID++
-	header.IPv4(h).Encode(tp.sk.TOS, tp.sk.IPID, header.IPv4DF, uint8(n.DefaultTTL), header.ProtoTCP, fl.Saddr, fl.Daddr)
+	id := tp.sk.IPID
+	tp.sk.IPID += uint16(pcount(s) - 1)
+	header.IPv4(h).Encode(tp.sk.TOS, id, header.IPv4DF, uint8(n.DefaultTTL), header.ProtoTCP, fl.Saddr, fl.Daddr)
 	s.Protocol = header.EtherTypeIPv4
 	s.Dst = rt
 	s.Sk = tp.name()
@@ -255,33 +259,57 @@ func (n *Net) tcpPushPendingFrames(k *kernel.Kernel, tp *tcpSock) {
 
 // tcpWriteXmit is tcp_write_xmit(): send queued skbs while the congestion
 // window (tcp_cwnd_test) and the peer's window (tcp_snd_wnd_test) allow
-// and Nagle does not hold a small segment back.
+// and Nagle does not hold a small segment back. A GSO skb is sent whole
+// when the windows have room for all its segments; otherwise
+// tso_fragment cuts off what fits (tcp_mss_split_point) and the rest
+// waits, unless tcp_tso_should_defer prefers to wait for the next ACK
+// and send a fuller skb then. tcp_grow_skb (merging the next skb in) is
+// not modelled.
 func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 	e := k.Call(fnTCPWriteXmit)
 	sent := 0
+	mss := tp.mss
+	maxSegs := tp.tsoSegs(mss)
 	for len(tp.writeQueue) > 0 {
 		s := tp.writeQueue[0]
 		cb := s.TCPSkbCB()
+		tsoSegs := tp.setSkbTSOSegs(s, mss)
 		inFlight := tp.packetsInFlight()
 		if inFlight >= tp.cwnd {
 			e.Note = fmt.Sprintf("tcp_cwnd_test: %d segments in flight, cwnd %d: wait for ACKs", inFlight, tp.cwnd)
 			tp.isCwndLimited = true
 			break
 		}
-		if cb.EndSeq()-tp.sndUna > tp.sndWnd && cb.EndSeq() != cb.Seq() {
+		// tcp_cwnd_test's quota: never more than half the window at once.
+		quota := min(max(tp.cwnd>>1, 1), tp.cwnd-inFlight, uint32(maxSegs))
+		first := cb.EndSeq()
+		if s.Len() > mss {
+			first = cb.Seq() + uint32(mss)
+		}
+		if first-tp.sndUna > tp.sndWnd && cb.EndSeq() != cb.Seq() {
 			e.Note = fmt.Sprintf("tcp_snd_wnd_test: the peer's window (%d) is full", tp.sndWnd)
 			break
 		}
-		small := s.Len() < tp.mss && cb.Flags()&header.TCPFin == 0 && len(tp.writeQueue) == 1
-		if small && tp.corked {
-			e.Note = "tcp_nagle_test: corked by MSG_MORE: the partial segment waits"
-			break
-		}
-		// Nagle, as Minshall refined it: hold a small segment only while
-		// an earlier small one is unacknowledged.
-		if small && !tp.nagleOff && inFlight > 0 && int32(tp.sndSml-tp.sndUna) > 0 {
-			e.Note = "tcp_nagle_test: a small segment while an earlier small one is unacknowledged: hold it (Nagle, Minshall)"
-			break
+		if tsoSegs == 1 {
+			small := s.Len() < mss && cb.Flags()&header.TCPFin == 0 && len(tp.writeQueue) == 1
+			if small && tp.corked {
+				e.Note = "tcp_nagle_test: corked by MSG_MORE: the partial segment waits"
+				break
+			}
+			// Nagle, as Minshall refined it: hold a small segment only while
+			// an earlier small one is unacknowledged.
+			if small && tp.nagleHolds(inFlight) {
+				e.Note = "tcp_nagle_test: a small segment while an earlier small one is unacknowledged: hold it (Nagle, Minshall)"
+				break
+			}
+		} else {
+			if why := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" {
+				e.Note = "tcp_tso_should_defer: " + why
+				break
+			}
+			if limit := tp.mssSplitPoint(s, mss, int(quota), inFlight); s.Len() > limit {
+				n.tsoFragment(k, tp, s, limit, mss)
+			}
 		}
 		tp.writeQueue = tp.writeQueue[1:]
 		k.Dequeue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
@@ -289,7 +317,7 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 			tp.writeQueue = append([]*skb.SKB{s}, tp.writeQueue...)
 			break
 		}
-		if s.Len() < tp.mss {
+		if s.Len() < mss {
 			tp.sndSml = s.TCPSkbCB().EndSeq() // tcp_minshall_update
 		}
 		n.tcpEventNewDataSent(k, tp, s)
@@ -302,6 +330,233 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		tp.isCwndLimited = false
 	}
 	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && len(tp.writeQueue) > 0)
+}
+
+// tsoShouldDefer is tcp_tso_should_defer(): whether to hold a GSO skb
+// that the windows would cut short, expecting an ACK soon to open them
+// further; it says why, or "" to send now. It never waits in recovery,
+// after a millisecond without sending, when a full 64 KB (max_segs) or a
+// third of the window (tcp_tso_win_divisor) can go, with nothing in
+// flight, or when the next ACK is more than half an RTT away.
+func (tp *tcpSock) tsoShouldDefer(k *kernel.Kernel, s *skb.SKB, inFlight uint32, maxSegs int) string {
+	if tp.ca >= caRecovery || k.Now()-tp.wstamp > 1_000_000 {
+		return ""
+	}
+	cb := s.TCPSkbCB()
+	sendWin := int(tp.sndUna + tp.sndWnd - cb.Seq())
+	congWin := int(tp.cwnd-inFlight) * tp.mss
+	limit := min(sendWin, congWin)
+	if limit >= maxSegs*tp.mss || s != tp.writeQueue[len(tp.writeQueue)-1] && limit >= s.Len() {
+		return ""
+	}
+	if limit >= min(int(tp.sndWnd), int(tp.cwnd)*tp.mss)/3 {
+		return ""
+	}
+	if len(tp.rtxQueue) == 0 {
+		return ""
+	}
+	srtt := tp.srtt * 1000 >> 3 // ns
+	howFar := tp.rtxQueue[0].MstampNs + srtt - k.Now()
+	if howFar-min(srtt>>1, 1_000_000) > 0 {
+		return ""
+	}
+	if congWin < sendWin && congWin <= s.Len() || congWin >= sendWin && sendWin <= s.Len() ||
+		cb.Flags()&header.TCPFin == 0 {
+		return fmt.Sprintf("only %d of %d bytes may go now and an ACK is due: wait for it and send a fuller skb", limit, s.Len())
+	}
+	return ""
+}
+
+// nagleHolds is tcp_nagle_check's condition for a partial segment:
+// corked, or Nagle on with an earlier small segment unacknowledged.
+func (tp *tcpSock) nagleHolds(inFlight uint32) bool {
+	return tp.corked || !tp.nagleOff && inFlight > 0 && int32(tp.sndSml-tp.sndUna) > 0
+}
+
+// gsoMaxSize is sk_gso_max_size: GSO_LEGACY_MAX_SIZE, what every device
+// of the model allows (dev->gso_max_size's default).
+const gsoMaxSize = 65536
+
+// gsoMaxSegs is sk_gso_max_segs: GSO_MAX_SEGS.
+const gsoMaxSegs = 65535
+
+var (
+	fnTCPSendMss     = kernel.NewFn("tcp_send_mss", tcpC, "tcp")
+	fnTCPTsoFragment = kernel.NewFn("tso_fragment", tcpOutputC, "tcp")
+	fnTCPFragment    = kernel.NewFn("tcp_fragment", tcpOutputC, "tcp")
+	fnTCPTrimHead    = kernel.NewFn("tcp_trim_head", tcpOutputC, "tcp")
+)
+
+// tcpSendMss is tcp_send_mss() → tcp_xmit_size_goal(): how many bytes
+// tcp_sendmsg may put in one skb. sk_setup_caps gives every TCP socket
+// NETIF_F_GSO in 6.12, whatever the device, so the goal is
+// sk_gso_max_size less the headers, at most half the largest window the
+// peer has offered (tcp_bound_to_half_wnd), in whole segments.
+func (n *Net) tcpSendMss(k *kernel.Kernel, tp *tcpSock) int {
+	e := k.Call(fnTCPSendMss)
+	mss := tp.mss
+	newGoal := gsoMaxSize - 1 - maxTCPHeader
+	cutoff := int(tp.maxWindow)
+	if cutoff > 536 {
+		cutoff /= 2
+	}
+	if cutoff > 0 && newGoal > cutoff {
+		newGoal = max(cutoff, 68-header.TCPMinLen)
+	}
+	goal := tp.gsoSegs * mss
+	if newGoal < goal || newGoal >= goal+mss {
+		tp.gsoSegs = min(newGoal/mss, gsoMaxSegs)
+		goal = tp.gsoSegs * mss
+	}
+	goal = max(goal, mss)
+	e.Note = fmt.Sprintf("mss_now %d; size_goal %d: sk_gso_max_size %d, half the peer's largest window %d", mss, goal, gsoMaxSize, tp.maxWindow)
+	k.RetS(fnTCPSendMss, fmt.Sprint(mss))
+	return goal
+}
+
+// tsoSegs is tcp_tso_segs() → tcp_tso_autosize(): how many segments one
+// skb may carry now: about a millisecond's worth at the pacing rate, plus
+// sk_gso_max_size shifted right by min_rtt / 512 us (so a short path gets
+// full 64 KB skbs), at least two. The pacing rate is tcp_update_pacing_rate's
+// (twice cwnd × mss per srtt in slow start, 1.2 times after); min_rtt is
+// the smallest sample ever, not the kernel's windowed minimum.
+func (tp *tcpSock) tsoSegs(mss int) int {
+	ratio := uint64(120)
+	if tp.cwnd < tp.ssthresh/2 {
+		ratio = 200
+	}
+	rate := uint64(mss) * ((1_000_000 / 100) << 3) * ratio * uint64(max(tp.cwnd, tp.packetsOut()))
+	if tp.srtt > 0 {
+		rate /= uint64(tp.srtt)
+	}
+	bytes := rate >> 10 // sk_pacing_shift
+	if tp.minRTT > 0 {
+		if r := tp.minRTT >> 9; r < 32 { // tcp_tso_rtt_log
+			bytes += gsoMaxSize >> r
+		}
+	}
+	bytes = min(bytes, gsoMaxSize)
+	return min(max(int(bytes)/mss, 2), gsoMaxSegs)
+}
+
+// pcount is tcp_skb_pcount(): the segments an skb stands for.
+func pcount(s *skb.SKB) int { return max(s.GSOSegs, 1) }
+
+// packetsOut is tp->packets_out: segments sent and not yet acknowledged.
+func (tp *tcpSock) packetsOut() uint32 {
+	c := 0
+	for _, s := range tp.rtxQueue {
+		c += pcount(s)
+	}
+	return uint32(c)
+}
+
+// charge is sk_wmem_queued_add and the skb's truesize moving together.
+func (tp *tcpSock) charge(s *skb.SKB, delta int) {
+	s.Truesize += delta
+	tp.sk.WmemAlloc += delta
+}
+
+// setSkbTSOSegs is tcp_set_skb_tso_segs(): an skb longer than the MSS is
+// a GSO skb of ceil(len / mss) segments of gso_size mss.
+func (tp *tcpSock) setSkbTSOSegs(s *skb.SKB, mss int) int {
+	if s.Len() <= mss {
+		s.GSOSegs, s.GSOSize, s.GSOType = 1, 0, ""
+	} else {
+		s.GSOSegs, s.GSOSize, s.GSOType = (s.Len()+mss-1)/mss, mss, "SKB_GSO_TCPV4"
+	}
+	return s.GSOSegs
+}
+
+// mssSplitPoint is tcp_mss_split_point(): how much of a GSO skb to send
+// now: the quota of segments, cut to the peer's window; for the last
+// skb a partial tail segment stays behind while Nagle would hold it.
+func (tp *tcpSock) mssSplitPoint(s *skb.SKB, mss, quota int, inFlight uint32) int {
+	cb := s.TCPSkbCB()
+	window := int(tp.sndUna + tp.sndWnd - cb.Seq())
+	maxLen := mss * quota
+	if maxLen <= window && s != tp.writeQueue[len(tp.writeQueue)-1] {
+		return maxLen
+	}
+	needed := min(s.Len(), window)
+	if maxLen <= needed {
+		return maxLen
+	}
+	if partial := needed % mss; partial != 0 && tp.nagleHolds(inFlight) {
+		return needed - partial
+	}
+	return needed
+}
+
+// tsoFragment is tso_fragment(): cut an unsent skb at len bytes; the
+// rest goes to a new skb right after it on the write queue, taking the
+// FIN and PSH flags along. The model copies the bytes where the kernel
+// moves page fragments.
+func (n *Net) tsoFragment(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, length, mss int) {
+	e := k.Call(fnTCPTsoFragment, s)
+	buff := n.splitSkb(k, tp, s, length, mss)
+	tp.writeQueue = append([]*skb.SKB{s, buff}, tp.writeQueue[1:]...)
+	k.Enqueue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), buff).Note = "the rest of the GSO skb waits for the windows"
+	e.Note = fmt.Sprintf("%d bytes (%d segments) go now, %d wait", s.Len(), pcount(s), buff.Len())
+	k.RetS(fnTCPTsoFragment, "0", s, buff)
+}
+
+// splitSkb moves the bytes past length of s into a new skb, and the
+// sequence space and the FIN/PSH flags with them.
+func (n *Net) splitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, length, mss int) *skb.SKB {
+	rest := s.Len() - length
+	buff := n.tcpStreamAllocSkb(k, tp, rest)
+	b, _ := buff.PutBytes(rest)
+	copy(b, s.Data()[length:])
+	s.Trim(length)
+	tp.charge(buff, rest)
+	tp.charge(s, -rest)
+	cb, bcb := s.TCPSkbCB(), buff.TCPSkbCB()
+	flags := cb.Flags()
+	bcb.Set(cb.Seq()+uint32(length), cb.EndSeq(), flags)
+	cb.Set(cb.Seq(), cb.Seq()+uint32(length), flags&^(header.TCPFin|header.TCPPsh))
+	bcb.SetSacked(cb.Sacked())
+	buff.MstampNs = s.MstampNs
+	tp.setSkbTSOSegs(s, mss)
+	tp.setSkbTSOSegs(buff, mss)
+	return buff
+}
+
+// tcpFragment is tcp_fragment() on the retransmit queue: cut the skb at
+// index i after length bytes, so that a retransmission, a SACK or a loss
+// mark can cover part of what was sent as one GSO skb. The scoreboard
+// counts move with the segments.
+func (n *Net) tcpFragment(k *kernel.Kernel, tp *tcpSock, i, length int) {
+	s := tp.rtxQueue[i]
+	e := k.Call(fnTCPFragment, s)
+	before := pcount(s)
+	tp.unmark(s.TCPSkbCB().Sacked(), before)
+	buff := n.splitSkb(k, tp, s, length, tp.mss)
+	tp.mark(s.TCPSkbCB().Sacked(), pcount(s))
+	tp.mark(buff.TCPSkbCB().Sacked(), pcount(buff))
+	tp.rtxQueue = append(tp.rtxQueue[:i+1], append([]*skb.SKB{buff}, tp.rtxQueue[i+1:]...)...)
+	k.Enqueue(tp.sk.QueueName(rtxQueueName), len(tp.rtxQueue), buff)
+	e.Note = fmt.Sprintf("%d + %d bytes (%d + %d segments)", s.Len(), buff.Len(), pcount(s), pcount(buff))
+	k.RetS(fnTCPFragment, "0", s, buff)
+}
+
+// tcpTrimHead is tcp_trim_head() for tcp_tso_acked: the peer acknowledged
+// the first part of a GSO skb still on the retransmit queue; drop those
+// bytes and report how many segments went.
+func (n *Net) tcpTrimHead(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) int {
+	cb := s.TCPSkbCB()
+	length := int(tp.sndUna - cb.Seq())
+	e := k.Call(fnTCPTrimHead, s)
+	before := pcount(s)
+	tp.unmark(cb.Sacked(), before)
+	_ = s.Pull(length)
+	tp.charge(s, -length)
+	cb.Set(tp.sndUna, cb.EndSeq(), cb.Flags())
+	tp.setSkbTSOSegs(s, tp.mss)
+	tp.mark(cb.Sacked(), pcount(s))
+	e.Note = fmt.Sprintf("%d bytes acknowledged of a GSO skb: %d of %d segments left", length, pcount(s), before)
+	k.RetS(fnTCPTrimHead, "0", s)
+	return before - pcount(s)
 }
 
 // tcpEventNewDataSent is tcp_event_new_data_sent(): advance snd_nxt, move
@@ -390,7 +645,7 @@ func (n *Net) tcpRetransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	n.tcpRetransmitSkbInner(k, tp, s)
 	cb := s.TCPSkbCB()
 	if cb.Sacked()&skb.TCPCBSackedRetrans == 0 {
-		tp.retransOut++
+		tp.retransOut += pcount(s)
 	}
 	cb.SetSacked(cb.Sacked() | skb.TCPCBSackedRetrans | skb.TCPCBEverRetrans)
 	k.RetS(fnTCPRetransmitSkbOuter, "0")
@@ -398,8 +653,18 @@ func (n *Net) tcpRetransmitSkb(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 
 // tcpRetransmitSkbInner is __tcp_retransmit_skb(): send the first
 // unacknowledged skb again (a clone, as the first time).
+// A GSO skb longer than one MSS is cut first (tcp_fragment): one segment
+// goes again.
 func (n *Net) tcpRetransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	k.Call(fnTCPRetransmitSkb, s)
+	if s.Len() > tp.mss {
+		for i, x := range tp.rtxQueue {
+			if x == s {
+				n.tcpFragment(k, tp, i, tp.mss)
+				break
+			}
+		}
+	}
 	n.tcpTransmitSkb(k, tp, s, true)
 	k.RetS(fnTCPRetransmitSkb, "0")
 }

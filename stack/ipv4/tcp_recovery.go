@@ -152,29 +152,66 @@ func (n *Net) tcpOfoQueue(k *kernel.Kernel, tp *tcpSock) {
 	k.RetVoid(fnTCPOfoQueue)
 }
 
-// unmark forgets the scoreboard counts of a skb leaving the rtx queue.
-func (tp *tcpSock) unmark(sacked uint8) {
+// unmark forgets the scoreboard counts of n segments (an skb's pcount)
+// leaving the rtx queue or being cut.
+func (tp *tcpSock) unmark(sacked uint8, n int) {
 	if sacked&skb.TCPCBSackedAcked != 0 {
-		tp.sackedOut--
+		tp.sackedOut -= n
 	}
 	if sacked&skb.TCPCBLost != 0 {
-		tp.lostOut--
+		tp.lostOut -= n
 	}
 	if sacked&skb.TCPCBSackedRetrans != 0 {
-		tp.retransOut--
+		tp.retransOut -= n
 	}
 }
 
+// mark counts n segments with the scoreboard bits sacked.
+func (tp *tcpSock) mark(sacked uint8, n int) { tp.unmark(sacked, -n) }
+
 // packetsInFlight is tcp_packets_in_flight(): sent, not acknowledged,
-// not SACKed, not known lost, plus retransmissions in flight.
+// not SACKed, not known lost, plus retransmissions in flight, counted in
+// segments (tcp_skb_pcount), not skbs.
 func (tp *tcpSock) packetsInFlight() uint32 {
-	return uint32(len(tp.rtxQueue) - tp.sackedOut - tp.lostOut + tp.retransOut)
+	return uint32(int(tp.packetsOut()) - tp.sackedOut - tp.lostOut + tp.retransOut)
+}
+
+// matchSkbToSack is tcp_match_skb_to_sack(): a SACK block that covers
+// part of a GSO skb cuts it at the block's edges, rounded to whole
+// segments, so that the covered part can be marked on its own.
+func (n *Net) matchSkbToSack(k *kernel.Kernel, tp *tcpSock, blocks [][2]uint32) {
+	for i := 0; i < len(tp.rtxQueue); i++ {
+		s := tp.rtxQueue[i]
+		cb := s.TCPSkbCB()
+		if pcount(s) < 2 || cb.Sacked()&skb.TCPCBSackedAcked != 0 {
+			continue
+		}
+		for _, b := range blocks {
+			for _, edge := range b {
+				if int32(edge-cb.Seq()) <= 0 || int32(edge-cb.EndSeq()) >= 0 {
+					continue
+				}
+				// Cut at a segment boundary inside the block.
+				off := int(edge - cb.Seq())
+				if edge == b[0] {
+					off = (off + tp.mss - 1) / tp.mss * tp.mss
+				} else {
+					off = off / tp.mss * tp.mss
+				}
+				if off > 0 && off < s.Len() {
+					n.tcpFragment(k, tp, i, off)
+					cb = s.TCPSkbCB()
+				}
+			}
+		}
+	}
 }
 
 // tcpSacktag is tcp_sacktag_write_queue(): mark the skbs the peer's SACK
 // blocks cover, and feed RACK the most recently sent of them.
 func (n *Net) tcpSacktag(k *kernel.Kernel, tp *tcpSock, blocks [][2]uint32) int {
 	e := k.Call(fnTCPSacktag)
+	n.matchSkbToSack(k, tp, blocks)
 	newly := 0
 	for _, s := range tp.rtxQueue {
 		cb := s.TCPSkbCB()
@@ -184,10 +221,10 @@ func (n *Net) tcpSacktag(k *kernel.Kernel, tp *tcpSock, blocks [][2]uint32) int 
 		for _, b := range blocks {
 			if int32(cb.Seq()-b[0]) >= 0 && int32(cb.EndSeq()-b[1]) <= 0 {
 				sacked := cb.Sacked()
-				tp.unmark(sacked & (skb.TCPCBLost | skb.TCPCBSackedRetrans))
+				tp.unmark(sacked&(skb.TCPCBLost|skb.TCPCBSackedRetrans), pcount(s))
 				cb.SetSacked(sacked&^(skb.TCPCBLost|skb.TCPCBSackedRetrans) | skb.TCPCBSackedAcked)
-				tp.sackedOut++
-				newly++
+				tp.sackedOut += pcount(s)
+				newly += pcount(s)
 				if s.MstampNs >= tp.rackMstamp {
 					tp.rackMstamp, tp.rackEndSeq = s.MstampNs, cb.EndSeq()
 					if sacked&skb.TCPCBEverRetrans == 0 {
@@ -229,12 +266,12 @@ func (n *Net) tcpRackMarkLost(k *kernel.Kernel, tp *tcpSock) {
 		}
 		remaining := tp.rackRTT + reo - (k.Now() - s.MstampNs)
 		if remaining <= 0 {
-			cb.SetSacked(cb.Sacked()&^skb.TCPCBSackedRetrans | skb.TCPCBLost)
 			if cb.Sacked()&skb.TCPCBSackedRetrans != 0 {
-				tp.retransOut--
+				tp.retransOut -= pcount(s)
 			}
-			tp.lostOut++
-			marked++
+			cb.SetSacked(cb.Sacked()&^skb.TCPCBSackedRetrans | skb.TCPCBLost)
+			tp.lostOut += pcount(s)
+			marked += pcount(s)
 		} else if wait < 0 || remaining < wait {
 			wait = remaining
 		}
@@ -309,10 +346,10 @@ func (n *Net) tcpEnterLoss(k *kernel.Kernel, tp *tcpSock) {
 			continue
 		}
 		if sacked&skb.TCPCBSackedRetrans != 0 {
-			tp.retransOut--
+			tp.retransOut -= pcount(s)
 		}
 		if sacked&skb.TCPCBLost == 0 {
-			tp.lostOut++
+			tp.lostOut += pcount(s)
 		}
 		cb.SetSacked(sacked&^skb.TCPCBSackedRetrans | skb.TCPCBLost)
 	}
@@ -325,7 +362,8 @@ func (n *Net) tcpEnterLoss(k *kernel.Kernel, tp *tcpSock) {
 func (n *Net) tcpXmitRetransmitQueue(k *kernel.Kernel, tp *tcpSock) {
 	e := k.Call(fnTCPXmitRetransQ)
 	sent := 0
-	for _, s := range tp.rtxQueue {
+	for i := 0; i < len(tp.rtxQueue); i++ { // tcp_retransmit_skb may cut the skb
+		s := tp.rtxQueue[i]
 		if tp.packetsInFlight() >= tp.cwnd {
 			break
 		}

@@ -61,7 +61,7 @@ func (k *Kernel) bug(f *Fn, skbs []*skb.SKB) {
 	var b strings.Builder
 	t := k.Sim.Trace()
 	t.WriteOops(&b, e.Seq)
-	t.Events[e.Seq].Vals = append(t.Events[e.Seq].Vals, trace.Field{Name: "console", Value: b.String()})
+	e.Vals = append(e.Vals, trace.Field{Name: "console", Value: b.String()})
 	k.dead = true
 	panic(oopsUnwind{k})
 }

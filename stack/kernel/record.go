@@ -52,6 +52,43 @@ func Funcs() []Fn {
 type recorder struct {
 	t    trace.Trace
 	last map[int]int // skb id -> index of its latest snapshot
+	// chunks hold the events as they are recorded. A chunk never grows
+	// past its capacity, so the *trace.Event a caller keeps (to fill in
+	// a note after recording more events) stays valid; trace() copies
+	// them into t.Events.
+	chunks [][]trace.Event
+	n      int
+}
+
+// chunkLen is how many events a chunk holds.
+const chunkLen = 4096
+
+// add stores e and returns where it lives.
+func (r *recorder) add(e trace.Event) *trace.Event {
+	if len(r.chunks) == 0 || len(r.chunks[len(r.chunks)-1]) == chunkLen {
+		r.chunks = append(r.chunks, make([]trace.Event, 0, chunkLen))
+	}
+	c := &r.chunks[len(r.chunks)-1]
+	*c = append(*c, e)
+	r.n++
+	return &(*c)[len(*c)-1]
+}
+
+// trace returns the trace with every event recorded so far.
+func (r *recorder) trace() *trace.Trace {
+	if len(r.t.Events) != r.n {
+		r.t.Events = make([]trace.Event, 0, r.n)
+		for _, c := range r.chunks {
+			r.t.Events = append(r.t.Events, c...)
+		}
+	} else {
+		// Notes may have been filled in since the last copy.
+		i := 0
+		for _, c := range r.chunks {
+			i += copy(r.t.Events[i:], c)
+		}
+	}
+	return &r.t
 }
 
 func (r *recorder) snap(s *skb.SKB) int {
@@ -70,7 +107,7 @@ func (k *Kernel) Event(kind trace.Kind, f *Fn, skbs ...*skb.SKB) *trace.Event {
 	r := &k.Sim.rec
 	cpu := k.CPU()
 	e := trace.Event{
-		Seq:  len(r.t.Events),
+		Seq:  r.n,
 		T:    k.Now(),
 		Host: k.Name,
 		CPU:  cpu.ID,
@@ -95,8 +132,7 @@ func (k *Kernel) Event(kind trace.Kind, f *Fn, skbs ...*skb.SKB) *trace.Event {
 		e.Skb = append(e.Skb, s.ID)
 		e.Snap = append(e.Snap, r.snap(s))
 	}
-	r.t.Events = append(r.t.Events, e)
-	return &r.t.Events[len(r.t.Events)-1]
+	return r.add(e)
 }
 
 // Call records entry into f and makes it the innermost frame.

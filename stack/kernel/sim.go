@@ -49,7 +49,7 @@ func (s *Sim) NextSkbID() int {
 }
 
 // Trace returns what has been recorded so far.
-func (s *Sim) Trace() *trace.Trace { return &s.rec.t }
+func (s *Sim) Trace() *trace.Trace { return s.rec.trace() }
 
 // event is a scheduled piece of work: on a CPU in a context, or on
 // hardware (cpu nil).

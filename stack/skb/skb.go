@@ -109,6 +109,10 @@ type SKB struct {
 	// Dst is skb->_skb_refdst: the route attached by the IP layer. Typed by
 	// the layer that sets it; the skb does not look inside.
 	Dst any
+
+	// Next is skb->next: the rest of a list, as validate_xmit_skb hands
+	// GSO segments to dev_hard_start_xmit.
+	Next *SKB
 }
 
 // New returns an skb whose head holds size bytes, rounded up as
@@ -343,9 +347,34 @@ func (s *SKB) Clone(id int) *SKB {
 	n.Destructor = nil
 	n.Sk = ""
 	n.Owner = nil
+	n.Next = nil
 	s.cloned = true
 	n.cloned = true
 	n.FragList = append([]*SKB(nil), s.FragList...)
 	s.buf.dataref++
 	return &n
+}
+
+// ExpandHead is the buffer half of pskb_expand_head(skb, nhead, 0): a
+// new head buffer with nhead more bytes in front, the old contents copied
+// after them and every offset moved on; this skb drops its hold on the
+// old buffer (clones keep it) and is no longer cloned. It returns the
+// size of the new allocation.
+func (s *SKB) ExpandHead(nhead int) int {
+	alloc := KmallocSize(align(len(s.buf.b)+nhead, CacheLine) + SharedInfoSize)
+	nb := &buffer{b: make([]byte, alloc-SharedInfoSize), dataref: 1}
+	copy(nb.b[nhead:], s.buf.b)
+	s.buf.dataref--
+	s.buf = nb
+	s.data += nhead
+	s.tail += nhead
+	s.end = len(nb.b)
+	for _, p := range []*int{&s.MACHeader, &s.NetworkHeader, &s.TransportHeader} {
+		if *p != unset {
+			*p += nhead
+		}
+	}
+	s.CsumStart += nhead
+	s.cloned = false
+	return alloc
 }
