@@ -129,6 +129,7 @@ func (f *File) check(pos positions) error {
 		ps.add("version", "version %d: this skbscope reads version %d", f.Version, Version)
 	}
 	nics := map[string]bool{}
+	serial := map[string]bool{} // NICs that are PPP units on a serial line
 	hosts := map[string]bool{}
 	for hi, h := range f.Hosts {
 		hp := fmt.Sprintf("hosts[%d]", hi)
@@ -148,13 +149,16 @@ func (f *File) check(pos positions) error {
 			if model == "" {
 				model = "e1000e"
 			}
+			serial[h.Name+"."+n.Name] = model == "ppp"
 			if !knownModel(model) {
-				ps.add(np+".model", "NIC model %q is not modelled (e1000e, cs89x0 or dm9000)", n.Model)
+				ps.add(np+".model", "NIC model %q is not modelled (e1000e, cs89x0, dm9000 or ppp)", n.Model)
 			} else if n.Driver != "" && n.Driver != model {
 				ps.add(np+".driver", "driver %q does not drive a %s NIC (%s does)", n.Driver, model, model)
 			}
 			checkQdisc(ps, np+".qdisc", n.Qdisc)
-			if _, err := header.ParseMAC(n.MAC); err != nil {
+			if model == "ppp" && n.MAC == "" {
+				// a PPP unit has no hardware address (addr_len 0)
+			} else if _, err := header.ParseMAC(n.MAC); err != nil {
 				ps.add(np+".mac", "%v", err)
 			}
 			if a, err := netip.ParsePrefix(n.Addr); err != nil || !a.Addr().Is4() {
@@ -243,6 +247,9 @@ func (f *File) check(pos positions) error {
 				ps.add(lp+"."+end.field, "no NIC %q", end.nic)
 			}
 		}
+		if serial[l.A] != serial[l.B] || l.B == BridgeEnd && serial[l.A] {
+			ps.add(lp, "a serial line joins two ppp NICs, a cable two Ethernet NICs")
+		}
 		if l.RateBps <= 0 {
 			ps.add(lp+".rate_bps", "must be positive")
 		}
@@ -274,7 +281,7 @@ func (f *File) check(pos positions) error {
 }
 
 // Models are the NIC models a scenario may choose, by driver name.
-var Models = []string{"e1000e", "cs89x0", "dm9000"}
+var Models = []string{"e1000e", "cs89x0", "dm9000", "ppp"}
 
 func knownModel(m string) bool {
 	for _, x := range Models {

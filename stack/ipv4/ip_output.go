@@ -258,8 +258,10 @@ func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
 	rt := s.Dst.(*Rtable)
 	daddr := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Dst()
 	nh := rt.Nexthop(daddr)
-	if rt.Dev.Loopback {
-		nh = netip.IPv4Unspecified() // lo's one neighbour is keyed INADDR_ANY
+	if rt.Dev.Loopback || rt.Dev.PointToPoint {
+		// lo's and a point-to-point device's one neighbour is keyed
+		// INADDR_ANY (__ipv4_neigh_lookup_noref)
+		nh = netip.IPv4Unspecified()
 	}
 	e := k.Call(fnIPNeighForGw, s)
 	neigh := n.Core.NeighLookup(rt.Dev, nh)

@@ -1,0 +1,186 @@
+package ppp
+
+import (
+	"fmt"
+
+	"skbscope/nicsim"
+	"skbscope/stack/kernel"
+	"skbscope/stack/trace"
+)
+
+// The serial port under the tty: a 16550A-class UART driven by the 8250
+// driver through serial_core. Only what PPP needs is modelled: the
+// transmit circular buffer that tty write fills (UART_XMIT_SIZE, one
+// page), the transmitter clocking it out at the line rate, the write
+// wakeup when fewer than WAKEUP_CHARS are left, and the receive side
+// pushing bytes through the tty flip buffer to the line discipline from
+// a workqueue.
+//
+// Simplified: the real UART interrupts each time its 16-byte FIFO needs
+// refilling (transmit) or reaches its trigger level (receive); here one
+// interrupt stands for each stretch of bytes up to a PPP flag, at its
+// end. Bytes still leave at exactly the line rate.
+
+const (
+	serialCoreC = "drivers/tty/serial/serial_core.c"
+	port8250C   = "drivers/tty/serial/8250/8250_port.c"
+	ttyBufferC  = "drivers/tty/tty_buffer.c"
+
+	// UARTXmitSize is UART_XMIT_SIZE: the transmit buffer is one page.
+	UARTXmitSize = 4096
+	// WakeupChars is WAKEUP_CHARS: below this many pending bytes the
+	// driver asks the line discipline for more.
+	WakeupChars = 256
+	// RateBps is the lesson's line: 115200 bit/s, 8N1.
+	RateBps = 115200
+	// BitsPerByte is 8N1: a start bit, 8 data bits, a stop bit.
+	BitsPerByte = 10
+)
+
+var (
+	fnUARTWrite           = kernel.NewFn("uart_write", serialCoreC, "driver")
+	fnSerial8250Interrupt = kernel.NewFn("serial8250_interrupt", "drivers/tty/serial/8250/8250_core.c", "driver")
+	fnSerial8250TxChars   = kernel.NewFn("serial8250_tx_chars", port8250C, "driver")
+	fnSerial8250RxChars   = kernel.NewFn("serial8250_rx_chars", port8250C, "driver")
+	fnUARTWriteWakeup     = kernel.NewFn("uart_write_wakeup", serialCoreC, "driver")
+	fnTTYWakeup           = kernel.NewFn("tty_wakeup", "drivers/tty/tty_io.c", "driver")
+	fnTTYFlipBufferPush   = kernel.NewFn("tty_flip_buffer_push", ttyBufferC, "driver")
+	fnFlushToLdisc        = kernel.NewFn("flush_to_ldisc", ttyBufferC, "driver")
+)
+
+// uart is the serial port (ttyS0) and its tty, with the PPP line
+// discipline attached.
+type uart struct {
+	k      *kernel.Kernel
+	name   string
+	ldisc  *Async
+	Link   *nicsim.Link
+	kwork  kernel.Context
+	xmit   []byte // the circular buffer's pending bytes
+	txBusy bool   // the transmitter is clocking a stretch out
+	flip   []byte // received bytes not yet given to the line discipline
+	work   bool   // flush_to_ldisc is queued
+
+	ttyDoWriteWakeup bool // TTY_DO_WRITE_WAKEUP
+}
+
+func newUART(k *kernel.Kernel, dev string, a *Async) *uart {
+	return &uart{k: k, name: "ttyS0 (" + dev + ")", ldisc: a, kwork: k.NewTask("kworker/0:1").Context()}
+}
+
+func (u *uart) irqName() string { return "ttyS0" }
+
+// uartWrite is uart_write(), the tty's write: copy what fits into the
+// circular buffer and start the transmitter. Returns how many bytes it
+// took.
+func (u *uart) uartWrite(k *kernel.Kernel, b []byte) int {
+	e := k.Call(fnUARTWrite)
+	n := min(len(b), UARTXmitSize-len(u.xmit))
+	u.xmit = append(u.xmit, b[:n]...)
+	ev := k.Event(trace.Enqueue, nil)
+	ev.Queue, ev.QLen = u.name+" xmit buffer (bytes)", len(u.xmit)
+	e.Note = fmt.Sprintf("%d of %d bytes fit in the %d-byte transmit buffer; __uart_start", n, len(b), UARTXmitSize)
+	if !u.txBusy {
+		u.startTx()
+	}
+	return kernel.Ret(k, fnUARTWrite, n)
+}
+
+// startTx clocks the next stretch out: the pending bytes up to the end
+// of the next PPP frame (its closing flag), or all of them.
+func (u *uart) startTx() {
+	if len(u.xmit) == 0 || u.Link == nil {
+		return
+	}
+	n := 0
+	for n < len(u.xmit) && u.xmit[n] == PPPFlag {
+		n++
+	}
+	for n < len(u.xmit) {
+		n++
+		if u.xmit[n-1] == PPPFlag {
+			break
+		}
+	}
+	chunk := append([]byte(nil), u.xmit[:n]...)
+	u.xmit = u.xmit[n:]
+	u.txBusy = true
+	done, err := u.Link.Transmit(u, chunk, u.k.Now())
+	if err != nil {
+		u.k.Note(trace.State, err.Error())
+		return
+	}
+	u.k.Sim.At(done, func() {
+		u.txBusy = false
+		u.interrupt(func(k *kernel.Kernel) { u.txChars(k) })
+	})
+}
+
+// interrupt raises the UART's interrupt line: serial8250_interrupt in
+// hard interrupt context, running fn (the handler's rx or tx part).
+func (u *uart) interrupt(fn func(k *kernel.Kernel)) {
+	k := u.k
+	k.Event(trace.IRQ, nil).Note = u.name + " raises its interrupt line"
+	k.RunOn(k.Sim.Now(), 0, kernel.Context{Kind: kernel.CtxHardirq, Name: u.irqName()}, func() {
+		k.HardIRQ(u.irqName(), func() {
+			k.Call(fnSerial8250Interrupt).Note = "serial8250_handle_irq: read IIR and LSR"
+			fn(k)
+			k.RetS(fnSerial8250Interrupt, "IRQ_HANDLED")
+		})
+	})
+}
+
+// txChars is serial8250_tx_chars(): the transmitter is empty (THRE);
+// feed it the next bytes, and when fewer than WAKEUP_CHARS are left ask
+// the tty's writer for more (uart_write_wakeup).
+func (u *uart) txChars(k *kernel.Kernel) {
+	e := k.Call(fnSerial8250TxChars)
+	e.Note = fmt.Sprintf("THRE: %d bytes pending in the transmit buffer", len(u.xmit))
+	u.startTx()
+	if len(u.xmit) < WakeupChars {
+		k.Call(fnUARTWriteWakeup).Note = fmt.Sprintf("fewer than WAKEUP_CHARS (%d) pending", WakeupChars)
+		e := k.Call(fnTTYWakeup)
+		if u.ttyDoWriteWakeup {
+			e.Note = "TTY_DO_WRITE_WAKEUP set: the line discipline's write_wakeup"
+			u.ldisc.pppAsyncttyWakeup(k)
+		} else {
+			e.Note = "TTY_DO_WRITE_WAKEUP clear: nobody waits to write"
+		}
+		k.RetVoid(fnTTYWakeup)
+		k.RetVoid(fnUARTWriteWakeup)
+	}
+	k.RetVoid(fnSerial8250TxChars)
+}
+
+// Kernel is the host the UART sits in.
+func (u *uart) Kernel() *kernel.Kernel { return u.k }
+
+// Arrive is bytes from the line at the receiver: the UART interrupts,
+// serial8250_rx_chars moves them into the tty's flip buffer and
+// tty_flip_buffer_push queues flush_to_ldisc on a workqueue, which
+// hands them to the line discipline in process context (kworker).
+func (u *uart) Arrive(b []byte) {
+	u.interrupt(func(k *kernel.Kernel) {
+		k.Call(fnSerial8250RxChars).Note = fmt.Sprintf("%d bytes from the receive FIFO into the tty flip buffer", len(b))
+		u.flip = append(u.flip, b...)
+		k.Call(fnTTYFlipBufferPush).Note = "queue_work(system_unbound_wq, &buf->work): flush_to_ldisc will run in a kworker"
+		if !u.work {
+			u.work = true
+			k.RunOn(k.Now(), 0, u.kwork, func() { u.flushToLdisc(k) })
+		}
+		k.RetVoid(fnTTYFlipBufferPush)
+		k.RetVoid(fnSerial8250RxChars)
+	})
+}
+
+// flushToLdisc is flush_to_ldisc(), the tty buffer's work function: give
+// the flip buffer's bytes to the line discipline's receive_buf
+// (ppp_asynctty_receive).
+func (u *uart) flushToLdisc(k *kernel.Kernel) {
+	u.work = false
+	b := u.flip
+	u.flip = nil
+	k.Call(fnFlushToLdisc).Note = fmt.Sprintf("%d bytes to the N_PPP line discipline", len(b))
+	u.ldisc.pppAsyncttyReceive(k, b)
+	k.RetVoid(fnFlushToLdisc)
+}
