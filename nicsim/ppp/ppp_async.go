@@ -105,15 +105,15 @@ func (a *Async) escape(c byte) bool { return a.xacc[c>>5]&(1<<(c&0x1f)) != 0 }
 // what is buffered; if a frame is still being encoded (XMIT_FULL) refuse
 // this one (0: ppp_output_wakeup will ask again); else take it and push.
 func (a *Async) pppAsyncSend(k *kernel.Kernel, s *skb.SKB) int {
-	e := k.Call(fnPPPAsyncSend, s)
+	seq := k.Call(fnPPPAsyncSend, s).Seq
 	a.pppAsyncPush(k)
 	if a.xmitFull {
-		e.Note = "XMIT_FULL: still encoding the previous frame, refused"
+		noteAt(k, seq, "XMIT_FULL: still encoding the previous frame, refused")
 		return kernel.Ret(k, fnPPPAsyncSend, 0)
 	}
 	a.xmitFull = true
 	a.tpkt = s
-	e.Note = "the channel takes the frame: ap->tpkt, XMIT_FULL"
+	noteAt(k, seq, "the channel takes the frame: ap->tpkt, XMIT_FULL")
 	a.pppAsyncPush(k)
 	return kernel.Ret(k, fnPPPAsyncSend, 1)
 }
@@ -129,6 +129,7 @@ func (a *Async) pppAsyncPush(k *kernel.Kernel) int {
 		return kernel.Ret(k, fnPPPAsyncPush, 0)
 	}
 	a.xmitBusy = true
+	seq := e.Seq
 	done, stuffed := 0, false
 	for {
 		if a.xmitWakeup {
@@ -158,7 +159,7 @@ func (a *Async) pppAsyncPush(k *kernel.Kernel) int {
 		a.xmitBusy = true
 	}
 	if len(a.obuf) > 0 {
-		e.Note = fmt.Sprintf("the tty is full: %d encoded bytes wait for its write_wakeup", len(a.obuf))
+		noteAt(k, seq, fmt.Sprintf("the tty is full: %d encoded bytes wait for its write_wakeup", len(a.obuf)))
 	}
 	return kernel.Ret(k, fnPPPAsyncPush, done)
 }
@@ -349,12 +350,12 @@ func (a *Async) processInputPacket(k *kernel.Kernel) {
 		return
 	}
 	s.CB[0] = byte(a.state)
-	a.rqueue = append(a.rqueue, s)
-	k.Enqueue(a.rqueueName(), len(a.rqueue), s)
 	e.Note = fmt.Sprintf("good FCS; %d bytes from the protocol field on, queued for the tasklet", s.Len())
 	if a.state&scPrevError != 0 {
 		e.Note += " (cb[0] = SC_PREV_ERROR: the frame before was bad)"
 	}
+	a.rqueue = append(a.rqueue, s)
+	k.Enqueue(a.rqueueName(), len(a.rqueue), s)
 	a.rpkt, a.state = nil, 0
 	k.RetVoid(fnProcessInputPacket)
 }

@@ -229,11 +229,12 @@ func (p *PPP) pppPush(k *kernel.Kernel) {
 		k.RetVoid(fnPPPPush)
 		return
 	}
+	seq := e.Seq
 	if p.Ch.pppAsyncSend(k, s) != 0 {
 		p.xmitPending = nil
-		e.Note = "the channel took the frame"
+		noteAt(k, seq, "the channel took the frame")
 	} else {
-		e.Note = "the channel is full: the frame stays in xmit_pending"
+		noteAt(k, seq, "the channel is full: the frame stays in xmit_pending")
 	}
 	k.RetVoid(fnPPPPush)
 }
@@ -365,6 +366,10 @@ func (p *PPP) pppReceiveNonmpFrame(k *kernel.Kernel, s *skb.SKB) {
 	}
 	k.RetVoid(fnPPPReceiveNonmpFrame)
 }
+
+// noteAt sets the note of event seq: an *trace.Event from k.Call is
+// only good until the next event is recorded.
+func noteAt(k *kernel.Kernel, seq int, note string) { k.Sim.Trace().Events[seq].Note = note }
 
 // Port is the end of the serial line this unit's channel writes to.
 func (p *PPP) Port() nicsim.Port { return p.Ch.tty }

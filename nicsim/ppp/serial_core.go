@@ -74,12 +74,11 @@ func (u *uart) irqName() string { return "ttyS0" }
 // circular buffer and start the transmitter. Returns how many bytes it
 // took.
 func (u *uart) uartWrite(k *kernel.Kernel, b []byte) int {
-	e := k.Call(fnUARTWrite)
 	n := min(len(b), UARTXmitSize-len(u.xmit))
+	k.Call(fnUARTWrite).Note = fmt.Sprintf("%d of %d bytes fit in the %d-byte transmit buffer; __uart_start", n, len(b), UARTXmitSize)
 	u.xmit = append(u.xmit, b[:n]...)
 	ev := k.Event(trace.Enqueue, nil)
 	ev.Queue, ev.QLen = u.name+" xmit buffer (bytes)", len(u.xmit)
-	e.Note = fmt.Sprintf("%d of %d bytes fit in the %d-byte transmit buffer; __uart_start", n, len(b), UARTXmitSize)
 	if !u.txBusy {
 		u.startTx()
 	}
