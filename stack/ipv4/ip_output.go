@@ -269,6 +269,9 @@ func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
 		neigh = n.Core.NeighCreate(k, rt.Dev, nh)
 	}
 	e.Note = "__ipv4_neigh_lookup_noref(" + rt.Dev.Name + ", " + nh.String() + ") → " + neigh.HA.String()
+	if rt.Dev.NoHeaderOps {
+		e.Note = "__ipv4_neigh_lookup_noref(" + rt.Dev.Name + ", " + nh.String() + "): the point-to-point link's one neighbour, no hardware address"
+	}
 	k.RetS(fnIPNeighForGw, "neigh")
 	return int(kernel.Ret(k, fnIPFinishOutput2, core.NeighOutput(k, neigh, s)))
 }
