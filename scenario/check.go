@@ -175,6 +175,8 @@ func (f *File) check(pos positions) error {
 			p := fmt.Sprintf("%s.neighbours[%d]", hp, i)
 			if !devs[nb.Dev] {
 				ps.add(p+".dev", "no NIC %q on %s", nb.Dev, h.Name)
+			} else if serial[h.Name+"."+nb.Dev] {
+				ps.add(p+".dev", "%s is a ppp NIC: it has no link-layer addresses, and no neighbour entries to give", nb.Dev)
 			}
 			if a, err := netip.ParseAddr(nb.Addr); err != nil || !a.Is4() {
 				ps.add(p+".addr", "%q is not an IPv4 address", nb.Addr)

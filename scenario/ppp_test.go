@@ -361,3 +361,23 @@ func FuzzPPPAsync(f *testing.F) {
 		}
 	})
 }
+
+// The Ethernet chip knob leaves a serial line alone, and a ppp NIC
+// takes no neighbour entries (it has no link-layer address).
+func TestPPPKnobsAndChecks(t *testing.T) {
+	f := pppWorld(t)
+	g, err := Knobs{Model: "cs89x0"}.Apply(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Hosts[0].NICs[0].Model != "ppp" || g.Links[0].RateBps != 115200 {
+		t.Errorf("knob model cs89x0 made ppp0 %q at %d bit/s", g.Hosts[0].NICs[0].Model, g.Links[0].RateBps)
+	}
+	if err := (Knobs{Model: "ppp"}).Check(); err == nil {
+		t.Error("knob model ppp accepted: Ethernet NICs cannot become PPP units")
+	}
+	f.Hosts[0].Neighbours = []Neighbour{{Addr: "192.0.2.2", LLAddr: "02:00:00:00:00:0b", Dev: "ppp0"}}
+	if err := f.check(newPositions(nil)); err == nil || !strings.Contains(err.Error(), "no link-layer addresses") {
+		t.Errorf("neighbour on ppp0: %v", err)
+	}
+}

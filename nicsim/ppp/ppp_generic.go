@@ -13,8 +13,10 @@
 //
 // What pppd does is taken as done: LCP and IPCP are up, no compression
 // (no VJ, no CCP, no address/control or protocol field compression),
-// the default async control character map (escape every byte below
-// 0x20), one channel, no multilink, no PPP filter.
+// the async control character map RFC 1662 starts with (escape every
+// byte below 0x20: what ppp_asynctty_open sets and what pppd keeps with
+// its default-asyncmap option; a pppd that negotiated asyncmap 0 would
+// escape only 0x7d and 0x7e), one channel, no multilink, no PPP filter.
 //
 // Sources: https://elixir.bootlin.com/linux/v6.12/source/drivers/net/ppp/ppp_generic.c
 // and https://elixir.bootlin.com/linux/v6.12/source/drivers/net/ppp/ppp_async.c
