@@ -17,9 +17,14 @@ import (
 // a workqueue.
 //
 // Simplified: the real UART interrupts each time its 16-byte FIFO needs
-// refilling (transmit) or reaches its trigger level (receive); here one
-// interrupt stands for each stretch of bytes up to a PPP flag, at its
-// end. Bytes still leave at exactly the line rate.
+// refilling (transmit) or reaches its trigger level (receive). Here the
+// transmitter takes a stretch of bytes (up to the end of a PPP frame) at
+// a time; its bytes count as pending in the buffer until each has left
+// at the line rate, and transmit interrupts come when fewer than
+// WAKEUP_CHARS are pending (the one that would call uart_write_wakeup)
+// and when the stretch is out. The receiver interrupts once per stretch,
+// when its last byte is in. Bytes leave and arrive at exactly the line
+// rate.
 
 const (
 	serialCoreC = "drivers/tty/serial/serial_core.c"
@@ -56,10 +61,15 @@ type uart struct {
 	ldisc  *Async
 	Link   *nicsim.Link
 	kwork  kernel.Context
-	xmit   []byte // the circular buffer's pending bytes
+	xmit   []byte // the circular buffer's bytes not yet taken by the transmitter
 	txBusy bool   // the transmitter is clocking a stretch out
-	flip   []byte // received bytes not yet given to the line discipline
-	work   bool   // flush_to_ldisc is queued
+	// the stretch being clocked out: its length and when its last bit
+	// leaves; each byte of it is pending until it has left
+	txLen int
+	txEnd int64
+	txGen int    // counts stretches, so a stale wakeup check is ignored
+	flip  []byte // received bytes not yet given to the line discipline
+	work  bool   // flush_to_ldisc is queued
 
 	ttyDoWriteWakeup bool // TTY_DO_WRITE_WAKEUP
 }
@@ -74,7 +84,7 @@ func (u *uart) irqName() string { return "ttyS0" }
 // circular buffer and start the transmitter. Returns how many bytes it
 // took.
 func (u *uart) uartWrite(k *kernel.Kernel, b []byte) int {
-	n := min(len(b), UARTXmitSize-len(u.xmit))
+	n := min(len(b), UARTXmitSize-u.pending())
 	k.Call(fnUARTWrite).Note = fmt.Sprintf("%d of %d bytes fit in the %d-byte transmit buffer; __uart_start", n, len(b), UARTXmitSize)
 	u.xmit = append(u.xmit, b[:n]...)
 	ev := k.Event(trace.Enqueue, nil)
@@ -103,16 +113,45 @@ func (u *uart) startTx() {
 	}
 	chunk := append([]byte(nil), u.xmit[:n]...)
 	u.xmit = u.xmit[n:]
-	u.txBusy = true
 	done, err := u.Link.Transmit(u, chunk, u.k.Now())
 	if err != nil {
 		u.k.Note(trace.State, err.Error())
 		return
 	}
+	u.txBusy, u.txLen, u.txEnd = true, n, done
+	u.txGen++
+	gen := u.txGen
+	// The THRE interrupt at which fewer than WAKEUP_CHARS are pending.
+	if r := WakeupChars - 1 - len(u.xmit); r >= 0 {
+		at := max(u.k.Now(), done-int64(r)*u.byteNs())
+		if at < done {
+			u.k.Sim.At(at, func() {
+				if u.txGen == gen && u.txBusy {
+					u.interrupt(func(k *kernel.Kernel) { u.txChars(k) })
+				}
+			})
+		}
+	}
 	u.k.Sim.At(done, func() {
 		u.txBusy = false
 		u.interrupt(func(k *kernel.Kernel) { u.txChars(k) })
 	})
+}
+
+// byteNs is one byte's time on the line.
+func (u *uart) byteNs() int64 {
+	return (int64(u.Link.BitsPerByte)*1_000_000_000 + u.Link.RateBps - 1) / u.Link.RateBps
+}
+
+// pending is uart_circ_chars_pending(): the bytes in the buffer, those
+// of the stretch on the line that have not left yet included.
+func (u *uart) pending() int {
+	n := len(u.xmit)
+	if u.txBusy && u.Link != nil {
+		left := u.txEnd - u.k.Now()
+		n += min(u.txLen, int((left+u.byteNs()-1)/u.byteNs()))
+	}
+	return n
 }
 
 // interrupt raises the UART's interrupt line: serial8250_interrupt in
@@ -133,10 +172,12 @@ func (u *uart) interrupt(fn func(k *kernel.Kernel)) {
 // feed it the next bytes, and when fewer than WAKEUP_CHARS are left ask
 // the tty's writer for more (uart_write_wakeup).
 func (u *uart) txChars(k *kernel.Kernel) {
-	e := k.Call(fnSerial8250TxChars)
-	e.Note = fmt.Sprintf("THRE: %d bytes pending in the transmit buffer", len(u.xmit))
-	u.startTx()
-	if len(u.xmit) < WakeupChars {
+	seq := k.Call(fnSerial8250TxChars).Seq
+	if !u.txBusy {
+		u.startTx()
+	}
+	noteAt(k, seq, fmt.Sprintf("THRE: %d bytes pending in the transmit buffer", u.pending()))
+	if u.pending() < WakeupChars {
 		k.Call(fnUARTWriteWakeup).Note = fmt.Sprintf("fewer than WAKEUP_CHARS (%d) pending", WakeupChars)
 		e := k.Call(fnTTYWakeup)
 		if u.ttyDoWriteWakeup {
