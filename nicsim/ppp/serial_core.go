@@ -61,7 +61,7 @@ type uart struct {
 	ldisc  *Async
 	Link   *nicsim.Link
 	kwork  kernel.Context
-	xmit   []byte // the circular buffer's bytes not yet taken by the transmitter
+	xmit   []byte // port->xmit_fifo: bytes not yet taken by the transmitter
 	txBusy bool   // the transmitter is clocking a stretch out
 	// the stretch being clocked out: its length and when its last bit
 	// leaves; each byte of it is pending until it has left
@@ -75,7 +75,7 @@ type uart struct {
 }
 
 func newUART(k *kernel.Kernel, dev string, a *Async) *uart {
-	return &uart{k: k, name: "ttyS0 (" + dev + ")", ldisc: a, kwork: k.NewTask("kworker/0:1").Context()}
+	return &uart{k: k, name: "ttyS0 (" + dev + ")", ldisc: a, kwork: k.NewTask("kworker/u2:0").Context()}
 }
 
 func (u *uart) irqName() string { return "ttyS0" }
@@ -85,10 +85,10 @@ func (u *uart) irqName() string { return "ttyS0" }
 // took.
 func (u *uart) uartWrite(k *kernel.Kernel, b []byte) int {
 	n := min(len(b), UARTXmitSize-u.pending())
-	k.Call(fnUARTWrite).Note = fmt.Sprintf("%d of %d bytes fit in the %d-byte transmit buffer; __uart_start", n, len(b), UARTXmitSize)
+	k.Call(fnUARTWrite).Note = fmt.Sprintf("kfifo_in: %d of %d bytes fit in the %d-byte xmit_fifo; __uart_start", n, len(b), UARTXmitSize)
 	u.xmit = append(u.xmit, b[:n]...)
 	ev := k.Event(trace.Enqueue, nil)
-	ev.Queue, ev.QLen = u.name+" xmit buffer (bytes)", len(u.xmit)
+	ev.Queue, ev.QLen = u.name+" xmit_fifo (bytes)", len(u.xmit)
 	if !u.txBusy {
 		u.startTx()
 	}
@@ -178,7 +178,7 @@ func (u *uart) txChars(k *kernel.Kernel) {
 	}
 	noteAt(k, seq, fmt.Sprintf("THRE: %d bytes pending in the transmit buffer", u.pending()))
 	if u.pending() < WakeupChars {
-		k.Call(fnUARTWriteWakeup).Note = fmt.Sprintf("fewer than WAKEUP_CHARS (%d) pending", WakeupChars)
+		k.Call(fnUARTWriteWakeup).Note = fmt.Sprintf("fewer than WAKEUP_CHARS (%d) pending: tty_port_tty_wakeup", WakeupChars)
 		e := k.Call(fnTTYWakeup)
 		if u.ttyDoWriteWakeup {
 			e.Note = "TTY_DO_WRITE_WAKEUP set: the line discipline's write_wakeup"
@@ -203,7 +203,7 @@ func (u *uart) Arrive(b []byte) {
 	u.interrupt(func(k *kernel.Kernel) {
 		k.Call(fnSerial8250RxChars).Note = fmt.Sprintf("%d bytes from the receive FIFO into the tty flip buffer", len(b))
 		u.flip = append(u.flip, b...)
-		k.Call(fnTTYFlipBufferPush).Note = "queue_work(system_unbound_wq, &buf->work): flush_to_ldisc will run in a kworker"
+		k.Call(fnTTYFlipBufferPush).Note = "queue_work(system_unbound_wq, &buf->work): flush_to_ldisc will run in an unbound kworker"
 		if !u.work {
 			u.work = true
 			k.RunOn(k.Now(), 0, u.kwork, func() { u.flushToLdisc(k) })
