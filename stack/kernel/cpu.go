@@ -69,7 +69,6 @@ type Kernel struct {
 	timers      []*Timer
 	seqTimer    int
 	tickPending bool
-	tasklets    []*Tasklet // tasklet_vec (one list: the model schedules on CPU 0)
 }
 
 // NewKernel adds a host with n CPUs to the simulation.

@@ -37,7 +37,8 @@ func (k *Kernel) TaskletSchedule(t *Tasklet) {
 	if k.softirqs[TaskletSoftirq] == nil {
 		k.softirqs[TaskletSoftirq] = k.taskletAction // softirq_init's open_softirq
 	}
-	k.tasklets = append(k.tasklets, t)
+	c := k.CPU()
+	c.sirq.tasklets = append(c.sirq.tasklets, t)
 	k.RaiseSoftirqIrqoff(TaskletSoftirq)
 	k.RetVoid(fnTaskletSchedule)
 }
@@ -47,8 +48,9 @@ func (k *Kernel) TaskletSchedule(t *Tasklet) {
 // scheduled again while it runs.
 func (k *Kernel) taskletAction() {
 	k.Call(fnTaskletAction)
-	list := k.tasklets
-	k.tasklets = nil
+	c := k.CPU()
+	list := c.sirq.tasklets
+	c.sirq.tasklets = nil
 	for _, t := range list {
 		t.scheduled = false
 		t.Fn()
