@@ -39,8 +39,13 @@ type Link struct {
 	// times), so that the next ones overtake it; DupPct the chance it is
 	// delivered twice.
 	ReorderPct, DupPct float64
-	busy               [2]int64 // per direction: when the line is next free
-	Sim                *kernel.Sim
+	// BitsPerByte, when set, makes the link an asynchronous serial line
+	// (a UART's TxD to the other's RxD): each byte costs that many bit
+	// times (10 for 8N1: start bit, 8 data bits, stop bit) and there is
+	// no Ethernet preamble, FCS or gap. Zero is Ethernet.
+	BitsPerByte int
+	busy        [2]int64 // per direction: when the line is next free
+	Sim         *kernel.Sim
 }
 
 // NewLink joins a and b.
@@ -51,6 +56,10 @@ func NewLink(sim *kernel.Sim, name string, rateBps, delayNs int64, a, b Port) *L
 // SerialisationNs is how long frame takes to clock out, preamble, FCS and
 // inter-frame gap included.
 func (l *Link) SerialisationNs(frameLen int) int64 {
+	if l.BitsPerByte > 0 {
+		bits := int64(frameLen) * int64(l.BitsPerByte)
+		return (bits*1_000_000_000 + l.RateBps - 1) / l.RateBps
+	}
 	bits := int64(PreambleLen+frameLen+FCSLen+IFGLen) * 8
 	return (bits*1_000_000_000 + l.RateBps - 1) / l.RateBps
 }
@@ -79,6 +88,10 @@ func (l *Link) Transmit(from Port, frame []byte, t int64) (done int64, err error
 		e.Frame = f
 		e.Note = fmt.Sprintf("%d bytes on %s at %s: %d ns to clock out, %d ns to the far end",
 			len(f), l.Name, rateString(l.RateBps), done-start, l.DelayNs)
+		if l.BitsPerByte > 0 {
+			e.Note = fmt.Sprintf("%d bytes on the serial line %s at %s, %d bits a byte: %d ns to clock out, %d ns to the far end",
+				len(f), l.Name, rateString(l.RateBps), l.BitsPerByte, done-start, l.DelayNs)
+		}
 	})
 	lost := l.LossPct > 0 && l.Sim.Rand().Float64()*100 < l.LossPct
 	arrive := done + l.DelayNs

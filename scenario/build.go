@@ -12,6 +12,7 @@ import (
 	"skbscope/nicsim/dm9000"
 	"skbscope/nicsim/e1000e"
 	"skbscope/nicsim/loopback"
+	"skbscope/nicsim/ppp"
 	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/ipv4"
@@ -53,6 +54,12 @@ func newNIC(k *kernel.Kernel, dev *core.Device, model string) nicEnd {
 	case "dm9000":
 		n := dm9000.New(k, dev)
 		return nicEnd{n, dev, func(l *nicsim.Link) { n.Link = l }}
+	case "ppp":
+		p := ppp.Setup(k, dev)
+		return nicEnd{p.Port(), dev, func(l *nicsim.Link) {
+			l.BitsPerByte = ppp.BitsPerByte // an async serial line, 8N1
+			p.SetLink(l)
+		}}
 	}
 	n := e1000e.New(k, dev)
 	return nicEnd{n, dev, func(l *nicsim.Link) { n.Link = l }}
@@ -112,6 +119,7 @@ type Runner struct {
 	name     string
 	hosts    []trace.Host
 	bridge   *nicsim.Bridge
+	links    []trace.Link
 }
 
 // NewRunner builds the scenario's world, ready to run.
@@ -149,6 +157,10 @@ func NewRunner(f *File) (*Runner, error) {
 		link.LossPct, link.ReorderPct, link.DupPct = l.LossPct, l.ReorderPct, l.DupPct
 		a.setLink(link)
 		b.setLink(link)
+		if link.BitsPerByte > 0 {
+			// RFC 1662 bytes on the line: the pcap writers unframe them
+			r.links = append(r.links, trace.Link{Name: l.Name, LinkType: trace.LinkTypePPPHDLC})
+		}
 	}
 	for _, hs := range f.Hosts {
 		for _, p := range hs.Programs {
@@ -234,6 +246,7 @@ func (r *Runner) Trace() *trace.Trace {
 	t := r.sim.Trace()
 	t.Scenario = r.name
 	t.Hosts = r.hosts
+	t.Links = r.links
 	return t
 }
 
@@ -278,9 +291,13 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 	lo := loopback.New(c)
 	info.Devices = append(info.Devices, trace.Device{Name: lo.Name, Driver: lo.Driver, MAC: lo.Addr.String(), Addr: lo.IPv4.String(), MTU: lo.MTU, Qdisc: "noqueue"})
 	for _, ns := range hs.NICs {
-		mac, err := header.ParseMAC(ns.MAC)
-		if err != nil {
-			return nil, info, fmt.Errorf("%s.%s: %w", hs.Name, ns.Name, err)
+		var mac header.MAC
+		if ns.Model != "ppp" || ns.MAC != "" {
+			m, err := header.ParseMAC(ns.MAC)
+			if err != nil {
+				return nil, info, fmt.Errorf("%s.%s: %w", hs.Name, ns.Name, err)
+			}
+			mac = m
 		}
 		pfx, err := netip.ParsePrefix(ns.Addr)
 		if err != nil {
@@ -295,13 +312,20 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 		h.nics = append(h.nics, newNIC(k, dev, ns.Model))
 		applyOffloads(dev, ns.Offloads)
 		dev.NeededHeadroom = ns.NeededHeadroom
+		if ns.Model == "ppp" && ns.TxQueueLen == 0 {
+			dev.TxQueueLen = ppp.TxQueueLen // ppp_setup: tx_queue_len 3
+		}
 		if dev.Qdisc, err = newQdisc(k, dev, ns.Qdisc); err != nil {
 			return nil, info, fmt.Errorf("%s.%s: %w", hs.Name, ns.Name, err)
 		}
 		// `ip addr add` installs the prefix route: proto kernel scope link.
 		ip.Routes = append(ip.Routes, ipv4.Route{Dst: pfx.Masked(), Dev: dev, Src: pfx.Addr()})
+		macS := mac.String()
+		if ns.Model == "ppp" {
+			macS = "" // link/ppp: no hardware address
+		}
 		info.Devices = append(info.Devices, trace.Device{
-			Name: dev.Name, Driver: dev.Driver, MAC: mac.String(), Addr: pfx.String(), MTU: mtu, Qdisc: dev.Qdisc.Kind(),
+			Name: dev.Name, Driver: dev.Driver, MAC: macS, Addr: pfx.String(), MTU: mtu, Qdisc: dev.Qdisc.Kind(),
 		})
 	}
 	for _, nb := range hs.Neighbours {

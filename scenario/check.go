@@ -132,6 +132,7 @@ func (f *File) check(pos positions) error {
 		ps.add("version", "version %d: this skbscope reads version %d", f.Version, Version)
 	}
 	nics := map[string]bool{}
+	serial := map[string]bool{} // NICs that are PPP units on a serial line
 	hosts := map[string]bool{}
 	for hi, h := range f.Hosts {
 		hp := fmt.Sprintf("hosts[%d]", hi)
@@ -151,13 +152,16 @@ func (f *File) check(pos positions) error {
 			if model == "" {
 				model = "e1000e"
 			}
+			serial[h.Name+"."+n.Name] = model == "ppp"
 			if !knownModel(model) {
-				ps.add(np+".model", "NIC model %q is not modelled (e1000e, cs89x0 or dm9000)", n.Model)
+				ps.add(np+".model", "NIC model %q is not modelled (e1000e, cs89x0, dm9000 or ppp)", n.Model)
 			} else if n.Driver != "" && n.Driver != model {
 				ps.add(np+".driver", "driver %q does not drive a %s NIC (%s does)", n.Driver, model, model)
 			}
 			checkQdisc(ps, np+".qdisc", n.Qdisc)
-			if _, err := header.ParseMAC(n.MAC); err != nil {
+			if model == "ppp" && n.MAC == "" {
+				// a PPP unit has no hardware address (addr_len 0)
+			} else if _, err := header.ParseMAC(n.MAC); err != nil {
 				ps.add(np+".mac", "%v", err)
 			}
 			if a, err := netip.ParsePrefix(n.Addr); err != nil || !a.Addr().Is4() {
@@ -187,6 +191,8 @@ func (f *File) check(pos positions) error {
 			p := fmt.Sprintf("%s.neighbours[%d]", hp, i)
 			if !devs[nb.Dev] {
 				ps.add(p+".dev", "no NIC %q on %s", nb.Dev, h.Name)
+			} else if serial[h.Name+"."+nb.Dev] {
+				ps.add(p+".dev", "%s is a ppp NIC: it has no link-layer addresses, and no neighbour entries to give", nb.Dev)
 			}
 			if a, err := netip.ParseAddr(nb.Addr); err != nil || !a.Is4() {
 				ps.add(p+".addr", "%q is not an IPv4 address", nb.Addr)
@@ -264,6 +270,9 @@ func (f *File) check(pos positions) error {
 				ps.add(lp+"."+end.field, "no NIC %q", end.nic)
 			}
 		}
+		if serial[l.A] != serial[l.B] || l.B == BridgeEnd && serial[l.A] {
+			ps.add(lp, "a serial line joins two ppp NICs, a cable two Ethernet NICs")
+		}
 		if l.RateBps <= 0 {
 			ps.add(lp+".rate_bps", "must be positive")
 		}
@@ -295,7 +304,7 @@ func (f *File) check(pos positions) error {
 }
 
 // Models are the NIC models a scenario may choose, by driver name.
-var Models = []string{"e1000e", "cs89x0", "dm9000"}
+var Models = []string{"e1000e", "cs89x0", "dm9000", "ppp"}
 
 func knownModel(m string) bool {
 	for _, x := range Models {

@@ -134,7 +134,7 @@ func TestNICModelField(t *testing.T) {
 		{`"model": "cs89x0",`, ""},
 		{`"model": "dm9000", "driver": "dm9000",`, ""},
 		{`"driver": "e1000e",`, ""},
-		{`"model": "cs8900",`, `line 1, column 75: hosts[0].nics[0].model: NIC model "cs8900" is not modelled (e1000e, cs89x0 or dm9000)`},
+		{`"model": "cs8900",`, `line 1, column 75: hosts[0].nics[0].model: NIC model "cs8900" is not modelled (e1000e, cs89x0, dm9000 or ppp)`},
 		{`"model": "dm9000", "driver": "e1000e",`, `hosts[0].nics[0].driver: driver "e1000e" does not drive a dm9000 NIC`},
 		{`"model": 7,`, "cannot unmarshal number"},
 	} {

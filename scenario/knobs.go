@@ -43,7 +43,7 @@ func (k Knobs) Check() error {
 	bad(k.TxQueueLen >= 0 && k.TxQueueLen <= 100000, "txqueuelen %d outside 1..100000", k.TxQueueLen)
 	bad(k.SndBuf == 0 || k.SndBuf >= 4608 && k.SndBuf <= 64<<20, "sndbuf %d outside 4608..67108864", k.SndBuf)
 	bad(k.RcvBuf == 0 || k.RcvBuf >= 2304 && k.RcvBuf <= 64<<20, "rcvbuf %d outside 2304..67108864", k.RcvBuf)
-	bad(k.Model == "" || knownModel(k.Model), "NIC model %q: e1000e, cs89x0 or dm9000", k.Model)
+	bad(k.Model == "" || k.Model != "ppp" && knownModel(k.Model), "NIC model %q: e1000e, cs89x0 or dm9000", k.Model)
 	switch k.Qdisc {
 	case "", "pfifo_fast", "pfifo", "bfifo", "fq_codel":
 	case "tbf":
@@ -69,7 +69,7 @@ func (k Knobs) Apply(f *File) (*File, error) {
 			if k.TxQueueLen != 0 {
 				h.NICs[ni].TxQueueLen = k.TxQueueLen
 			}
-			if k.Model != "" {
+			if k.Model != "" && h.NICs[ni].Model != "ppp" { // a serial line stays one
 				h.NICs[ni].Model, h.NICs[ni].Driver = k.Model, ""
 			}
 			if k.Qdisc != "" {
@@ -95,7 +95,7 @@ func (k Knobs) Apply(f *File) (*File, error) {
 		switch {
 		case k.RateBps != 0:
 			l.RateBps = k.RateBps
-		case k.Model == "cs89x0" || k.Model == "dm9000":
+		case (k.Model == "cs89x0" || k.Model == "dm9000") && !g.serialLink(*l):
 			l.RateBps = 10_000_000 // what both chips run at here
 		}
 		if k.DelayNs != 0 {
@@ -131,4 +131,17 @@ func RunWith(name string, k Knobs) (*trace.Trace, error) {
 		return nil, err
 	}
 	return Simulate(f)
+}
+
+// serialLink reports whether l joins ppp NICs (a serial line, which no
+// Ethernet chip knob changes).
+func (f *File) serialLink(l Link) bool {
+	for _, h := range f.Hosts {
+		for _, n := range h.NICs {
+			if n.Model == "ppp" && (l.A == h.Name+"."+n.Name || l.B == h.Name+"."+n.Name) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -253,3 +253,41 @@ func TestPcapWritersAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestPcapPPPTshark: the serial PPP line is written as LINKTYPE_PPP_HDLC
+// (the stream cut at its flags, unstuffed, without FCS), and Wireshark
+// reads it as PPP, IPv4 and UDP with good checksums.
+func TestPcapPPPTshark(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ppp.pcap")
+	if _, stderr, code := runCmd(t, "pcap", "-scenario", "ppp-sendto", "-o", path); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LinkType() != 50 {
+		t.Fatalf("link type %d, want 50 (PPP_HDLC)", r.LinkType())
+	}
+	data, _, err := r.ReadPacketData()
+	if err != nil || !bytes.HasPrefix(data, []byte{0xff, 0x03, 0x00, 0x21}) || len(data) != 4+33 {
+		t.Fatalf("first packet % x, %v; want ff 03 00 21 and the 33-byte IP packet", data, err)
+	}
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed (make test installs it): the Wireshark check did not run")
+	}
+	out, err := exec.Command(tshark, "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+		"-T", "fields", "-e", "frame.protocols", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "data.data").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v\n%s", err, out)
+	}
+	if got := strings.Fields(string(out)); len(got) != 4 || got[0] != "ppp:ip:udp:data" || got[1] != "1" || got[2] != "1" || got[3] != "68656c6c6f" {
+		t.Errorf("tshark reads %q; want ppp:ip:udp:data, good checksums, hello", out)
+	}
+}

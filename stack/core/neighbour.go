@@ -19,6 +19,7 @@ var (
 	fnNeighOutput        = kernel.NewFn("neigh_output", neighbourH, "neigh")
 	fnNeighHHOutput      = kernel.NewFn("neigh_hh_output", neighbourH, "neigh")
 	fnNeighCreate        = kernel.NewFn("__neigh_create", neighbourC, "neigh")
+	fnNeighDirectOutput  = kernel.NewFn("neigh_direct_output", neighbourC, "neigh")
 	fnNeighResolveOutput = kernel.NewFn("neigh_resolve_output", neighbourC, "neigh")
 	fnNeighEventSend     = kernel.NewFn("__neigh_event_send", neighbourC, "neigh")
 	fnNeighProbe         = kernel.NewFn("neigh_probe", neighbourC, "neigh")
@@ -95,6 +96,7 @@ type Neighbour struct {
 	Parms NeighParms
 
 	hh            []byte
+	direct        bool // n->output is neigh_direct_output
 	arpQueue      []*skb.SKB
 	arpQueueBytes int
 	probes        int
@@ -156,7 +158,12 @@ func (net *Net) NeighLookup(dev *Device, key netip.Addr) *Neighbour {
 func (net *Net) NeighCreate(k *kernel.Kernel, dev *Device, key netip.Addr) *Neighbour {
 	e := k.Call(fnNeighCreate)
 	n := net.newNeighbour(dev, key)
-	if dev.Loopback {
+	if dev.NoHeaderOps {
+		// arp_constructor: a device without header_ops (ppp) has no
+		// hardware address to learn and no header to build.
+		n.State, n.direct = NUDNoARP, true
+		e.Note = "arp_constructor: no dev->header_ops, NUD_NOARP, output = neigh_direct_output"
+	} else if dev.Loopback {
 		// arp_constructor: no ARP on lo; the address is the device's own.
 		n.State, n.HA = NUDNoARP, dev.Addr
 		e.Note = "arp_constructor: IFF_LOOPBACK, NUD_NOARP with lo's own address"
@@ -177,8 +184,20 @@ func NeighOutput(k *kernel.Kernel, n *Neighbour, s *skb.SKB) NetXmit {
 		e.Note = n.Key.String() + " is " + n.State.String() + " with a cached header: fast path"
 		return kernel.Ret(k, fnNeighOutput, neighHHOutput(k, n, s))
 	}
+	if n.direct {
+		e.Note = n.Key.String() + " is " + n.State.String() + " without a cached header: n->output = neigh_direct_output"
+		return kernel.Ret(k, fnNeighOutput, neighDirectOutput(k, n, s))
+	}
 	e.Note = n.Key.String() + " is " + n.State.String() + ": n->output = neigh_resolve_output"
 	return kernel.Ret(k, fnNeighOutput, n.Dev.Net.neighResolveOutput(k, n, s))
+}
+
+// neighDirectOutput is neigh_direct_output(), the output of a neighbour
+// on a device with no link-layer header to add: straight to
+// dev_queue_xmit, the frame is the IP packet.
+func neighDirectOutput(k *kernel.Kernel, n *Neighbour, s *skb.SKB) NetXmit {
+	k.Call(fnNeighDirectOutput, s)
+	return kernel.Ret(k, fnNeighDirectOutput, DevQueueXmit(k, n.Dev, s))
 }
 
 // neighHHOutput is neigh_hh_output(): copy the cached Ethernet header in

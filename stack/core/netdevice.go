@@ -104,16 +104,23 @@ func (f Features) String() string {
 
 // Device is struct net_device, with its single TX queue.
 type Device struct {
-	Net           *Net
-	Name          string
-	Ifindex       int
-	Driver        string
-	Addr          header.MAC
-	IPv4          netip.Prefix // the address `ip addr add` gave it
-	MTU           int
-	Up            bool // IFF_UP
-	Loopback      bool // IFF_LOOPBACK
-	HardHeaderLen int  // ETH_HLEN for Ethernet
+	Net      *Net
+	Name     string
+	Ifindex  int
+	Driver   string
+	Addr     header.MAC
+	IPv4     netip.Prefix // the address `ip addr add` gave it
+	MTU      int
+	Up       bool // IFF_UP
+	Loopback bool // IFF_LOOPBACK
+	// PointToPoint is IFF_POINTOPOINT: one peer at the other end, so
+	// every next hop shares one neighbour entry (keyed INADDR_ANY).
+	PointToPoint bool
+	// NoHeaderOps is dev->header_ops == NULL (ppp): no link-layer header
+	// for the stack to build, so arp_constructor makes every neighbour
+	// NUD_NOARP with neigh_direct_output.
+	NoHeaderOps   bool
+	HardHeaderLen int // ETH_HLEN for Ethernet
 	// NeededHeadroom is dev->needed_headroom: room wanted in front of
 	// the link-layer header, counted in LL_RESERVED_SPACE.
 	NeededHeadroom int

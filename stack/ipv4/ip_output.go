@@ -396,8 +396,10 @@ func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
 	}
 	daddr := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen)).Dst()
 	nh := rt.Nexthop(daddr)
-	if rt.Dev.Loopback {
-		nh = netip.IPv4Unspecified() // lo's one neighbour is keyed INADDR_ANY
+	if rt.Dev.Loopback || rt.Dev.PointToPoint {
+		// lo's and a point-to-point device's one neighbour is keyed
+		// INADDR_ANY (__ipv4_neigh_lookup_noref)
+		nh = netip.IPv4Unspecified()
 	}
 	e := k.Call(fnIPNeighForGw, s)
 	neigh := n.Core.NeighLookup(rt.Dev, nh)
@@ -405,6 +407,9 @@ func (n *Net) ipFinishOutput2(k *kernel.Kernel, s *skb.SKB) int {
 		neigh = n.Core.NeighCreate(k, rt.Dev, nh)
 	}
 	e.Note = "__ipv4_neigh_lookup_noref(" + rt.Dev.Name + ", " + nh.String() + ") → " + neigh.HA.String()
+	if rt.Dev.NoHeaderOps {
+		e.Note = "__ipv4_neigh_lookup_noref(" + rt.Dev.Name + ", " + nh.String() + "): the point-to-point link's one neighbour, no hardware address"
+	}
 	k.RetS(fnIPNeighForGw, "neigh")
 	return int(kernel.Ret(k, fnIPFinishOutput2, core.NeighOutput(k, neigh, s)))
 }

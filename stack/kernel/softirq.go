@@ -44,6 +44,7 @@ type softirqState struct {
 	hardirq    bool // in_hardirq
 	ksoftirqd  *Task
 	kWoken     bool
+	tasklets   []*Tasklet // tasklet_vec
 }
 
 // OpenSoftirq is open_softirq(): the handler for softirq nr on this host.

@@ -90,6 +90,16 @@ type Trace struct {
 	Hosts    []Host    `json:"hosts"`
 	Events   []Event   `json:"events"`
 	Snaps    []SkbSnap `json:"snaps"`
+	// Links lists the wires that do not carry Ethernet frames, with
+	// their pcap link type. Absent: every wire is Ethernet.
+	Links []Link `json:"links,omitempty"`
+}
+
+// Link is a wire whose frames are not Ethernet.
+type Link struct {
+	Name string `json:"name"`
+	// LinkType is the pcap LINKTYPE_ the wire's frames are written as.
+	LinkType int `json:"linktype"`
 }
 
 // Host describes one simulated machine, for drawing.
