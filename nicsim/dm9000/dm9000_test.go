@@ -1,83 +1,22 @@
 package dm9000_test
 
 import (
-	"net/netip"
 	"strings"
 	"testing"
 
 	"skbscope/nicsim"
 	"skbscope/nicsim/dm9000"
+	"skbscope/nicsim/nictest"
 	"skbscope/stack/core"
-	"skbscope/stack/header"
 	"skbscope/stack/kernel"
-	"skbscope/stack/sched"
-	"skbscope/stack/skb"
 	"skbscope/stack/trace"
 )
 
-// rig is host A with a DM9000 and pfifo_fast, cabled at 10 Mbit/s to
-// host B's DM9000.
-type rig struct {
-	sim  *kernel.Sim
-	k    *kernel.Kernel
-	dev  *core.Device
-	q    *sched.PfifoFast
-	a, b *dm9000.NIC
+func newRig() *nictest.Rig[*dm9000.NIC] {
+	return nictest.New(dm9000.RateBps, dm9000.New, func(n *dm9000.NIC, l *nicsim.Link) { n.Link = l })
 }
 
-func newRig() *rig {
-	sim := kernel.NewSim(1)
-	r := &rig{sim: sim}
-	var nics [2]*dm9000.NIC
-	for i, name := range []string{"A", "B"} {
-		k := sim.NewKernel(name, 1)
-		c := core.NewNet(k, sched.Runner{})
-		dev := &core.Device{Name: "eth0", Addr: header.MAC{2, 0, 0, 0, 0, byte(i + 1)}, MTU: 1500, Up: true, TxQueueLen: 1000}
-		c.AddDevice(dev)
-		nics[i] = dm9000.New(k, dev)
-		dev.Qdisc = sched.NewPfifoFast(dev)
-		if i == 0 {
-			r.k, r.dev = k, dev
-			r.q = dev.Qdisc.(*sched.PfifoFast)
-		}
-	}
-	l := nicsim.NewLink(sim, "lan0", dm9000.RateBps, 0, nics[0], nics[1])
-	nics[0].Link, nics[1].Link = l, l
-	r.a, r.b = nics[0], nics[1]
-	return r
-}
-
-// frame makes an skb holding a 60-byte Ethernet frame to B; id marks it.
-func (r *rig) frame(id byte) *skb.SKB {
-	s := core.AllocSkb(r.k, 128)
-	_ = s.Reserve(16)
-	b, _ := s.PutBytes(60)
-	header.Ethernet(b).Encode(header.MAC{2, 0, 0, 0, 0, 2}, r.dev.Addr, header.EtherTypeIPv4)
-	s.SetNetworkHeader(14)
-	header.IPv4(b[14:]).Encode(0, 0, 0, 64, header.ProtoUDP, netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"))
-	b[59] = id
-	return s
-}
-
-func (r *rig) send(n int) {
-	ctx := kernel.Context{Kind: kernel.CtxTask, Name: "t", PID: 1}
-	r.k.RunOn(0, 0, ctx, func() {
-		for i := range n {
-			core.DevQueueXmit(r.k, r.dev, r.frame(byte(i+1)))
-		}
-	})
-	r.sim.Run(100_000_000)
-}
-
-func count(tr *trace.Trace, match func(e *trace.Event) bool) int {
-	n := 0
-	for i := range tr.Events {
-		if match(&tr.Events[i]) {
-			n++
-		}
-	}
-	return n
-}
+var count = nictest.Count
 
 func isStop(e *trace.Event) bool { return e.Host == "A" && strings.Contains(e.Note, "txq stopped") }
 
@@ -87,8 +26,8 @@ func isStop(e *trace.Event) bool { return e.Host == "A" && strings.Contains(e.No
 // frame, and starts the waiting frame itself.
 func TestStopOnSecond(t *testing.T) {
 	r := newRig()
-	r.send(5)
-	tr := r.sim.Trace()
+	r.Send(5)
+	tr := r.Sim.Trace()
 	sram, stops := 0, 0
 	for _, e := range tr.Events {
 		switch {
@@ -124,8 +63,8 @@ func TestStopOnSecond(t *testing.T) {
 	if sends != 5 || fromIRQ != 4 {
 		t.Errorf("dm9000_send_packet %d times, %d from the interrupt; want 5 and 4", sends, fromIRQ)
 	}
-	if r.a.TxCount != 5 || r.b.Dev.RxPackets != 5 || r.dev.TxPackets != 5 {
-		t.Errorf("sent %d, tx_packets %d, B received %d; want 5", r.a.TxCount, r.dev.TxPackets, r.b.Dev.RxPackets)
+	if r.A.TxCount != 5 || r.B.Dev.RxPackets != 5 || r.Dev.TxPackets != 5 {
+		t.Errorf("sent %d, tx_packets %d, B received %d; want 5", r.A.TxCount, r.Dev.TxPackets, r.B.Dev.RxPackets)
 	}
 }
 
@@ -138,24 +77,24 @@ func TestStopOnSecond(t *testing.T) {
 func TestBusyWithBothSlotsFull(t *testing.T) {
 	r := newRig()
 	ctx := kernel.Context{Kind: kernel.CtxTask, Name: "t", PID: 1}
-	r.k.RunOn(0, 0, ctx, func() {
-		core.DevQueueXmit(r.k, r.dev, r.frame(1))
-		core.DevQueueXmit(r.k, r.dev, r.frame(2))
-		r.k.LocalBhDisable()
-		r.dev.NetifWakeQueue(r.k) // NET_TX runs at local_bh_enable
-		r.k.LocalBhEnable()
-		core.DevQueueXmit(r.k, r.dev, r.frame(3))
+	r.K.RunOn(0, 0, ctx, func() {
+		core.DevQueueXmit(r.K, r.Dev, r.Frame(1))
+		core.DevQueueXmit(r.K, r.Dev, r.Frame(2))
+		r.K.LocalBhDisable()
+		r.Dev.NetifWakeQueue(r.K) // NET_TX runs at local_bh_enable
+		r.K.LocalBhEnable()
+		core.DevQueueXmit(r.K, r.Dev, r.Frame(3))
 	})
-	r.sim.Run(100_000_000)
-	tr := r.sim.Trace()
+	r.Sim.Run(100_000_000)
+	tr := r.Sim.Trace()
 	busy := count(tr, func(e *trace.Event) bool {
 		return e.Kind == trace.Ret && e.Fn == "dm9000_start_xmit" && e.Ret == "NETDEV_TX_BUSY"
 	})
-	if busy < 2 || r.a.TxBusyCount != busy {
-		t.Errorf("%d NETDEV_TX_BUSY returns (counter %d), want NET_TX to retry", busy, r.a.TxBusyCount)
+	if busy < 2 || r.A.TxBusyCount != busy {
+		t.Errorf("%d NETDEV_TX_BUSY returns (counter %d), want NET_TX to retry", busy, r.A.TxBusyCount)
 	}
-	if r.q.Requeues != busy {
-		t.Errorf("%d requeues for %d busy returns", r.q.Requeues, busy)
+	if r.Q.Requeues != busy {
+		t.Errorf("%d requeues for %d busy returns", r.Q.Requeues, busy)
 	}
 	resched := count(tr, func(e *trace.Event) bool {
 		return e.Kind == trace.Call && e.Fn == "__netif_schedule" && e.Up >= 0 && tr.Events[e.Up].Fn == "dev_requeue_skb"
