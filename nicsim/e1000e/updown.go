@@ -85,15 +85,16 @@ func (n *NIC) NdoStop(k *kernel.Kernel, t *kernel.Task, dev *core.Device, done f
 	})
 }
 
-// cleanTxRing is e1000_clean_tx_ring(): skbs the NIC never sent are
-// freed (dev_kfree_skb_any, a drop), and BQL is reset.
+// cleanTxRing is e1000_clean_tx_ring(): skbs still in the ring are
+// released through e1000_put_txbuf with drop false, that is
+// dev_consume_skb_any: not counted as drops. BQL is reset.
 func (n *NIC) cleanTxRing(k *kernel.Kernel) {
 	k.Call(fnCleanTxRing)
 	for i := n.txNextToClean; i != n.txNextToUse; i = (i + 1) % len(n.tx) {
 		if d := n.tx[i]; d.skb != nil {
 			n.tx[i] = txDesc{}
 			k.Dequeue(n.txRingName(), 0, d.skb)
-			n.Dev.Net.DevKfreeSkbAnyReason(k, d.skb, skb.NotSpecified)
+			n.Dev.Net.DevKfreeSkbAnyReason(k, d.skb, skb.Consumed)
 		}
 	}
 	clear(n.tx)

@@ -435,7 +435,7 @@ func (net *Net) NeighIfdown(k *kernel.Kernel, dev *Device) {
 		k.DelTimer(&n.timer)
 		for i, s := range n.arpQueue {
 			k.Dequeue(n.QueueName(), len(n.arpQueue)-i-1, s)
-			KfreeSkbReason(k, s, skb.NotSpecified)
+			KfreeSkbReason(k, s, skb.QueuePurge)
 		}
 		n.arpQueue, n.arpQueueBytes = nil, 0
 		k.Note(trace.State, fmt.Sprintf("neigh %s dev %s: %s → dead", n.Key, dev.Name, n.State))

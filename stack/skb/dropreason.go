@@ -11,4 +11,5 @@ const (
 	NotSpecified    Reason = "SKB_DROP_REASON_NOT_SPECIFIED"
 	QdiscDrop       Reason = "SKB_DROP_REASON_QDISC_DROP"
 	NeighCreateFail Reason = "SKB_DROP_REASON_NEIGH_CREATEFAIL"
+	QueuePurge      Reason = "SKB_DROP_REASON_QUEUE_PURGE" // __skb_queue_purge: a queue emptied in bulk
 )
