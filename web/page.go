@@ -744,6 +744,17 @@ func (s *Scope) whatIf() app.UI {
 			app.Span().Class("muted").Text(unit),
 		)
 	}
+	choice := func(id, label, cur string, opts ...string) app.UI {
+		return app.Label().Body(
+			app.Span().Text(l.t(label)),
+			app.Select().ID("knob-"+id).Name(id).Body(
+				app.Option().Value("").Selected(cur == "").Text(l.t("lesson's")),
+				app.Range(opts).Slice(func(i int) app.UI {
+					return app.Option().Value(opts[i]).Selected(cur == opts[i]).Text(opts[i])
+				}),
+			),
+		)
+	}
 	str := func(v int64) string {
 		if v == 0 {
 			return ""
@@ -764,6 +775,8 @@ func (s *Scope) whatIf() app.UI {
 			field(qTxQLen, "txqueuelen", "packets", str(int64(k.TxQueueLen))),
 			field(qSndBuf, "SO_SNDBUF", "bytes", str(int64(k.SndBuf))),
 			field(qRcvBuf, "SO_RCVBUF", "bytes", str(int64(k.RcvBuf))),
+			choice(qQdisc, "qdisc", k.Qdisc, "pfifo_fast", "pfifo", "bfifo", "fq_codel"),
+			choice(qModel, "NIC", k.Model, "e1000e", "cs89x0", "dm9000"),
 			app.Button().ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
 			app.If(s.knobErr != "", func() app.UI { return app.P().ID("knob-err").Class("bad").Text(s.knobErr) }),
 			app.Button().ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
@@ -859,7 +872,7 @@ func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
 		return el.Get("value").String()
 	}
 	vals := map[string][]string{}
-	for _, k := range []string{qMTU, qRate, qDelay, qLoss, qTxQLen, qSndBuf, qRcvBuf} {
+	for _, k := range []string{qMTU, qRate, qDelay, qLoss, qTxQLen, qSndBuf, qRcvBuf, qQdisc, qModel} {
 		vals[k] = []string{get(k)}
 	}
 	v := s.v

@@ -31,6 +31,8 @@ const (
 	qTxQLen = "txqlen" // packets
 	qSndBuf = "sndbuf" // bytes
 	qRcvBuf = "rcvbuf" // bytes
+	qQdisc  = "qdisc"  // root qdisc kind, as `tc qdisc replace`
+	qModel  = "nic"    // NIC model: e1000e, cs89x0, dm9000
 )
 
 // parseView reads a URL's query. Unparsable numbers count as zero (keep
@@ -45,6 +47,7 @@ func parseView(q url.Values) view {
 		Knobs: scenario.Knobs{
 			MTU: int(num(qMTU)), RateBps: num(qRate), DelayNs: num(qDelay), LossPct: loss,
 			TxQueueLen: int(num(qTxQLen)), SndBuf: int(num(qSndBuf)), RcvBuf: int(num(qRcvBuf)),
+			Qdisc: q.Get(qQdisc), Model: q.Get(qModel),
 		},
 		Embed:   q.Get("embed") == "1",
 		Lecture: q.Get("lecture") == "1",
@@ -82,6 +85,12 @@ func (v view) query() string {
 	set(qTxQLen, int64(v.Knobs.TxQueueLen))
 	set(qSndBuf, int64(v.Knobs.SndBuf))
 	set(qRcvBuf, int64(v.Knobs.RcvBuf))
+	if v.Knobs.Qdisc != "" {
+		q.Set(qQdisc, v.Knobs.Qdisc)
+	}
+	if v.Knobs.Model != "" {
+		q.Set(qModel, v.Knobs.Model)
+	}
 	if v.Lang != langEN && v.Lang != "" {
 		q.Set("lang", string(v.Lang))
 	}

@@ -288,7 +288,7 @@ func TestScopeShow(t *testing.T) {
 
 func TestViewQuery(t *testing.T) {
 	v := view{Lesson: "udp-sendto", C: 42, Lang: langHant, Lecture: true,
-		Knobs: scenario.Knobs{MTU: 1400, RateBps: 1e6, DelayNs: 5000, LossPct: 2.5, TxQueueLen: 10, SndBuf: 9000, RcvBuf: 4096}}
+		Knobs: scenario.Knobs{MTU: 1400, RateBps: 1e6, DelayNs: 5000, LossPct: 2.5, TxQueueLen: 10, SndBuf: 9000, RcvBuf: 4096, Qdisc: "fq_codel", Model: "dm9000"}}
 	q := v.query()
 	back, err := url.ParseQuery(q)
 	if err != nil {
