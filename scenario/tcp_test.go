@@ -338,3 +338,50 @@ func TestTCPSocketOptions(t *testing.T) {
 		t.Errorf("non-blocking recv returned %v", r)
 	}
 }
+
+// TestTCPShutRd: shutdown(SHUT_RD) sets RCV_SHUTDOWN and sends no FIN;
+// reads still return what was queued ("hi!"), then 0 at once instead of
+// sleeping for more.
+func TestTCPShutRd(t *testing.T) {
+	f, err := Load("tcp-close")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &f.Hosts[1].Programs[0]
+	drain := b.Steps[4]
+	if drain.Op != "drain" {
+		t.Fatalf("B's step 4 is %q", drain.Op)
+	}
+	b.Steps = append(b.Steps[:4], append([]Step{{Op: "shutdown", Sock: drain.Sock, How: "SHUT_RD"}}, b.Steps[4:]...)...)
+	tr, err := Simulate(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shut, recv []string
+	fins, waits := 0, 0
+	for i, e := range tr.Events {
+		if e.Host != "B" || e.Kind != trace.Call {
+			continue
+		}
+		switch e.Fn {
+		case "inet_shutdown":
+			shut = append(shut, retOf(tr, i).Ret)
+		case "sk_wait_data":
+			if len(shut) > 0 {
+				waits++
+			}
+		case "__sys_recvfrom":
+			if r := retOf(tr, i); r != nil {
+				recv = append(recv, r.Ret)
+			}
+		case "tcp_send_fin":
+			fins++
+		}
+	}
+	if !slices.Equal(shut, []string{"0"}) || len(recv) < 2 || recv[len(recv)-1] != "0" || waits != 0 {
+		t.Errorf("B: shutdown returned %v, reads %v, %d waits after it; want [0], reads ending in 0, no wait", shut, recv, waits)
+	}
+	if fins != 1 {
+		t.Errorf("B sent %d FINs, want 1 (from close, none from SHUT_RD)", fins)
+	}
+}

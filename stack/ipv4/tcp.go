@@ -573,7 +573,7 @@ func (n *Net) tcpRecvmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 		switch {
 		case copied > 0:
 			finish(copied)
-		case tp.finRcvd():
+		case tp.finRcvd() || tp.sk.Shutdown&socket.RcvShutdown != 0:
 			finish(0)
 		case tp.state == tcpClose:
 			finish(-kernel.ENOTCONN)
@@ -587,7 +587,8 @@ func (n *Net) tcpRecvmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			n.tcpCleanupRbuf(k, tp, 0)
 			k.Call(fnSkWaitData).Note = "sk_receive_queue is empty: sleep until data arrives"
 			tp.waitEvent(k, t, &tp.sk.Wq, func() bool {
-				return len(tp.sk.ReceiveQueue) > 0 || tp.finRcvd() || tp.state == tcpClose || tp.sk.Err != 0
+				return len(tp.sk.ReceiveQueue) > 0 || tp.finRcvd() || tp.state == tcpClose || tp.sk.Err != 0 ||
+					tp.sk.Shutdown&socket.RcvShutdown != 0
 			}, func() {
 				k.RetS(fnSkWaitData, "1")
 				try()
@@ -706,34 +707,54 @@ func (o streamOps) Setsockopt(k *kernel.Kernel, sock *socket.Socket, level, opt,
 	return int(kernel.Ret(k, fnTCPSetsockopt, kernel.Err(0)))
 }
 
-// Shutdown is inet_shutdown() → tcp_shutdown(): SHUT_WR (or RDWR) sends
-// FIN now, while the socket can still receive; SHUT_RD only stops
-// reading.
+// Shutdown is inet_shutdown(): under the socket lock, how+1 becomes the
+// sk_shutdown bits (RCV_SHUTDOWN for SHUT_RD, SEND_SHUTDOWN for SHUT_WR),
+// and tcp_shutdown sends a FIN if sending was shut down. A socket in
+// TCP_CLOSE gets -ENOTCONN, its bits set all the same; a listener or a
+// connecting socket would be disconnected (tcp_disconnect), which the
+// model does not do: it answers -ENOTCONN there too.
 func (o streamOps) Shutdown(k *kernel.Kernel, sock *socket.Socket, how int) int {
-	k.Call(fnInetShutdown)
+	e := k.Call(fnInetShutdown)
 	tp := tcpOf(sock)
+	bits := how + 1
+	tp.lockSock(k)
+	rc := 0
 	switch tp.state {
-	case tcpClose, tcpListen, tcpSynSent:
-		return int(kernel.Ret(k, fnInetShutdown, kernel.Err(-kernel.ENOTCONN)))
-	}
-	if how == socket.ShutWr || how == socket.ShutRdwr {
-		e := k.Call(fnTCPShutdown)
-		tp.lockSock(k)
-		switch tp.state {
-		case tcpEstablished, tcpSynRecv:
-			tp.setState(k, tcpFinWait1)
-			o.n.tcpSendFin(k, tp)
-		case tcpCloseWait:
-			tp.setState(k, tcpLastAck)
-			o.n.tcpSendFin(k, tp)
-		default:
-			e.Note = "already shut down for writing"
-		}
-		tp.releaseSock(k)
-		k.RetVoid(fnTCPShutdown)
+	case tcpListen, tcpSynSent:
+		e.Note = "a listener or a connect in progress: tcp_disconnect is not modelled"
+		rc = -kernel.ENOTCONN
+	case tcpClose:
+		rc = -kernel.ENOTCONN
+		fallthrough
+	default:
+		tp.sk.Shutdown |= bits
+		o.n.tcpShutdown(k, tp, bits)
 	}
 	tp.stateChange(k)
-	return int(kernel.Ret(k, fnInetShutdown, kernel.Err(0)))
+	tp.releaseSock(k)
+	return int(kernel.Ret(k, fnInetShutdown, kernel.Err(rc)))
+}
+
+// tcpShutdown is tcp_shutdown(): with SEND_SHUTDOWN, an established
+// (or CLOSE_WAIT) connection moves on as tcp_close_state says and sends
+// its FIN.
+func (n *Net) tcpShutdown(k *kernel.Kernel, tp *tcpSock, bits int) {
+	e := k.Call(fnTCPShutdown)
+	defer k.RetVoid(fnTCPShutdown)
+	if bits&socket.SendShutdown == 0 {
+		e.Note = "SHUT_RD: no FIN; reads return 0 once the queue is empty"
+		return
+	}
+	switch tp.state {
+	case tcpEstablished:
+		tp.setState(k, tcpFinWait1)
+		n.tcpSendFin(k, tp)
+	case tcpCloseWait:
+		tp.setState(k, tcpLastAck)
+		n.tcpSendFin(k, tp)
+	default:
+		e.Note = "nothing to send a FIN for in this state"
+	}
 }
 
 // tcpRcvSpaceAdjust is tcp_rcv_space_adjust(), receive buffer

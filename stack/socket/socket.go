@@ -107,6 +107,7 @@ type Sock struct {
 	RmemAlloc    int    // sk_rmem_alloc: bytes queued for reading
 	Drops        int    // sk_drops
 	Err          int    // sk_err, negated: reported by the next call
+	Shutdown     int    // sk_shutdown: RcvShutdown | SendShutdown
 	IPID         uint16 // inet_id: the IP ID of a connected socket's next packet
 	// PmtudiscSet says IP_MTU_DISCOVER chose Pmtudisc; until then the
 	// socket has the default of inet_create, IP_PMTUDISC_WANT
@@ -430,6 +431,12 @@ const (
 	ShutRd   = 0
 	ShutWr   = 1
 	ShutRdwr = 2
+)
+
+// sk_shutdown bits (include/net/sock.h): inet_shutdown maps how to how+1.
+const (
+	RcvShutdown  = 1
+	SendShutdown = 2
 )
 
 var fnSysShutdown = kernel.NewFn("__sys_shutdown", socketC, "syscall")
