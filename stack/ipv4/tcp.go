@@ -103,7 +103,7 @@ type tcpSock struct {
 	lrcvtime                  int64 // icsk_ack.lrcvtime
 	mdev, mdevMax, rttSeq     int64 // tcp_rtt_estimator's state (us; rttSeq is a seq)
 	nagleOff                  bool  // TCP_NODELAY
-	corked                    bool  // the last send had MSG_MORE
+	corked                    bool  // inside a tcp_push with MSG_MORE (TCP_NAGLE_CORK)
 	ownedByUser               bool  // sock_owned_by_user
 	deferredWrite             bool  // TCP_WRITE_TIMER_DEFERRED
 	deferredDelack            bool  // TCP_DELACK_TIMER_DEFERRED
@@ -504,11 +504,13 @@ func (n *Net) tcpStreamAllocSkb(k *kernel.Kernel, tp *tcpSock, size int) *skb.SK
 
 // tcpPush is tcp_push(): when the user has no more to say (no
 // MSG_MORE), mark the last skb PSH and send what the window, cwnd and
-// Nagle allow; with MSG_MORE the socket is corked: a last segment smaller
-// than the MSS waits for more data.
+// Nagle allow; with MSG_MORE this push is corked (TCP_NAGLE_CORK): a
+// last segment smaller than the MSS waits. The cork is this call's only:
+// a later push (an ACK arriving) applies plain Nagle again.
 func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, psh bool) {
 	e := k.Call(fnTCPPush)
 	tp.corked = !psh
+	defer func() { tp.corked = false }()
 	if l := len(tp.writeQueue); l > 0 && psh {
 		cb := tp.writeQueue[l-1].TCPSkbCB()
 		cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
