@@ -215,6 +215,47 @@ func TestBrowserUI(t *testing.T) {
 		waitFor(t, ctx, "the help to close", `!document.getElementById("help")`)
 	})
 
+	t.Run("ladder, TCP panel and pcap download", func(t *testing.T) {
+		hs, err := scenario.Run("tcp-handshake")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wires []int
+		for _, e := range hs.Events {
+			if e.Kind == trace.Wire {
+				wires = append(wires, e.Seq)
+			}
+		}
+		if len(wires) < 3 {
+			t.Fatalf("tcp-handshake has %d wire events", len(wires))
+		}
+		open(t, "lesson=tcp-handshake&c="+strconv.Itoa(wires[1]))
+		if cur := text(t, ctx, "#ladder .ladder-row.cur"); !strings.Contains(cur, "Flags [S.]") {
+			t.Errorf("the ladder's current row at the SYN-ACK: %q", cur)
+		}
+		// A click on the third row goes to the third frame.
+		eval(t, ctx, `(() => { const r = document.querySelector('#ladder .ladder-row[data-seq="`+strconv.Itoa(wires[2])+`"]'); r.click(); return !!r })()`, new(bool))
+		waitFor(t, ctx, "the clicked frame", `+document.getElementById("cursor").dataset.cursor === `+strconv.Itoa(wires[2]))
+		if !strings.Contains(text(t, ctx, "#tcp"), "cwnd") {
+			t.Errorf("TCP panel: %q", text(t, ctx, "#tcp"))
+		}
+		waitFor(t, ctx, "the cwnd plot", `!!document.querySelector("#tcp svg.cwnd-plot polyline.cwnd")`)
+		// The pcap button builds a data: URL holding a pcap file (its magic).
+		var magic string
+		eval(t, ctx, `(() => {
+			let href = "";
+			const orig = HTMLAnchorElement.prototype.click;
+			HTMLAnchorElement.prototype.click = function() { href = this.href; };
+			document.getElementById("pcap").click();
+			HTMLAnchorElement.prototype.click = orig;
+			return atob(href.split(",")[1] || "").slice(0, 4).split("").map(c => c.charCodeAt(0).toString(16)).join(" ");
+		})()`, &magic)
+		if magic != "4d 3c b2 a1" && magic != "d4 c3 b2 a1" {
+			t.Errorf("pcap download starts % x, want a pcap magic", magic)
+		}
+		shoot(t, ctx, "ladder")
+	})
+
 	t.Run("flood lesson with progress and a drop", func(t *testing.T) {
 		big, err := scenario.Run("qdisc-overflow")
 		if err != nil {
