@@ -3,52 +3,33 @@ package sched_test
 import (
 	"net/netip"
 
-	"skbscope/nicsim"
 	"skbscope/nicsim/e1000e"
+	"skbscope/nicsim/nictest"
 	"skbscope/stack/core"
 	"skbscope/stack/header"
 	"skbscope/stack/kernel"
-	"skbscope/stack/sched"
 	"skbscope/stack/skb"
 	"skbscope/stack/trace"
 )
 
 // qrig is newRig with any qdisc and link rate.
-type qrig struct {
-	sim *kernel.Sim
-	k   *kernel.Kernel
-	dev *core.Device
-}
+type qrig struct{ *nictest.Rig[*e1000e.NIC] }
 
 var task = kernel.Context{Kind: kernel.CtxTask, Name: "t", PID: 1}
 
 func newQRig(rateBps int64, mk func(k *kernel.Kernel, dev *core.Device) core.Qdisc) *qrig {
-	sim := kernel.NewSim(1)
-	r := &qrig{sim: sim}
-	var nics [2]*e1000e.NIC
-	for i, name := range []string{"A", "B"} {
-		k := sim.NewKernel(name, 1)
-		c := core.NewNet(k, sched.Runner{})
-		dev := &core.Device{Name: "eth0", Addr: header.MAC{2, 0, 0, 0, 0, byte(i + 1)}, MTU: 1500, Up: true}
-		c.AddDevice(dev)
-		nics[i] = e1000e.New(k, dev)
-		if i == 0 {
-			r.k, r.dev = k, dev
-			dev.Qdisc = mk(k, dev)
-		}
-	}
-	l := nicsim.NewLink(sim, "lan0", rateBps, 0, nics[0], nics[1])
-	nics[0].Link, nics[1].Link = l, l
-	return r
+	n := nictest.New(rateBps, e1000e.New, cable)
+	n.Dev.Qdisc = mk(n.K, n.Dev)
+	return &qrig{n}
 }
 
 // udp makes an skb holding an Ethernet/IPv4/UDP frame of n bytes from
 // source port sport.
 func (r *qrig) udp(n int, sport uint16) *skb.SKB {
-	s := core.AllocSkb(r.k, n+64)
+	s := core.AllocSkb(r.K, n+64)
 	_ = s.Reserve(16)
 	b, _ := s.PutBytes(n)
-	header.Ethernet(b).Encode(header.MAC{2, 0, 0, 0, 0, 2}, r.dev.Addr, header.EtherTypeIPv4)
+	header.Ethernet(b).Encode(header.MAC{2, 0, 0, 0, 0, 2}, r.Dev.Addr, header.EtherTypeIPv4)
 	s.SetNetworkHeader(14)
 	s.Protocol = 0x0800
 	header.IPv4(b[14:]).Encode(0, 0, 0, 64, header.ProtoUDP, netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"))

@@ -16,16 +16,16 @@ func TestPfifoTailDrop(t *testing.T) {
 	var q *sched.Fifo
 	r := newQRig(1e9, func(k *kernel.Kernel, dev *core.Device) core.Qdisc { q = sched.NewPfifo(dev, 2); return q })
 	var got []core.NetXmit
-	r.k.RunOn(0, 0, task, func() {
+	r.K.RunOn(0, 0, task, func() {
 		for range 3 {
-			got = append(got, q.Enqueue(r.k, r.udp(100, 1)))
+			got = append(got, q.Enqueue(r.K, r.udp(100, 1)))
 		}
 	})
-	r.sim.Run(1_000_000)
+	r.Sim.Run(1_000_000)
 	if got[0] != core.NetXmitSuccess || got[1] != core.NetXmitSuccess || got[2] != core.NetXmitDrop {
 		t.Fatalf("enqueue results %v", got)
 	}
-	tr := r.sim.Trace()
+	tr := r.Sim.Trace()
 	drops := events(tr, func(e *trace.Event) bool { return e.Kind == trace.Drop })
 	if len(drops) != 1 || drops[0].Reason != string(skb.QdiscDrop) {
 		t.Fatalf("drops %+v", drops)
@@ -44,12 +44,12 @@ func TestBfifoByteLimit(t *testing.T) {
 	var q *sched.Fifo
 	r := newQRig(1e9, func(k *kernel.Kernel, dev *core.Device) core.Qdisc { q = sched.NewBfifo(dev, 250); return q })
 	var got []core.NetXmit
-	r.k.RunOn(0, 0, task, func() {
+	r.K.RunOn(0, 0, task, func() {
 		for _, n := range []int{100, 100, 100, 50} {
-			got = append(got, q.Enqueue(r.k, r.udp(n, 1)))
+			got = append(got, q.Enqueue(r.K, r.udp(n, 1)))
 		}
 	})
-	r.sim.Run(1_000_000)
+	r.Sim.Run(1_000_000)
 	want := []core.NetXmit{core.NetXmitSuccess, core.NetXmitSuccess, core.NetXmitDrop, core.NetXmitSuccess}
 	for i := range want {
 		if got[i] != want[i] {
@@ -86,16 +86,16 @@ func TestPfifoDrainsInOrder(t *testing.T) {
 	var q *sched.Fifo
 	r := newQRig(1e9, func(k *kernel.Kernel, dev *core.Device) core.Qdisc { q = sched.NewPfifo(dev, 10); return q })
 	var ids []int
-	r.k.RunOn(0, 0, task, func() {
+	r.K.RunOn(0, 0, task, func() {
 		for range 3 {
 			s := r.udp(100, 1)
 			ids = append(ids, s.ID)
-			q.Enqueue(r.k, s)
+			q.Enqueue(r.K, s)
 		}
-		sched.Runner{}.QdiscRun(r.k, q, r.dev)
+		sched.Runner{}.QdiscRun(r.K, q, r.Dev)
 	})
-	r.sim.Run(10_000_000)
-	tr := r.sim.Trace()
+	r.Sim.Run(10_000_000)
+	tr := r.Sim.Trace()
 	deq := events(tr, func(e *trace.Event) bool { return e.Kind == trace.Dequeue && e.Queue == "pfifo" })
 	if len(deq) != 3 {
 		t.Fatalf("%d dequeues", len(deq))

@@ -23,20 +23,20 @@ func newFq(perturb uint32) (*qrig, *sched.FqCodel) {
 func TestFqCodelSparseFlowFirst(t *testing.T) {
 	r, q := newFq(7)
 	var sparse int
-	r.k.RunOn(0, 0, task, func() {
+	r.K.RunOn(0, 0, task, func() {
 		for range 20 {
-			q.Enqueue(r.k, r.udp(1042, 1000))
+			q.Enqueue(r.K, r.udp(1042, 1000))
 		}
 		s := r.udp(1042, 2000)
 		sparse = s.ID
 		if a, b := q.FlowOf(r.udp(100, 1000)), q.FlowOf(s); a == b {
 			t.Fatalf("both flows hash to %d", a)
 		}
-		q.Enqueue(r.k, s)
-		sched.Runner{}.QdiscRun(r.k, q, r.dev)
+		q.Enqueue(r.K, s)
+		sched.Runner{}.QdiscRun(r.K, q, r.Dev)
 	})
-	r.sim.Run(10_000_000)
-	deq := events(r.sim.Trace(), func(e *trace.Event) bool {
+	r.Sim.Run(10_000_000)
+	deq := events(r.Sim.Trace(), func(e *trace.Event) bool {
 		return e.Kind == trace.Ret && e.Fn == "fq_codel_dequeue" && e.Ret == "skb"
 	})
 	if len(deq) != 21 {
@@ -63,16 +63,16 @@ func TestFqCodelDropFattest(t *testing.T) {
 	r, q := newFq(7)
 	q.Limit = 10
 	var got []core.NetXmit
-	r.k.RunOn(0, 0, task, func() {
+	r.K.RunOn(0, 0, task, func() {
 		for range 11 {
-			got = append(got, q.Enqueue(r.k, r.udp(1042, 1000)))
+			got = append(got, q.Enqueue(r.K, r.udp(1042, 1000)))
 		}
 		for range 5 {
-			q.Enqueue(r.k, r.udp(1042, 1000))
+			q.Enqueue(r.K, r.udp(1042, 1000))
 		}
-		got = append(got, q.Enqueue(r.k, r.udp(1042, 2000)))
+		got = append(got, q.Enqueue(r.K, r.udp(1042, 2000)))
 	})
-	r.sim.Run(1_000_000)
+	r.Sim.Run(1_000_000)
 	if got[9] != core.NetXmitSuccess || got[10] != core.NetXmitCN || got[11] != core.NetXmitSuccess {
 		t.Errorf("enqueue results %v: want CN for the 11th bulk packet, SUCCESS for the sparse one", got)
 	}
@@ -80,7 +80,7 @@ func TestFqCodelDropFattest(t *testing.T) {
 	if q.Dropped != 11 || q.QLen != 6 {
 		t.Errorf("dropped %d qlen %d, want 11 and 6", q.Dropped, q.QLen)
 	}
-	tr := r.sim.Trace()
+	tr := r.Sim.Trace()
 	for _, e := range events(tr, func(e *trace.Event) bool { return e.Kind == trace.Drop }) {
 		if e.Reason != string(skb.QdiscDrop) || !has(stackAt(tr, e), "fq_codel_drop") {
 			t.Fatalf("drop %s in %v", e.Reason, stackAt(tr, e))

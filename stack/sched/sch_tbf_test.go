@@ -29,13 +29,13 @@ func newTbf(t *testing.T, rate int64, burst, limit int) (*qrig, *sched.Tbf) {
 func TestTbfShapesToRate(t *testing.T) {
 	const n = 1042 // 8.336 ms at 1 Mbit/s
 	r, q := newTbf(t, 1_000_000, 2*n, 100_000)
-	r.k.RunOn(0, 0, task, func() {
+	r.K.RunOn(0, 0, task, func() {
 		for range 5 {
-			core.DevQueueXmit(r.k, r.dev, r.udp(n, 1))
+			core.DevQueueXmit(r.K, r.Dev, r.udp(n, 1))
 		}
 	})
-	r.sim.Run(200_000_000)
-	tr := r.sim.Trace()
+	r.Sim.Run(200_000_000)
+	tr := r.Sim.Trace()
 	// when tbf handed each skb out
 	out := events(tr, func(e *trace.Event) bool { return e.Kind == trace.Ret && e.Fn == "tbf_dequeue" && e.Ret == "skb" })
 	if len(out) != 5 {
@@ -89,19 +89,19 @@ func TestTbfShapesToRate(t *testing.T) {
 func TestTbfLimitAndMaxSize(t *testing.T) {
 	r, q := newTbf(t, 1_000_000, 1500, 3000)
 	var got []core.NetXmit
-	r.k.RunOn(0, 0, task, func() {
+	r.K.RunOn(0, 0, task, func() {
 		for _, n := range []int{1042, 1042, 1042, 1600} {
-			got = append(got, q.Enqueue(r.k, r.udp(n, 1)))
+			got = append(got, q.Enqueue(r.K, r.udp(n, 1)))
 		}
 	})
-	r.sim.Run(1_000_000)
+	r.Sim.Run(1_000_000)
 	want := []core.NetXmit{core.NetXmitSuccess, core.NetXmitSuccess, core.NetXmitDrop, core.NetXmitDrop}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("enqueue results %v, want %v", got, want)
 		}
 	}
-	tr := r.sim.Trace()
+	tr := r.Sim.Trace()
 	drops := events(tr, func(e *trace.Event) bool { return e.Kind == trace.Drop })
 	if len(drops) != 2 {
 		t.Fatalf("%d drops", len(drops))
