@@ -327,25 +327,7 @@ func TestFragmentationKnobs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", k, err)
 		}
-		live := map[int]string{}
-		for _, e := range tr.Events {
-			for _, id := range e.Skb {
-				switch e.Kind {
-				case trace.Alloc:
-					live[id] = ""
-				case trace.Clone:
-					if id != e.Skb[0] {
-						live[id] = ""
-					}
-				case trace.Free, trace.Drop:
-					delete(live, id)
-				case trace.Enqueue:
-					live[id] = e.Queue
-				case trace.Dequeue:
-					live[id] = ""
-				}
-			}
-		}
+		live, _ := liveSkbs(tr)
 		for id, q := range live {
 			if q == "" {
 				t.Errorf("%+v: skb %d is neither freed nor queued", k, id)

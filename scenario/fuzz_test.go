@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"skbscope/stack/header"
-	"skbscope/stack/trace"
 )
 
 // The wire parsers are fuzzed where they run: a frame is injected into
@@ -152,21 +151,11 @@ func FuzzIPDefrag(f *testing.F) {
 			frames = append(frames, fr)
 		}
 		tr := injectFrames(t, frames)
-		live := map[int]bool{}
-		for _, e := range tr.Events {
-			for _, id := range e.Skb {
-				switch e.Kind {
-				case trace.Alloc:
-					live[id] = true
-				case trace.Free, trace.Drop:
-					delete(live, id)
-				case trace.Enqueue:
-					delete(live, id)
-				}
+		live, _ := liveSkbs(tr)
+		for id, q := range live {
+			if q == "" {
+				t.Errorf("skb %d is neither freed nor queued", id)
 			}
-		}
-		if len(live) > 0 {
-			t.Errorf("skbs neither freed nor queued: %v", live)
 		}
 	})
 }

@@ -203,33 +203,40 @@ func TestUDPSendtoWireFrame(t *testing.T) {
 	}
 }
 
+// liveSkbs follows every skb through tr: those not freed at the end,
+// each with the queue it sits in ("" for none), and every skb's latest
+// event.
+func liveSkbs(tr *trace.Trace) (live map[int]string, last map[int]int) {
+	live, last = map[int]string{}, map[int]int{}
+	for _, e := range tr.Events {
+		for _, id := range e.Skb {
+			last[id] = e.Seq
+			switch e.Kind {
+			case trace.Alloc:
+				live[id] = ""
+			case trace.Clone:
+				if id != e.Skb[0] {
+					live[id] = ""
+				}
+			case trace.Free, trace.Drop:
+				delete(live, id)
+			case trace.Enqueue:
+				live[id] = e.Queue
+			case trace.Dequeue:
+				live[id] = ""
+			}
+		}
+	}
+	return live, last
+}
+
 // TestSkbAccounting: every skb allocated is freed, or still in a queue
 // at the end of the run, or held by a host that oopsed (its last event
 // is on that host, at or before the oops: the panic stopped it there).
 func TestSkbAccounting(t *testing.T) {
 	for _, l := range Lessons() {
 		tr := runLesson(t, l.Name)
-		live := map[int]string{} // skb -> queue it sits in ("" = none)
-		last := map[int]int{}    // skb -> its latest event
-		for _, e := range tr.Events {
-			for _, id := range e.Skb {
-				last[id] = e.Seq
-				switch e.Kind {
-				case trace.Alloc:
-					live[id] = ""
-				case trace.Clone:
-					if id != e.Skb[0] {
-						live[id] = ""
-					}
-				case trace.Free, trace.Drop:
-					delete(live, id)
-				case trace.Enqueue:
-					live[id] = e.Queue
-				case trace.Dequeue:
-					live[id] = ""
-				}
-			}
-		}
+		live, last := liveSkbs(tr)
 		for id, q := range live {
 			e := &tr.Events[last[id]]
 			if o := oopsOf(tr, e.Host); o >= 0 && e.Seq <= o {
