@@ -142,20 +142,27 @@ func TestTraceBadInput(t *testing.T) {
 	}
 }
 
-func TestPcap(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "udp.pcap")
-	if _, stderr, code := runCmd(t, "pcap", "-scenario", "udp-sendto", "-o", path); code != 0 {
+// lessonPcap writes a lesson's pcap with `server pcap` and opens it.
+func lessonPcap(t *testing.T, lesson string) (string, *pcapgo.Reader) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), lesson+".pcap")
+	if _, stderr, code := runCmd(t, "pcap", "-scenario", lesson, "-o", path); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	r, err := pcapgo.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return path, r
+}
+
+func TestPcap(t *testing.T) {
+	path, r := lessonPcap(t, "udp-sendto")
 	data, ci, err := r.ReadPacketData()
 	if err != nil || len(data) != 60 || ci.Timestamp.UnixNano() <= 0 {
 		t.Fatalf("first packet: %d bytes at %v, %v", len(data), ci.Timestamp, err)
@@ -258,19 +265,7 @@ func TestPcapWritersAgree(t *testing.T) {
 // (the stream cut at its flags, unstuffed, without FCS), and Wireshark
 // reads it as PPP, IPv4 and UDP with good checksums.
 func TestPcapPPPTshark(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ppp.pcap")
-	if _, stderr, code := runCmd(t, "pcap", "-scenario", "ppp-sendto", "-o", path); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, r := lessonPcap(t, "ppp-sendto")
 	if r.LinkType() != 50 {
 		t.Fatalf("link type %d, want 50 (PPP_HDLC)", r.LinkType())
 	}
