@@ -9,6 +9,7 @@ import (
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/socket"
+	"skbscope/stack/trace"
 )
 
 const afInetC = "net/ipv4/af_inet.c"
@@ -100,12 +101,13 @@ var (
 	fnInetRecvmsg = kernel.NewFn("inet_recvmsg", afInetC, "socket")
 )
 
-// Bind is inet_bind() → inet_bind_sk → __inet_bind(): check the address
-// is ours (or INADDR_ANY) and take the port.
-func (o dgramOps) Bind(k *kernel.Kernel, sock *socket.Socket, addr netip.AddrPort) int {
+// inetBind is inet_bind() → inet_bind_sk → __inet_bind(), shared by
+// every inet socket: check the address is ours (or INADDR_ANY), then let
+// the protocol take the port (sk_prot->get_port), which returns 0 or an
+// errno and may note what it did on e.
+func (n *Net) inetBind(k *kernel.Kernel, sk *socket.Sock, addr netip.AddrPort, getPort func(e *trace.Event) int) int {
 	k.Call(fnInetBind)
 	e := k.Call(fnInetBindIn)
-	sk := sock.Sk
 	r := 0
 	switch {
 	case !addr.Addr().Is4():
@@ -113,20 +115,32 @@ func (o dgramOps) Bind(k *kernel.Kernel, sock *socket.Socket, addr netip.AddrPor
 	case sk.Num != 0:
 		e.Note = "already bound"
 		r = -kernel.EINVAL
-	case !addr.Addr().IsUnspecified() && !o.n.isLocal(addr.Addr()):
+	case !addr.Addr().IsUnspecified() && !n.isLocal(addr.Addr()):
 		e.Note = addr.Addr().String() + " is not an address of this host"
 		r = -kernel.EADDRNOTAVAIL
-	case o.n.udpV4GetPort(k, sk, addr.Port()) != 0:
-		r = -kernel.EADDRINUSE
 	default:
-		sk.Saddr = addr.Addr()
-		if addr.Addr().IsUnspecified() {
+		if !addr.Addr().IsUnspecified() {
+			sk.Saddr = addr.Addr()
+		}
+		if r = getPort(e); r != 0 {
 			sk.Saddr = netip.Addr{}
 		}
-		e.Note = fmt.Sprintf("bound to %s:%d", addr.Addr(), sk.Num)
 	}
 	kernel.Ret(k, fnInetBindIn, kernel.Err(r))
 	return int(kernel.Ret(k, fnInetBind, kernel.Err(r)))
+}
+
+// Bind is inet_bind() for UDP and ping sockets: udp_v4_get_port (or the
+// ping socket's) takes the port.
+func (o dgramOps) Bind(k *kernel.Kernel, sock *socket.Socket, addr netip.AddrPort) int {
+	sk := sock.Sk
+	return o.n.inetBind(k, sk, addr, func(e *trace.Event) int {
+		if o.n.udpV4GetPort(k, sk, addr.Port()) != 0 {
+			return -kernel.EADDRINUSE
+		}
+		e.Note = fmt.Sprintf("bound to %s:%d", addr.Addr(), sk.Num)
+		return 0
+	})
 }
 
 // Recvmsg is inet_recvmsg(): sk_prot->recvmsg, which is udp_recvmsg.

@@ -260,32 +260,19 @@ func (tp *tcpSock) waitEvent(k *kernel.Kernel, t *kernel.Task, wq *kernel.WaitQu
 	})
 }
 
-// Bind is inet_bind for TCP: the port comes from the TCP hash tables.
+// Bind is inet_bind() for TCP: inet_csk_get_port takes the port from
+// the TCP hash tables.
 func (o streamOps) Bind(k *kernel.Kernel, sock *socket.Socket, addr netip.AddrPort) int {
-	k.Call(fnInetBind)
-	e := k.Call(fnInetBindIn)
-	sk := sock.Sk
-	r := 0
-	switch {
-	case !addr.Addr().Is4():
-		r = -kernel.EAFNOSUPPORT
-	case sk.Num != 0:
-		r = -kernel.EINVAL
-	case !addr.Addr().IsUnspecified() && !o.n.isLocal(addr.Addr()):
-		r = -kernel.EADDRNOTAVAIL
-	case addr.Port() == 0 || o.n.tcpPortInUse(addr.Port()):
-		e.Note = fmt.Sprintf("port %d is in use (or 0: not modelled for TCP bind)", addr.Port())
-		r = -kernel.EADDRINUSE
-	default:
-		sk.Num = addr.Port()
-		if !addr.Addr().IsUnspecified() {
-			sk.Saddr = addr.Addr()
+	return o.n.inetBind(k, sock.Sk, addr, func(e *trace.Event) int {
+		if addr.Port() == 0 || o.n.tcpPortInUse(addr.Port()) {
+			e.Note = fmt.Sprintf("port %d is in use (or 0: not modelled for TCP bind)", addr.Port())
+			return -kernel.EADDRINUSE
 		}
+		sock.Sk.Num = addr.Port()
 		o.n.tcpBound = append(o.n.tcpBound, tcpOf(sock))
 		e.Note = fmt.Sprintf("inet_csk_get_port: bound to %s", addr)
-	}
-	kernel.Ret(k, fnInetBindIn, kernel.Err(r))
-	return int(kernel.Ret(k, fnInetBind, kernel.Err(r)))
+		return 0
+	})
 }
 
 // Listen is inet_listen() → inet_csk_listen_start(): TCP_LISTEN, with an
