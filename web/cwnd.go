@@ -20,6 +20,7 @@ type cwndPoint struct {
 type cwndSeries struct {
 	host, sock string
 	pts        []cwndPoint
+	plot       string // the SVG without the cursor, drawn once (plotCwnd)
 }
 
 // initialSsthresh is TCP_INFINITE_SSTHRESH: no loss seen yet.
@@ -61,20 +62,38 @@ func cwndOf(t *trace.Trace) []cwndSeries {
 		}
 		s.pts = append(s.pts, cwndPoint{seq: e.Seq, t: e.T, cwnd: cwnd, ssthresh: ssthresh})
 	}
+	for i := range out {
+		out[i].plot = plotCwnd(out[i])
+	}
 	return out
 }
 
-// cwndSVG draws one socket's cwnd (a step line) and ssthresh (dashed,
-// once finite) against virtual time, with the cursor's time marked.
-func cwndSVG(s cwndSeries, cursorT int64) string {
-	const w, h, padL, padB = 320.0, 120.0, 28.0, 14.0
-	if len(s.pts) == 0 {
-		return ""
-	}
-	t0, t1 := s.pts[0].t, s.pts[len(s.pts)-1].t
+// Plot geometry, in the SVG's own units.
+const plotW, plotH, plotPadL, plotPadB = 320.0, 120.0, 28.0, 14.0
+
+// span is the series' time range, never empty.
+func (s cwndSeries) span() (t0, t1 int64) {
+	t0, t1 = s.pts[0].t, s.pts[len(s.pts)-1].t
 	if t1 == t0 {
 		t1 = t0 + 1
 	}
+	return t0, t1
+}
+
+// plotX is where time t falls on the plot.
+func (s cwndSeries) plotX(t int64) float64 {
+	t0, t1 := s.span()
+	return plotPadL + (plotW-plotPadL-4)*float64(t-t0)/float64(t1-t0)
+}
+
+// plotCwnd draws one socket's cwnd (a step line) and ssthresh (dashed,
+// once finite) against virtual time: everything but the cursor, which
+// cwndSVG adds for each frame.
+func plotCwnd(s cwndSeries) string {
+	if len(s.pts) == 0 {
+		return ""
+	}
+	t0, t1 := s.span()
 	top := 1
 	for _, p := range s.pts {
 		top = max(top, p.cwnd)
@@ -82,30 +101,37 @@ func cwndSVG(s cwndSeries, cursorT int64) string {
 			top = max(top, p.ssthresh)
 		}
 	}
-	x := func(t int64) float64 { return padL + (w-padL-4)*float64(t-t0)/float64(t1-t0) }
-	y := func(v int) float64 { return 4 + (h-padB-4)*(1-float64(v)/float64(top)) }
+	y := func(v int) float64 { return 4 + (plotH-plotPadB-4)*(1-float64(v)/float64(top)) }
 	var cw, st strings.Builder
 	for i, p := range s.pts {
 		if i > 0 {
-			fmt.Fprintf(&cw, " %.1f,%.1f", x(p.t), y(s.pts[i-1].cwnd))
+			fmt.Fprintf(&cw, " %.1f,%.1f", s.plotX(p.t), y(s.pts[i-1].cwnd))
 		}
-		fmt.Fprintf(&cw, " %.1f,%.1f", x(p.t), y(p.cwnd))
+		fmt.Fprintf(&cw, " %.1f,%.1f", s.plotX(p.t), y(p.cwnd))
 		if p.ssthresh < initialSsthresh {
-			fmt.Fprintf(&st, " %.1f,%.1f", x(p.t), y(p.ssthresh))
+			fmt.Fprintf(&st, " %.1f,%.1f", s.plotX(p.t), y(p.ssthresh))
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="cwnd-plot" viewBox="0 0 %.0f %.0f" role="img" aria-label="cwnd of %s on %s">`, w, h, s.sock, s.host)
-	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/>`, padL, h-padB, w-4, h-padB)
-	fmt.Fprintf(&b, `<text x="2" y="12" class="tick">%d</text><text x="2" y="%.0f" class="tick">0</text>`, top, h-padB)
-	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="tick">%.1f ms</text>`, w-60, h-2, float64(t1-t0)/1e6)
+	fmt.Fprintf(&b, `<svg class="cwnd-plot" viewBox="0 0 %.0f %.0f" role="img" aria-label="cwnd of %s on %s">`, plotW, plotH, s.sock, s.host)
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/>`, plotPadL, plotH-plotPadB, plotW-4, plotH-plotPadB)
+	fmt.Fprintf(&b, `<text x="2" y="12" class="tick">%d</text><text x="2" y="%.0f" class="tick">0</text>`, top, plotH-plotPadB)
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="tick">%.1f ms</text>`, plotW-60, plotH-2, float64(t1-t0)/1e6)
 	fmt.Fprintf(&b, `<polyline class="cwnd" points="%s"/>`, strings.TrimSpace(cw.String()))
 	if st.Len() > 0 {
 		fmt.Fprintf(&b, `<polyline class="ssthresh" points="%s"/>`, strings.TrimSpace(st.String()))
 	}
-	if cursorT >= t0 && cursorT <= t1 {
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="4" x2="%.1f" y2="%.0f" class="cursor"/>`, x(cursorT), x(cursorT), h-padB)
-	}
-	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+// cwndSVG is the series' plot with the cursor's time marked.
+func cwndSVG(s cwndSeries, cursorT int64) string {
+	if s.plot == "" {
+		return ""
+	}
+	if t0, t1 := s.span(); cursorT < t0 || cursorT > t1 {
+		return s.plot + `</svg>`
+	}
+	x := s.plotX(cursorT)
+	return s.plot + fmt.Sprintf(`<line x1="%.1f" y1="4" x2="%.1f" y2="%.0f" class="cursor"/></svg>`, x, x, plotH-plotPadB)
 }

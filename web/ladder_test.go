@@ -78,7 +78,7 @@ func TestWirePanels(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := NewModel(tr)
-	rs := m.ladder()
+	rs := m.wireView().rungs
 	c := rs[1].seq
 	html := app.HTMLString(ladderPanel(langEN, m, c))
 	if !strings.Contains(html, fmt.Sprintf(`data-seq="%d"`, rs[0].seq)) || !strings.Contains(html, "Flags [S.]") ||

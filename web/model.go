@@ -97,24 +97,23 @@ type Model struct {
 	drops     map[int][]int    // per station: the drop events there, in order
 	socks     []sockQueue      // socket queues, by host and socket
 	chaps     []chapter        // lazily, see chapterList
-	rungs     []rung           // lazily, see ladder
-	cwnd      []cwndSeries     // lazily, see cwndSeriesOf
+	wire      *wireViews       // lazily, see wireView
 }
 
-// ladder is the trace's frames as ladder rungs, computed once.
-func (m *Model) ladder() []rung {
-	if m.rungs == nil {
-		m.rungs = append(ladderOf(m.T), rung{seq: -1}) // a sentinel marks "computed"
-	}
-	return m.rungs[:len(m.rungs)-1]
+// wireViews are the ladder and TCP panels' data, read from the trace
+// once, on first use.
+type wireViews struct {
+	rungs []rung
+	cwnd  []cwndSeries
 }
 
-// cwndSeriesOf is the trace's TCP congestion windows, computed once.
-func (m *Model) cwndSeriesOf() []cwndSeries {
-	if m.cwnd == nil {
-		m.cwnd = append(cwndOf(m.T), cwndSeries{})
+// wireView computes the ladder rungs and cwnd series the first time a
+// panel asks.
+func (m *Model) wireView() *wireViews {
+	if m.wire == nil {
+		m.wire = &wireViews{rungs: ladderOf(m.T), cwnd: cwndOf(m.T)}
 	}
-	return m.cwnd[:len(m.cwnd)-1]
+	return m.wire
 }
 
 // NewModel lays out the stack map for t. It never fails: a trace with no

@@ -18,7 +18,7 @@ const ladderWindow = 12
 // labelled as tcpdump would print the frame. Rows are links to the wire
 // event; the frame at or before the cursor is highlighted.
 func ladderPanel(l lang, m *Model, c int) app.UI {
-	rs := m.ladder()
+	rs := m.wireView().rungs
 	body := []app.UI{app.H2().Text(l.t("Frames on the wire"))}
 	if len(rs) == 0 {
 		return app.Section().ID("ladder").Class("panel").Body(append(body, app.P().Class("muted").Text(l.t("No frame has crossed a wire.")))...)
@@ -69,19 +69,14 @@ func ladderPanel(l lang, m *Model, c int) app.UI {
 // Vals the model attaches to tcp_ack's return and state changes) and its
 // congestion window over time, the cursor marked.
 func tcpPanel(l lang, m *Model, c int) app.UI {
-	series := m.cwndSeriesOf()
+	series := m.wireView().cwnd
 	body := []app.UI{app.H2().Text(l.t("TCP"))}
 	shown := 0
 	for _, s := range series {
 		if len(s.pts) == 0 || s.pts[0].seq > c {
 			continue
 		}
-		last := s.pts[0].seq
-		for _, p := range s.pts {
-			if p.seq <= c {
-				last = p.seq
-			}
-		}
+		last := s.pts[sort.Search(len(s.pts), func(i int) bool { return s.pts[i].seq > c })-1].seq
 		var cells []app.UI
 		for _, v := range m.T.Events[last].Vals {
 			if v.Name == "sk" {
@@ -103,7 +98,7 @@ func tcpPanel(l lang, m *Model, c int) app.UI {
 }
 
 // hasTCP reports whether the trace has TCP sockets to show.
-func (m *Model) hasTCP() bool { return len(m.cwndSeriesOf()) > 0 }
+func (m *Model) hasTCP() bool { return len(m.wireView().cwnd) > 0 }
 
 // pcapHref is the trace's frames as a pcap file in a data: URL, for a
 // download link (Wireshark and tcpdump -r read it).
