@@ -1,6 +1,8 @@
 package nicsim
 
 import (
+	"errors"
+
 	"skbscope/stack/kernel"
 )
 
@@ -44,8 +46,4 @@ func (b *Bridge) Inject(frame []byte) error {
 	return err
 }
 
-var errShort = shortFrameError{}
-
-type shortFrameError struct{}
-
-func (shortFrameError) Error() string { return "frame shorter than an Ethernet header" }
+var errShort = errors.New("frame shorter than an Ethernet header")

@@ -230,6 +230,9 @@ func (r *Runner) AdvanceTo(t int64) bool {
 	return r.done
 }
 
+// Until is when the run ends, in virtual time.
+func (r *Runner) Until() int64 { return r.until }
+
 // Now is the run's virtual time.
 func (r *Runner) Now() int64 { return r.sim.Now() }
 

@@ -68,7 +68,7 @@ func clientCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	fmt.Fprintf(stdout, "skbscope: %s live on %s as %s, for %.1f s (Ctrl-C stops)\n", link.A, *url, mac, float64(untilOf(f))/1e9)
+	fmt.Fprintf(stdout, "skbscope: %s live on %s as %s, for %.1f s (Ctrl-C stops)\n", link.A, *url, mac, float64(r.Until())/1e9)
 	runErr := runLive(ctx, r, c, nil)
 	t := r.Trace()
 	for _, h := range f.Hosts {
@@ -125,13 +125,6 @@ func nicOf(f *scenario.File, end string) (net.HardwareAddr, int, error) {
 		}
 	}
 	return nil, 0, fmt.Errorf("no NIC %s", end)
-}
-
-func untilOf(f *scenario.File) int64 {
-	if f.UntilNs != 0 {
-		return f.UntilNs
-	}
-	return scenario.DefaultUntilNs
 }
 
 // writeFile creates path and fills it with write.
