@@ -42,6 +42,7 @@ type discipline interface {
 	base() *Base
 	dequeue(k *kernel.Kernel) *skb.SKB
 	reset(k *kernel.Kernel) // ops->reset: free every queued skb
+	oneTxQueue() bool       // TCQ_F_ONETXQUEUE
 }
 
 // Base is the part of struct Qdisc every discipline shares: the requeue
@@ -63,6 +64,10 @@ type Base struct {
 }
 
 func (b *Base) base() *Base { return b }
+
+// oneTxQueue is TCQ_F_ONETXQUEUE, which qdisc_create_dflt and tc set on
+// the root qdisc of a device with one TX queue: every device here.
+func (*Base) oneTxQueue() bool { return true }
 
 // RunBegin is qdisc_run_begin(): take the right to dequeue.
 func (b *Base) RunBegin() bool {
@@ -136,10 +141,9 @@ func dequeueSkb(k *kernel.Kernel, q core.Qdisc, dev *core.Device) (*skb.SKB, boo
 		k.Dequeue(q.Kind()+" gso_skb", len(b.gsoSkb), s)
 		return kernel.Ret(k, fnDequeueSkb, s, s), false
 	}
-	// TCQ_F_ONETXQUEUE (a single-queue device's root qdisc; not the
-	// builtin noop_qdisc): nothing is taken out while the driver's queue
-	// is stopped.
-	if _, noop := q.(*Noop); !noop && dev.NetifXmitStopped() {
+	// TCQ_F_ONETXQUEUE (a single-queue device's root qdisc): nothing is
+	// taken out while the driver's queue is stopped.
+	if d.oneTxQueue() && dev.NetifXmitStopped() {
 		k.Note(trace.State, dev.Name+"'s only txq is stopped: leave the skbs in "+q.Kind())
 		return kernel.Ret(k, fnDequeueSkb, (*skb.SKB)(nil)), false
 	}
@@ -221,6 +225,9 @@ func (*Noop) CanBypass() bool { return false }
 
 // NoLock is false.
 func (*Noop) NoLock() bool { return false }
+
+// oneTxQueue is false: the builtin noop_qdisc has only TCQ_F_BUILTIN.
+func (*Noop) oneTxQueue() bool { return false }
 
 // Empty is true: nothing is ever queued.
 func (*Noop) Empty() bool { return true }
