@@ -37,6 +37,19 @@ func (r *qrig) udp(n int, sport uint16) *skb.SKB {
 	return s
 }
 
+// enqueueAll enqueues UDP frames of the given sizes on q from a task on
+// A, runs the simulation for a millisecond and returns q's answers.
+func (r *qrig) enqueueAll(q core.Qdisc, sizes ...int) []core.NetXmit {
+	var got []core.NetXmit
+	r.K.RunOn(0, 0, task, func() {
+		for _, n := range sizes {
+			got = append(got, q.Enqueue(r.K, r.udp(n, 1)))
+		}
+	})
+	r.Sim.Run(1_000_000)
+	return got
+}
+
 // events returns the trace's events matching f.
 func events(tr *trace.Trace, f func(e *trace.Event) bool) []*trace.Event {
 	var out []*trace.Event

@@ -43,13 +43,7 @@ func TestPfifoTailDrop(t *testing.T) {
 func TestBfifoByteLimit(t *testing.T) {
 	var q *sched.Fifo
 	r := newQRig(1e9, func(k *kernel.Kernel, dev *core.Device) core.Qdisc { q = sched.NewBfifo(dev, 250); return q })
-	var got []core.NetXmit
-	r.K.RunOn(0, 0, task, func() {
-		for _, n := range []int{100, 100, 100, 50} {
-			got = append(got, q.Enqueue(r.K, r.udp(n, 1)))
-		}
-	})
-	r.Sim.Run(1_000_000)
+	got := r.enqueueAll(q, 100, 100, 100, 50)
 	want := []core.NetXmit{core.NetXmitSuccess, core.NetXmitSuccess, core.NetXmitDrop, core.NetXmitSuccess}
 	for i := range want {
 		if got[i] != want[i] {

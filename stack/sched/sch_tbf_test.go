@@ -88,13 +88,7 @@ func TestTbfShapesToRate(t *testing.T) {
 // tbf_enqueue itself drops a packet bigger than the bucket.
 func TestTbfLimitAndMaxSize(t *testing.T) {
 	r, q := newTbf(t, 1_000_000, 1500, 3000)
-	var got []core.NetXmit
-	r.K.RunOn(0, 0, task, func() {
-		for _, n := range []int{1042, 1042, 1042, 1600} {
-			got = append(got, q.Enqueue(r.K, r.udp(n, 1)))
-		}
-	})
-	r.Sim.Run(1_000_000)
+	got := r.enqueueAll(q, 1042, 1042, 1042, 1600)
 	want := []core.NetXmit{core.NetXmitSuccess, core.NetXmitSuccess, core.NetXmitDrop, core.NetXmitDrop}
 	for i := range want {
 		if got[i] != want[i] {
