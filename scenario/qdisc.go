@@ -175,7 +175,7 @@ func newQdisc(k *kernel.Kernel, dev *core.Device, q Qdisc) (core.Qdisc, error) {
 	case "bfifo":
 		return sched.NewBfifo(dev, q.Limit), nil
 	case "fq_codel":
-		fq := sched.NewFqCodel(dev, k.Sim.Rand().Uint32())
+		fq := sched.NewFqCodel(dev)
 		if q.Limit > 0 {
 			fq.Limit = q.Limit
 		}

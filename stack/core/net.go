@@ -15,6 +15,10 @@ type Net struct {
 	// called in order on NETDEV_UP, NETDEV_DOWN and the like.
 	Notifiers []func(k *kernel.Kernel, ev NetdevEvent, dev *Device)
 
+	// HashRnd is the flow dissector's hashrnd: nil until the first flow
+	// hash draws it (flowHashSecretInit); a test may set it first.
+	HashRnd *SiphashKey
+
 	softnet   []*SoftnetData
 	ptypeBase map[uint16]PacketHandler
 	// offloads is offload_base: GSO handlers by ethertype.

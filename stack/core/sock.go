@@ -61,10 +61,15 @@ func SetWfree(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) {
 	s.Destructor = func(s *skb.SKB) { sockWfree(k, s, sk) }
 }
 
-// skbSetOwnerW is skb_set_owner_w(): charge truesize to sk_wmem_alloc and
-// set sock_wfree as the destructor that gives it back.
+// skbSetOwnerW is skb_set_owner_w(): charge truesize to sk_wmem_alloc,
+// set sock_wfree as the destructor that gives it back, and give the skb
+// the socket's sk_txhash if it has one (skb_set_hash_from_sk), so a
+// connected socket's packets share one flow hash.
 func skbSetOwnerW(k *kernel.Kernel, s *skb.SKB, sk *socket.Sock) {
 	s.Sk, s.Owner = sk.Name, sk
+	if sk.TxHash != 0 {
+		s.Hash, s.L4Hash = sk.TxHash, true
+	}
 	sk.WmemAlloc += s.Truesize
 	s.Destructor = func(s *skb.SKB) { sockWfree(k, s, sk) }
 }

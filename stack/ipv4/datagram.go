@@ -53,7 +53,13 @@ func (n *Net) datagramConnect(k *kernel.Kernel, sk *socket.Sock, addr netip.Addr
 		sk.Saddr = fl.Saddr
 	}
 	sk.Daddr, sk.Dport = addr.Addr(), addr.Port()
-	e.Note = fmt.Sprintf("%s connected: %s:%d → %s", sk.Name, sk.Saddr, sk.Num, addr)
+	// sk_set_txhash: a random flow hash (net_tx_rndhash, never 0) that
+	// every skb of the socket will carry, from the simulation's RNG.
+	sk.TxHash = n.K.Sim.Rand().Uint32()
+	if sk.TxHash == 0 {
+		sk.TxHash = 1
+	}
+	e.Note = fmt.Sprintf("%s connected: %s:%d → %s, sk_txhash %#08x", sk.Name, sk.Saddr, sk.Num, addr, sk.TxHash)
 	return fail(0)
 }
 

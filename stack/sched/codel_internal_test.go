@@ -19,9 +19,10 @@ import (
 func TestCodelDropOnset(t *testing.T) {
 	sim := kernel.NewSim(1)
 	k := sim.NewKernel("A", 1)
-	core.NewNet(k, Runner{})
+	net := core.NewNet(k, Runner{})
 	dev := &core.Device{Name: "eth0", MTU: 1500, TxQueueLen: 1000}
-	q := NewFqCodel(dev, 1)
+	net.AddDevice(dev)
+	q := NewFqCodel(dev)
 	ctx := kernel.Context{Kind: kernel.CtxSoftirq, Name: "NET_TX"}
 	k.RunOn(0, 0, ctx, func() {
 		for range 200 {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"skbscope/stack/core"
-	"skbscope/stack/header"
 	"skbscope/stack/kernel"
 	"skbscope/stack/skb"
 	"skbscope/stack/trace"
@@ -13,10 +12,12 @@ import (
 const schFqCodelC = "net/sched/sch_fq_codel.c"
 
 var (
-	fnFqCodelEnqueue = kernel.NewFn("fq_codel_enqueue", schFqCodelC, "qdisc")
-	fnFqCodelDequeue = kernel.NewFn("fq_codel_dequeue", schFqCodelC, "qdisc")
-	fnFqCodelDrop    = kernel.NewFn("fq_codel_drop", schFqCodelC, "qdisc")
-	fnDropFunc       = kernel.NewFn("drop_func", schFqCodelC, "qdisc")
+	fnFqCodelEnqueue  = kernel.NewFn("fq_codel_enqueue", schFqCodelC, "qdisc")
+	fnFqCodelDequeue  = kernel.NewFn("fq_codel_dequeue", schFqCodelC, "qdisc")
+	fnFqCodelDrop     = kernel.NewFn("fq_codel_drop", schFqCodelC, "qdisc")
+	fnDropFunc        = kernel.NewFn("drop_func", schFqCodelC, "qdisc")
+	fnFqCodelClassify = kernel.NewFn("fq_codel_classify", schFqCodelC, "qdisc")
+	fnFqCodelHash     = kernel.NewFn("fq_codel_hash", schFqCodelC, "qdisc")
 )
 
 // fq_codel's defaults (fq_codel_init).
@@ -54,7 +55,6 @@ type FqCodel struct {
 	Quantum     int
 	FlowsCnt    int
 	params      codelParams
-	perturb     uint32
 	flows       []fqFlow
 	backlogs    []int
 	newFlows    []int // flow indices, head first
@@ -65,17 +65,16 @@ type FqCodel struct {
 	CodelDrops                                                      int
 }
 
-// NewFqCodel attaches fq_codel to dev with the kernel's defaults; perturb
-// seeds the flow hash (the kernel's hash seed is random at boot; the
-// model takes it from the simulation's RNG so runs repeat).
-func NewFqCodel(dev *core.Device, perturb uint32) *FqCodel {
+// NewFqCodel attaches fq_codel to dev with the kernel's defaults. It has
+// no hash seed of its own: flows come from skb_get_hash, keyed by the
+// host's hashrnd (core.Net.HashRnd).
+func NewFqCodel(dev *core.Device) *FqCodel {
 	q := &FqCodel{
 		Base:        Base{Dev: dev},
 		Limit:       FqCodelLimit,
 		MemoryLimit: FqCodelMemoryLimit,
 		Quantum:     pschedMTU(dev),
 		FlowsCnt:    FqCodelFlows,
-		perturb:     perturb,
 		params:      codelParams{target: ms2time(codelDefaultTgtMs), interval: ms2time(codelDefaultIntMs), mtu: pschedMTU(dev)},
 	}
 	q.flows = make([]fqFlow, q.FlowsCnt)
@@ -101,38 +100,27 @@ func (*FqCodel) NoLock() bool { return false }
 // Empty is qlen == 0.
 func (q *FqCodel) Empty() bool { return len(q.gsoSkb) == 0 && q.QLen == 0 }
 
-// FlowOf is the flow an skb hashes to (what fq_codel_classify picks).
-func (q *FqCodel) FlowOf(s *skb.SKB) int { return q.classify(s) }
+// FlowOf is the flow an skb hashes to (what fq_codel_classify picks),
+// counted from 0 as the flows array is.
+func (q *FqCodel) FlowOf(k *kernel.Kernel, s *skb.SKB) int { return q.classify(k, s) - 1 }
 
 func flowName(i int) string { return fmt.Sprintf("fq_codel flow %d", i) }
 
-// classify is fq_codel_classify() without filters: skb_get_hash() over
-// the 5-tuple, scaled to the number of flows (reciprocal_scale). The hash
-// is the model's own mixing, not the kernel's jhash.
-func (q *FqCodel) classify(s *skb.SKB) int {
-	h := q.perturb
-	mix := func(w uint32) {
-		h ^= w
-		h *= 0x9e3779b1
-		h ^= h >> 15
-	}
-	mix(uint32(s.Protocol))
-	if ip := header.IPv4(s.At(s.NetworkHeader, 20)); len(ip) == 20 && ip.Version() == 4 {
-		src, dst := ip.Src().As4(), ip.Dst().As4()
-		mix(be32(src))
-		mix(be32(dst))
-		mix(uint32(ip.Protocol()))
-		if p := ip.Protocol(); p == header.ProtoUDP || p == header.ProtoTCP {
-			if ports := s.At(s.NetworkHeader+ip.IHL(), 4); len(ports) == 4 {
-				mix(uint32(ports[0])<<24 | uint32(ports[1])<<16 | uint32(ports[2])<<8 | uint32(ports[3]))
-			}
-		}
-	}
-	return int((uint64(h) * uint64(q.FlowsCnt)) >> 32)
+// classify is fq_codel_classify() without filters or a priority that
+// names a flow: fq_codel_hash, plus one (0 means "drop" to its caller).
+func (q *FqCodel) classify(k *kernel.Kernel, s *skb.SKB) int {
+	k.Call(fnFqCodelClassify, s)
+	return kernel.Ret(k, fnFqCodelClassify, q.hash(k, s)+1, s)
 }
 
-func be32(a [4]byte) uint32 {
-	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+// hash is fq_codel_hash(): reciprocal_scale(skb_get_hash(skb),
+// flows_cnt), the high bits of hash × flows_cnt.
+func (q *FqCodel) hash(k *kernel.Kernel, s *skb.SKB) int {
+	e := k.Call(fnFqCodelHash, s)
+	h := core.SkbGetHash(k, q.Dev.Net, s)
+	idx := int((uint64(h) * uint64(q.FlowsCnt)) >> 32)
+	e.Note = fmt.Sprintf("reciprocal_scale(%#08x, %d) = %d", h, q.FlowsCnt, idx)
+	return kernel.Ret(k, fnFqCodelHash, idx, s)
 }
 
 // Enqueue is fq_codel_enqueue(): stamp the time, add to the flow, put a
@@ -140,9 +128,10 @@ func be32(a [4]byte) uint32 {
 // from the fattest flow (fq_codel_drop) and say NET_XMIT_CN if that was
 // this packet's own flow.
 func (q *FqCodel) Enqueue(k *kernel.Kernel, s *skb.SKB) core.NetXmit {
-	idx := q.classify(s)
+	e := k.Call(fnFqCodelEnqueue, s)
+	idx := q.classify(k, s) - 1
 	n := PktLen(s)
-	k.Call(fnFqCodelEnqueue, s).Note = fmt.Sprintf("5-tuple hash → flow %d", idx)
+	e.Note = fmt.Sprintf("flow hash → flow %d", idx)
 	f := &q.flows[idx]
 	f.q = append(f.q, codelEntry{skb: s, enqueued: codelTime(k.Now()), mem: s.Truesize})
 	k.Enqueue(flowName(idx), len(f.q), s)

@@ -92,6 +92,13 @@ type SKB struct {
 	GSOSegs  int
 	GSOType  string
 
+	// Hash is skb->hash, the flow hash; L4Hash and SwHash say where it
+	// came from (a socket's sk_txhash, or the flow dissector) and that
+	// it is valid, so skb_get_hash computes it only once.
+	Hash   uint32
+	L4Hash bool
+	SwHash bool
+
 	// MstampNs is skb->skb_mstamp_ns: when TCP last sent this skb.
 	MstampNs int64
 

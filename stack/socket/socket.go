@@ -109,6 +109,9 @@ type Sock struct {
 	Err          int    // sk_err, negated: reported by the next call
 	Shutdown     int    // sk_shutdown: RcvShutdown | SendShutdown
 	IPID         uint16 // inet_id: the IP ID of a connected socket's next packet
+	// TxHash is sk_txhash: a random flow hash a connected socket gives
+	// every skb it owns (skb_set_hash_from_sk); 0 for none.
+	TxHash uint32
 	// PmtudiscSet says IP_MTU_DISCOVER chose Pmtudisc; until then the
 	// socket has the default of inet_create, IP_PMTUDISC_WANT
 	// (net.ipv4.ip_no_pmtu_disc = 0).
