@@ -29,6 +29,12 @@ type Qdisc struct {
 	Burst int `json:"burst,omitempty"`
 	// LatencyMs is tbf's latency: tc turns it into the limit.
 	LatencyMs int `json:"latency_ms,omitempty"`
+	// Peakrate is tbf's peakrate, in the syntax of Rate: a second bucket
+	// that spaces packets out at this rate even when the first is full.
+	Peakrate string `json:"peakrate,omitempty"`
+	// Mtu is tbf's mtu (tc also calls it minburst): the peak bucket's
+	// size in bytes, required with a peakrate.
+	Mtu int `json:"mtu,omitempty"`
 
 	err string // why the value did not decode; check reports it in place
 }
@@ -60,7 +66,7 @@ func (q *Qdisc) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the kind alone when there are no parameters.
 func (q Qdisc) MarshalJSON() ([]byte, error) {
-	if q.Limit == 0 && q.Rate == "" && q.Burst == 0 && q.LatencyMs == 0 {
+	if q.Limit == 0 && q.Rate == "" && q.Burst == 0 && q.LatencyMs == 0 && q.Peakrate == "" && q.Mtu == 0 {
 		return json.Marshal(q.Kind)
 	}
 	return json.Marshal(qdiscFields(q))
@@ -126,6 +132,8 @@ func checkQdisc(ps *problems, p string, q Qdisc) {
 	only("rate", q.Rate != "", "tbf")
 	only("burst", q.Burst != 0, "tbf")
 	only("latency_ms", q.LatencyMs != 0, "tbf")
+	only("peakrate", q.Peakrate != "", "tbf")
+	only("mtu", q.Mtu != 0, "tbf")
 	switch q.Kind {
 	case "pfifo", "fq_codel":
 		if q.Limit < 0 || q.Limit > 100000 {
@@ -146,6 +154,23 @@ func checkQdisc(ps *problems, p string, q Qdisc) {
 			ps.add(p+".burst", "tbf needs a burst in bytes, 1..1073741824")
 		} else if rate > 0 && sched.PschedL2tNs(rate, q.Burst) == 0 {
 			ps.add(p+".burst", "%d bytes take no time at %s: the bucket would hold nothing (EINVAL)", q.Burst, q.Rate)
+		}
+		if q.Peakrate != "" {
+			peak, err := ParseRate(q.Peakrate)
+			switch {
+			case err != nil:
+				ps.add(p+".peakrate", "%v", err)
+			case rate > 0 && peak <= rate:
+				ps.add(p+".peakrate", "peakrate %s is not above rate %s (EINVAL)", q.Peakrate, q.Rate)
+			}
+			if q.Mtu == 0 {
+				ps.add(p+".mtu", "when peakrate is given, mtu must be too (as tc says)")
+			}
+		}
+		if q.Mtu < 0 || q.Mtu > 1<<20 {
+			ps.add(p+".mtu", "%d bytes outside 1..1048576", q.Mtu)
+		} else if q.Mtu > 0 && q.Peakrate == "" {
+			ps.add(p+".mtu", "mtu sizes the peakrate bucket: give a peakrate too")
 		}
 		switch {
 		case (q.Limit == 0) == (q.LatencyMs == 0):
@@ -185,11 +210,17 @@ func newQdisc(k *kernel.Kernel, dev *core.Device, q Qdisc) (core.Qdisc, error) {
 		if err != nil {
 			return nil, err
 		}
-		limit := q.Limit
-		if q.LatencyMs > 0 {
-			limit = sched.TbfLimit(rate, q.Burst, int64(q.LatencyMs)*1_000_000)
+		p := sched.TbfParams{RateBps: rate, Burst: q.Burst, Limit: q.Limit}
+		if q.Peakrate != "" {
+			if p.PeakBps, err = ParseRate(q.Peakrate); err != nil {
+				return nil, err
+			}
+			p.Mtu = q.Mtu
 		}
-		return sched.NewTbf(k, dev, rate, q.Burst, limit)
+		if q.LatencyMs > 0 {
+			p.Limit = sched.TbfLimit(p, int64(q.LatencyMs)*1_000_000)
+		}
+		return sched.NewTbf(k, dev, p)
 	}
 	return nil, fmt.Errorf("qdisc %q is not modelled", q.Kind)
 }

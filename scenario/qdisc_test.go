@@ -187,7 +187,8 @@ func TestQdiscFormat(t *testing.T) {
 	}
 	for _, good := range []string{`"pfifo_fast"`, `"fq_codel"`, `{"kind": "pfifo", "limit": 10}`,
 		`{"kind": "bfifo"}`, `{"kind": "tbf", "rate": "1mbit", "burst": 1600, "latency_ms": 50}`,
-		`{"kind": "tbf", "rate": "125kbps", "burst": 1600, "limit": 5000}`, `null`} {
+		`{"kind": "tbf", "rate": "125kbps", "burst": 1600, "limit": 5000}`, `null`,
+		`{"kind": "tbf", "rate": "1mbit", "burst": 3000, "latency_ms": 50, "peakrate": "10mbit", "mtu": 1514}`} {
 		if _, err := Parse([]byte(doc(good))); err != nil {
 			t.Errorf("%s: %v", good, err)
 		}
@@ -202,6 +203,10 @@ func TestQdiscFormat(t *testing.T) {
 		`{"kind": "pfifo", "colour": 1}`:                                  `line 3, column 12: hosts[0].nics[0].qdisc: unknown field "colour"`,
 		`{"kind": "tbf", "rate": "1mbit", "burst": "big"}`:                `line 3, column 12: hosts[0].nics[0].qdisc:`,
 		`7`: `line 3, column 12: hosts[0].nics[0].qdisc:`,
+		`{"kind": "tbf", "rate": "1mbit", "burst": 3000, "latency_ms": 5, "peakrate": "10mbit"}`:             `qdisc.mtu: when peakrate is given, mtu must be too`,
+		`{"kind": "tbf", "rate": "1mbit", "burst": 3000, "latency_ms": 5, "peakrate": "1mbit", "mtu": 1514}`: `qdisc.peakrate: peakrate 1mbit is not above rate 1mbit (EINVAL)`,
+		`{"kind": "tbf", "rate": "1mbit", "burst": 3000, "latency_ms": 5, "mtu": 1514}`:                      `qdisc.mtu: mtu sizes the peakrate bucket`,
+		`{"kind": "pfifo", "peakrate": "1mbit"}`:                                                             `qdisc.peakrate: peakrate applies to tbf only`,
 	} {
 		_, err := Parse([]byte(doc(q)))
 		if err == nil || !strings.Contains(err.Error(), want) {
