@@ -46,6 +46,28 @@ type Link struct {
 	BitsPerByte int
 	busy        [2]int64 // per direction: when the line is next free
 	Sim         *kernel.Sim
+	// Down is the cable cut or unplugged: no PHY at either end sees
+	// the other.
+	Down bool
+}
+
+// CarrierPort is a Port whose PHY notices the link partner come and go.
+type CarrierPort interface {
+	LinkChange(up bool)
+}
+
+// SetDown cuts the cable (down) or mends it: each end's PHY loses or
+// finds its partner. A frame already on the wire still arrives.
+func (l *Link) SetDown(down bool) {
+	if l.Down == down {
+		return
+	}
+	l.Down = down
+	for _, p := range l.ends {
+		if c, ok := p.(CarrierPort); ok {
+			c.LinkChange(!down)
+		}
+	}
 }
 
 // NewLink joins a and b.

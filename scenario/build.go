@@ -157,6 +157,12 @@ func NewRunner(f *File) (*Runner, error) {
 		link.LossPct, link.ReorderPct, link.DupPct = l.LossPct, l.ReorderPct, l.DupPct
 		a.setLink(link)
 		b.setLink(link)
+		if l.DownAtNs > 0 {
+			sim.At(l.DownAtNs, func() { link.SetDown(true) })
+		}
+		if l.UpAtNs > 0 {
+			sim.At(l.UpAtNs, func() { link.SetDown(false) })
+		}
 		if link.BitsPerByte > 0 {
 			// RFC 1662 bytes on the line: the pcap writers unframe them
 			r.links = append(r.links, trace.Link{Name: l.Name, LinkType: trace.LinkTypePPPHDLC})

@@ -133,6 +133,7 @@ func (f *File) check(pos positions) error {
 	}
 	nics := map[string]bool{}
 	serial := map[string]bool{} // NICs that are PPP units on a serial line
+	e1000e := map[string]bool{} // NICs whose driver watches the link
 	hosts := map[string]bool{}
 	for hi, h := range f.Hosts {
 		hp := fmt.Sprintf("hosts[%d]", hi)
@@ -153,6 +154,7 @@ func (f *File) check(pos positions) error {
 				model = "e1000e"
 			}
 			serial[h.Name+"."+n.Name] = model == "ppp"
+			e1000e[h.Name+"."+n.Name] = model == "e1000e"
 			if !knownModel(model) {
 				ps.add(np+".model", "NIC model %q is not modelled (e1000e, cs89x0, dm9000 or ppp)", n.Model)
 			} else if n.Driver != "" && n.Driver != model {
@@ -278,6 +280,16 @@ func (f *File) check(pos positions) error {
 		}
 		if l.DelayNs < 0 {
 			ps.add(lp+".delay_ns", "must not be negative")
+		}
+		switch {
+		case l.DownAtNs == 0 && l.UpAtNs != 0:
+			ps.add(lp+".up_at_ns", "up_at_ns mends a cable that down_at_ns cut: give down_at_ns too")
+		case l.DownAtNs < 0:
+			ps.add(lp+".down_at_ns", "must not be negative")
+		case l.DownAtNs > 0 && (!e1000e[l.A] || !e1000e[l.B]):
+			ps.add(lp+".down_at_ns", "a cable cut needs e1000e NICs at both ends (the other drivers do not watch the link)")
+		case l.UpAtNs != 0 && l.UpAtNs <= l.DownAtNs:
+			ps.add(lp+".up_at_ns", "must come after down_at_ns")
 		}
 		for _, pct := range []struct {
 			field string

@@ -171,6 +171,10 @@ type Link struct {
 	LossPct    float64 `json:"loss_pct"`    // chance a frame is lost, 0..100
 	ReorderPct float64 `json:"reorder_pct"` // chance a frame is overtaken, 0..100
 	DupPct     float64 `json:"dup_pct"`     // chance a frame arrives twice, 0..100
+	// DownAtNs, if set, cuts the cable then (both PHYs lose their link
+	// partner); UpAtNs, if set, mends it later.
+	DownAtNs int64 `json:"down_at_ns,omitempty"`
+	UpAtNs   int64 `json:"up_at_ns,omitempty"`
 }
 
 // Parse reads and checks a scenario. Errors name the line and column.

@@ -93,6 +93,8 @@ type NIC struct {
 	linkUp            bool // the PHY has a link
 	lsc               bool // ICR.LSC read by the next interrupt
 	watchdogTimer     kernel.Timer
+	// worker is the kworker that runs the reset task (it may sleep).
+	worker *kernel.Task
 }
 
 // New makes an adapter for dev on host k. Attach it to a link with
@@ -145,6 +147,13 @@ func (n *NIC) doorbell() {
 // frame has left.
 func (n *NIC) txNext() {
 	if n.txHWHead == n.txNextToUse || n.down {
+		n.txBusy = false
+		return
+	}
+	if !n.linkUp {
+		// Without a link the MAC sends nothing: the descriptors stay
+		// owned by the hardware until the driver resets it.
+		n.k.Note(trace.State, fmt.Sprintf("%s: no link: the MAC holds %d TX descriptors", n.Dev.Name, (n.txNextToUse-n.txHWHead+len(n.tx))%len(n.tx)))
 		n.txBusy = false
 		return
 	}
@@ -291,6 +300,25 @@ func checkRx(f []byte) rxStatus {
 		st.csumErr = true
 	}
 	return st
+}
+
+// LinkChange is the PHY losing or finding its link partner (the cable
+// pulled or plugged in, the far end going away): the link status bit
+// changes and, unless the adapter is down, an LSC interrupt tells the
+// driver. Back with a link, the MAC resumes sending what its ring holds.
+func (n *NIC) LinkChange(up bool) {
+	if n.linkUp == up {
+		return
+	}
+	n.linkUp = up
+	e := n.k.Event(trace.State, nil)
+	e.Note = fmt.Sprintf("%s: PHY link %s (STATUS.LU %v)", n.Dev.Name, map[bool]string{true: "up", false: "lost"}[up], up)
+	if !n.down {
+		n.raiseIRQ("LSC")
+		if up {
+			n.doorbell()
+		}
+	}
 }
 
 // raiseIRQ latches cause and asserts the interrupt, no sooner than ITR

@@ -18,6 +18,7 @@ const (
 	NetdevGoingDown NetdevEvent = "NETDEV_GOING_DOWN"
 	NetdevDown      NetdevEvent = "NETDEV_DOWN"
 	NetdevPreUp     NetdevEvent = "NETDEV_PRE_UP"
+	NetdevChange    NetdevEvent = "NETDEV_CHANGE"
 )
 
 var (
@@ -30,9 +31,6 @@ var (
 	fnCallNotifiers       = kernel.NewFn("call_netdevice_notifiers", devC, "dev")
 	fnNetifCarrierOn      = kernel.NewFn("netif_carrier_on", "net/sched/sch_generic.c", "dev")
 	fnNetifCarrierOff     = kernel.NewFn("netif_carrier_off", "net/sched/sch_generic.c", "dev")
-	fnLinkwatchFire       = kernel.NewFn("linkwatch_fire_event", "net/core/link_watch.c", "dev")
-	fnLinkwatchEvent      = kernel.NewFn("linkwatch_event", "net/core/link_watch.c", "dev")
-	fnLinkwatchDoDev      = kernel.NewFn("linkwatch_do_dev", "net/core/link_watch.c", "dev")
 )
 
 // DevChangeFlags is dev_change_flags() with IFF_UP set or cleared, as
@@ -82,6 +80,9 @@ func callNetdeviceNotifiers(k *kernel.Kernel, ev NetdevEvent, dev *Device) {
 func devOpen(k *kernel.Kernel, dev *Device) int {
 	k.Call(fnDevOpen)
 	callNetdeviceNotifiers(k, NetdevPreUp, dev)
+	// Linux sets __LINK_STATE_START before ndo_open and IFF_UP after;
+	// the model's Up covers both, set after: a carrier event inside
+	// ndo_open is carrier loss, never urgent either way.
 	if ops, ok := dev.Ops.(NetdevOpenStop); ok {
 		if rc := ops.NdoOpen(k, dev); rc < 0 {
 			return int(kernel.Ret(k, fnDevOpen, kernel.Err(rc)))
@@ -100,10 +101,11 @@ func devClose(k *kernel.Kernel, t *kernel.Task, dev *Device, done func()) {
 	k.Call(fnDevClose)
 	k.Call(fnDevCloseMany)
 	callNetdeviceNotifiers(k, NetdevGoingDown, dev)
+	dev.stopping = true
 	k.Note(trace.State, dev.Name+": __LINK_STATE_START cleared (netif_running() is false)")
 	dev.Net.Sched.DevDeactivateMany(k, dev)
 	finish := func() {
-		dev.Up = false
+		dev.Up, dev.stopping = false, false
 		k.Note(trace.State, dev.Name+": IFF_UP cleared")
 		k.RetVoid(fnDevCloseMany)
 		k.RetVoid(fnDevClose)
@@ -116,33 +118,30 @@ func devClose(k *kernel.Kernel, t *kernel.Task, dev *Device, done func()) {
 	finish()
 }
 
-// NetifCarrierOff is netif_carrier_off(): the link is gone. While the
-// device is closing, linkwatch has nothing more to do, so the model fires
-// no event.
+// NetifCarrierOff is netif_carrier_off(): the link is gone. If the
+// carrier was on, linkwatch hears of it: its work will put noop_qdisc
+// in the qdisc's place if the device is still up (a cable pulled), or
+// only set the operational state if it is being closed.
 func (d *Device) NetifCarrierOff(k *kernel.Kernel) {
-	k.Call(fnNetifCarrierOff)
-	d.NoCarrier = true
+	e := k.Call(fnNetifCarrierOff)
+	if d.NoCarrier {
+		e.Note = "__LINK_STATE_NOCARRIER was already set"
+	} else {
+		d.NoCarrier = true
+		e.Note = "__LINK_STATE_NOCARRIER set"
+		d.linkwatchFireEvent(k)
+	}
 	k.RetVoid(fnNetifCarrierOff)
 }
 
 // NetifCarrierOn is netif_carrier_on(): the link came up; linkwatch will
-// activate the qdisc from a workqueue (carrier-on with a noop qdisc is
-// urgent, so the work runs at once).
+// activate the qdisc from its work (at once: carrier-on with noop_qdisc
+// in place is urgent).
 func (d *Device) NetifCarrierOn(k *kernel.Kernel) {
 	k.Call(fnNetifCarrierOn)
 	if d.NoCarrier {
 		d.NoCarrier = false
-		k.Call(fnLinkwatchFire).Note = "urgent: queue the linkwatch work now"
-		k.Later(0, kernel.Context{Kind: kernel.CtxTask, Name: "kworker/u4:1", PID: 30}, func() { // system_unbound_wq
-			k.Call(fnLinkwatchEvent)
-			k.Call(fnLinkwatchDoDev)
-			if d.Up && !d.NoCarrier {
-				d.Net.Sched.DevActivate(k, d)
-			}
-			k.RetVoid(fnLinkwatchDoDev)
-			k.RetVoid(fnLinkwatchEvent)
-		})
-		k.RetVoid(fnLinkwatchFire)
+		d.linkwatchFireEvent(k)
 	}
 	k.RetVoid(fnNetifCarrierOn)
 }

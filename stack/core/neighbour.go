@@ -419,16 +419,29 @@ func (net *Net) NeighEventNS(k *kernel.Kernel, dev *Device, addr netip.Addr, lla
 	return n
 }
 
-var fnNeighIfdown = kernel.NewFn("neigh_ifdown", "net/core/neighbour.c", "neigh")
+var (
+	fnNeighIfdown      = kernel.NewFn("neigh_ifdown", "net/core/neighbour.c", "neigh")
+	fnNeighCarrierDown = kernel.NewFn("neigh_carrier_down", "net/core/neighbour.c", "neigh")
+)
 
 // NeighIfdown is neigh_ifdown() → neigh_flush_dev(): every entry on dev
 // dies, its timer stopped and the skbs parked on its arp_queue freed.
 // Nobody holds the entries in the model, so they leave the table.
 func (net *Net) NeighIfdown(k *kernel.Kernel, dev *Device) {
-	k.Call(fnNeighIfdown)
+	net.neighFlushDev(k, dev, fnNeighIfdown, false)
+}
+
+// NeighCarrierDown is neigh_carrier_down(): as neigh_ifdown, but
+// permanent entries (`ip neigh add … nud permanent`) survive.
+func (net *Net) NeighCarrierDown(k *kernel.Kernel, dev *Device) {
+	net.neighFlushDev(k, dev, fnNeighCarrierDown, true)
+}
+
+func (net *Net) neighFlushDev(k *kernel.Kernel, dev *Device, fn *kernel.Fn, skipPerm bool) {
+	k.Call(fn)
 	var kept []*Neighbour
 	for _, n := range net.Neighbours {
-		if n.Dev != dev {
+		if n.Dev != dev || skipPerm && n.State == NUDPermanent {
 			kept = append(kept, n)
 			continue
 		}
@@ -441,5 +454,5 @@ func (net *Net) NeighIfdown(k *kernel.Kernel, dev *Device) {
 		k.Note(trace.State, fmt.Sprintf("neigh %s dev %s: %s → dead", n.Key, dev.Name, n.State))
 	}
 	net.Neighbours = kept
-	k.RetVoid(fnNeighIfdown)
+	k.RetVoid(fn)
 }

@@ -19,6 +19,12 @@ type Net struct {
 	// hash draws it (flowHashSecretInit); a test may set it first.
 	HashRnd *SiphashKey
 
+	// lw is link_watch.c's event list, rate limit and work.
+	lw linkwatch
+	// rtnlHeld is the RTNL mutex; tasks wanting it sleep on rtnlWait.
+	rtnlHeld bool
+	rtnlWait kernel.WaitQueue
+
 	softnet   []*SoftnetData
 	ptypeBase map[uint16]PacketHandler
 	// offloads is offload_base: GSO handlers by ethertype.

@@ -131,8 +131,13 @@ type Device struct {
 	// QdiscSleeping is the configured qdisc (dev->qdisc) while noop_qdisc
 	// stands in for it, the device being down or without carrier.
 	QdiscSleeping Qdisc
-	NoCarrier     bool         // __LINK_STATE_NOCARRIER
-	PtypeAll      []PacketType // dev->ptype_all
+	NoCarrier     bool // __LINK_STATE_NOCARRIER
+	// stopping is __LINK_STATE_START already cleared by __dev_close_many
+	// while IFF_UP is still set: netif_running() is false.
+	stopping bool
+	// linkwatchPending is __LINK_STATE_LINKWATCH_PENDING: on lweventlist.
+	linkwatchPending bool
+	PtypeAll         []PacketType // dev->ptype_all
 
 	// txqStopped is __QUEUE_STATE_DRV_XOFF on the one netdev_queue.
 	txqStopped bool

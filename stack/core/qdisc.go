@@ -25,6 +25,7 @@ type QdiscRunner interface {
 	QdiscRun(k *kernel.Kernel, q Qdisc, dev *Device)
 	RunQdisc(k *kernel.Kernel, q Qdisc, dev *Device) // __qdisc_run
 	DevDeactivateMany(k *kernel.Kernel, dev *Device)
+	DevDeactivate(k *kernel.Kernel, dev *Device) // linkwatch, on carrier loss
 	DevActivate(k *kernel.Kernel, dev *Device)
 }
 

@@ -31,7 +31,6 @@ var (
 // IFF_UP changed, down to dev_change_flags under the RTNL lock. done gets
 // sendmsg's return value in task t (closing a device may sleep).
 func IPLinkSet(k *kernel.Kernel, t *kernel.Task, dev *Device, up bool, done func(rc int)) {
-	const msgLen = 32 // nlmsghdr + ifinfomsg
 	state := map[bool]string{true: "up", false: "down"}[up]
 	k.Call(fnSysSendmsg).Note = "ip link set " + dev.Name + " " + state + ": RTM_NEWLINK on a NETLINK_ROUTE socket (via ____sys_sendmsg, sock_sendmsg)"
 	k.Call(fnNetlinkSendmsg)
@@ -39,6 +38,13 @@ func IPLinkSet(k *kernel.Kernel, t *kernel.Task, dev *Device, up bool, done func
 	k.Call(fnRtnetlinkRcv)
 	k.Call(fnNetlinkRcvSkb)
 	k.Call(fnRtnetlinkRcvMsg).Note = "rtnl_lock(): one configuration change at a time"
+	dev.Net.RtnlLock(k, t, func() { rtnlNewlink(k, t, dev, up, done) })
+}
+
+// rtnlNewlink is the RTM_NEWLINK handling under the RTNL lock, and the
+// way back up to sendmsg once the flags changed.
+func rtnlNewlink(k *kernel.Kernel, t *kernel.Task, dev *Device, up bool, done func(rc int)) {
+	const msgLen = 32 // nlmsghdr + ifinfomsg
 	k.Call(fnRtnlNewlink)
 	k.Call(fnRtnlNewlinkInner).Note = dev.Name + " exists: change it"
 	k.Call(fnDoSetlink).Note = "ifi_change has IFF_UP"
@@ -46,6 +52,7 @@ func IPLinkSet(k *kernel.Kernel, t *kernel.Task, dev *Device, up bool, done func
 		k.RetS(fnDoSetlink, kernel.Err(rc).String())
 		k.RetS(fnRtnlNewlinkInner, kernel.Err(rc).String())
 		k.RetS(fnRtnlNewlink, kernel.Err(rc).String())
+		dev.Net.RtnlUnlock(k)
 		k.RetS(fnRtnetlinkRcvMsg, kernel.Err(rc).String())
 		k.Note(trace.State, "netlink_ack: the answer (NLMSG_ERROR, error "+kernel.Err(rc).String()+") is queued for ip to read")
 		k.RetS(fnNetlinkRcvSkb, "0")

@@ -23,6 +23,26 @@ var (
 	fnArpErrorReport = kernel.NewFn("arp_error_report", arpC, "neigh")
 )
 
+var fnArpNetdevEvent = kernel.NewFn("arp_netdev_event", arpC, "neigh")
+
+// arpNetdevEvent is arp_netdev_event(), ARP's netdev notifier: on
+// NETDEV_CHANGE without carrier, the device's neighbours are flushed
+// (neigh_carrier_down; net.ipv4.conf.*.arp_evict_nocarrier is 1 by
+// default), so the next packet resolves its address again. NETDEV_DOWN
+// is fib_disable_ip's business (arp_ifdown).
+func (n *Net) arpNetdevEvent(k *kernel.Kernel, ev core.NetdevEvent, dev *core.Device) {
+	if ev != core.NetdevChange {
+		return
+	}
+	e := k.Call(fnArpNetdevEvent)
+	e.Note = string(ev)
+	if dev.NoCarrier {
+		e.Note += ": no carrier, arp_evict_nocarrier: forget the neighbours"
+		n.Core.NeighCarrierDown(k, dev)
+	}
+	k.RetS(fnArpNetdevEvent, "NOTIFY_DONE")
+}
+
 // arpOps is arp_hh_ops, the neigh_ops of Ethernet ARP entries.
 type arpOps struct{ n *Net }
 

@@ -18,6 +18,7 @@ var (
 	fnFibAddIfaddr   = kernel.NewFn("fib_add_ifaddr", fibFrontendC, "ip")
 	fnRtCacheFlush   = kernel.NewFn("rt_cache_flush", "net/ipv4/route.c", "ip")
 	fnArpIfdown      = kernel.NewFn("arp_ifdown", "net/ipv4/arp.c", "neigh")
+	fnFibSyncUp      = kernel.NewFn("fib_sync_up", "net/ipv4/fib_semantics.c", "ip")
 )
 
 // fibNetdevEvent is fib_netdev_event(), IPv4's netdev notifier: routes
@@ -42,6 +43,10 @@ func (n *Net) fibNetdevEvent(k *kernel.Kernel, ev core.NetdevEvent, dev *core.De
 			k.Note(trace.State, "route added: "+r.String())
 			k.RetVoid(fnFibAddIfaddr)
 		}
+		n.rtCacheFlush(k)
+	case core.NetdevChange:
+		k.Call(fnFibNetdevEvent).Note = string(ev) + ": the carrier changed"
+		n.fibSyncLinkdown(k, dev)
 		n.rtCacheFlush(k)
 	default:
 		return
@@ -81,6 +86,31 @@ func (n *Net) fibDisableIP(k *kernel.Kernel, dev *core.Device) {
 	n.Core.NeighIfdown(k, dev)
 	k.RetVoid(fnArpIfdown)
 	k.RetVoid(fnFibDisableIP)
+}
+
+// fibSyncLinkdown is NETDEV_CHANGE's half of fib_netdev_event: with the
+// carrier (IFF_LOWER_UP) fib_sync_up clears RTNH_F_LINKDOWN on the
+// device's nexthops; without, fib_sync_down_dev sets it. Neither kills a
+// route: with net.ipv4.conf.all.ignore_routes_with_linkdown at its
+// default 0, lookups still choose them.
+func (n *Net) fibSyncLinkdown(k *kernel.Kernel, dev *core.Device) {
+	fn := fnFibSyncUp
+	if dev.NoCarrier {
+		fn = fnFibSyncDownDev
+	}
+	k.Call(fn)
+	changed := 0
+	for i := range n.Routes {
+		if r := &n.Routes[i]; r.Dev == dev && r.LinkDown != dev.NoCarrier {
+			r.LinkDown = dev.NoCarrier
+			changed++
+			k.Note(trace.State, "route "+r.String())
+		}
+	}
+	if fn == fnFibSyncDownDev {
+		changed = 0 // it counts routes that died, and a link down kills none
+	}
+	k.RetS(fn, fmt.Sprint(changed))
 }
 
 // rtCacheFlush is rt_cache_flush(): bump the generation id, so that every

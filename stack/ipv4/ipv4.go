@@ -55,7 +55,8 @@ func New(k *kernel.Kernel, c *core.Net) *Net {
 	c.DevAddPack(header.EtherTypeARP, arpPacketType{n})
 	c.DevAddOffload(header.EtherTypeIPv4, n.inetGSOSegment)
 	c.NeighOps = arpOps{n}
-	c.Notifiers = append(c.Notifiers, n.fibNetdevEvent)
+	// arp_init registers before ip_rt_init's ip_fib_init (inet_init)
+	c.Notifiers = append(c.Notifiers, n.arpNetdevEvent, n.fibNetdevEvent)
 	return n
 }
 

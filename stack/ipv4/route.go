@@ -16,6 +16,9 @@ type Route struct {
 	Dev *core.Device
 	Gw  netip.Addr // invalid when on-link
 	Src netip.Addr // the preferred source address
+	// LinkDown is RTNH_F_LINKDOWN on the nexthop: its device has no
+	// carrier. The route is still used (ignore_routes_with_linkdown 0).
+	LinkDown bool
 }
 
 func (r Route) String() string {
@@ -27,7 +30,11 @@ func (r Route) String() string {
 	if !r.Gw.IsValid() {
 		s += " scope link"
 	}
-	return s + " src " + r.Src.String()
+	s += " src " + r.Src.String()
+	if r.LinkDown {
+		s += " linkdown"
+	}
+	return s
 }
 
 // Rtable is struct rtable: the dst an output route attaches to an skb.

@@ -28,6 +28,7 @@ var (
 	fnNoopEnqueue        = kernel.NewFn("noop_enqueue", schGenericC, "qdisc")
 	fnNoopDequeue        = kernel.NewFn("noop_dequeue", schGenericC, "qdisc")
 	fnDevDeactivateMany  = kernel.NewFn("dev_deactivate_many", schGenericC, "qdisc")
+	fnDevDeactivate      = kernel.NewFn("dev_deactivate", schGenericC, "qdisc")
 	fnDevDeactivateQueue = kernel.NewFn("dev_deactivate_queue", schGenericC, "qdisc")
 	fnSynchronizeNet     = kernel.NewFn("synchronize_net", "net/core/dev.c", "qdisc")
 	fnDevResetQueue      = kernel.NewFn("dev_reset_queue", schGenericC, "qdisc")
@@ -286,6 +287,14 @@ func (Runner) DevDeactivateMany(k *kernel.Kernel, dev *core.Device) {
 		k.RetVoid(fnDevResetQueue)
 	}
 	k.RetVoid(fnDevDeactivateMany)
+}
+
+// DevDeactivate is dev_deactivate(): dev_deactivate_many on a list of
+// one, as linkwatch calls it when an up device loses its carrier.
+func (r Runner) DevDeactivate(k *kernel.Kernel, dev *core.Device) {
+	k.Call(fnDevDeactivate)
+	r.DevDeactivateMany(k, dev)
+	k.RetVoid(fnDevDeactivate)
 }
 
 // DevActivate is dev_activate(): with carrier, the configured qdisc
