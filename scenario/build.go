@@ -337,6 +337,23 @@ func buildHost(sim *kernel.Sim, hs Host) (*host, trace.Host, error) {
 			Name: dev.Name, Driver: dev.Driver, MAC: macS, Addr: pfx.String(), MTU: mtu, Qdisc: dev.Qdisc.Kind(),
 		})
 	}
+	for _, r := range hs.Routes {
+		dst, err := netip.ParsePrefix(r.Dst)
+		if err != nil {
+			return nil, info, fmt.Errorf("%s: route %s: %w", hs.Name, r.Dst, err)
+		}
+		gw, err := netip.ParseAddr(r.Via)
+		if err != nil {
+			return nil, info, fmt.Errorf("%s: route %s: %w", hs.Name, r.Dst, err)
+		}
+		for _, d := range c.Devices {
+			if d.IPv4.IsValid() && !d.Loopback && d.IPv4.Contains(gw) {
+				ip.Routes = append(ip.Routes, ipv4.Route{Dst: dst.Masked(), Dev: d, Gw: gw, Src: d.IPv4.Addr()})
+				break
+			}
+		}
+	}
+	ip.Forwarding = sysctl("net.ipv4.ip_forward") == 1
 	for _, nb := range hs.Neighbours {
 		dev := c.Device(nb.Dev)
 		if dev == nil {

@@ -205,9 +205,33 @@ func (f *File) check(pos positions) error {
 		}
 		for key, v := range h.Sysctls {
 			if _, ok := defaultSysctls[key]; !ok {
-				ps.add(hp+".sysctls."+key, "not a sysctl this model has (net.core.{wmem,rmem}_{default,max})")
+				ps.add(hp+".sysctls."+key, "not a sysctl this model has (net.core.{wmem,rmem}_{default,max}, net.ipv4.ip_forward)")
+			} else if key == "net.ipv4.ip_forward" {
+				if v != 0 && v != 1 {
+					ps.add(hp+".sysctls."+key, "%d: 0 or 1", v)
+				}
 			} else if v < 2304 || v > 1<<30 {
 				ps.add(hp+".sysctls."+key, "%d outside 2304..1073741824", v)
+			}
+		}
+		for i, r := range h.Routes {
+			rp := fmt.Sprintf("%s.routes[%d]", hp, i)
+			if p, err := netip.ParsePrefix(r.Dst); err != nil || !p.Addr().Is4() {
+				ps.add(rp+".dst", "%q is not an IPv4 prefix", r.Dst)
+			}
+			gw, err := netip.ParseAddr(r.Via)
+			if err != nil || !gw.Is4() {
+				ps.add(rp+".via", "%q is not an IPv4 address", r.Via)
+				continue
+			}
+			onLink := false
+			for _, n := range h.NICs {
+				if p, err := netip.ParsePrefix(n.Addr); err == nil && p.Contains(gw) {
+					onLink = true
+				}
+			}
+			if !onLink {
+				ps.add(rp+".via", "%s is on none of %s's NIC prefixes (Nexthop has invalid gateway)", r.Via, h.Name)
 			}
 		}
 		for i, r := range h.Netfilter {

@@ -50,6 +50,15 @@ type Host struct {
 	TCPCongestion string `json:"tcp_congestion_control"`
 	// BugOn injects BUG() into a kernel function (fault injection).
 	BugOn *BugOn `json:"bug_on"`
+	// Routes are `ip route add DST via GW`: the gateway must be on one of
+	// the host's NICs' prefixes, whose device the route then uses.
+	Routes []RouteSpec `json:"routes,omitempty"`
+}
+
+// RouteSpec is a route through a gateway.
+type RouteSpec struct {
+	Dst string `json:"dst"` // a prefix, e.g. 198.51.100.0/24
+	Via string `json:"via"` // the gateway's address
 }
 
 // BugOn makes the host execute BUG() on entering function Fn, as a
@@ -77,6 +86,7 @@ var defaultSysctls = map[string]int{
 	"net.core.rmem_default": 212992,
 	"net.core.wmem_max":     212992,
 	"net.core.rmem_max":     212992,
+	"net.ipv4.ip_forward":   0,
 }
 
 // NIC is a network interface and its driver model.

@@ -87,6 +87,12 @@ func isError(t uint8) bool {
 // something went wrong. Never about an ICMP error, a fragment after the
 // first, or a broadcast; rate-limited globally and per peer.
 func (n *Net) icmpSend(k *kernel.Kernel, skbIn *skb.SKB, typ, code uint8) {
+	n.icmpSendInfo(k, skbIn, typ, code, 0)
+}
+
+// icmpSendInfo is icmp_send() with its info word, the rest of the ICMP
+// header: for "fragmentation needed", the next hop's MTU (RFC 1191).
+func (n *Net) icmpSendInfo(k *kernel.Kernel, skbIn *skb.SKB, typ, code uint8, info uint32) {
 	e := k.Call(fnIcmpSend, skbIn)
 	iph := header.IPv4(skbIn.At(skbIn.NetworkHeader, header.IPv4MinLen))
 	switch {
@@ -99,7 +105,7 @@ func (n *Net) icmpSend(k *kernel.Kernel, skbIn *skb.SKB, typ, code uint8) {
 	case isError(typ) && iph.Protocol() == header.ProtoICMP && n.innerIsError(skbIn, iph):
 		e.Note = "never an ICMP error about an ICMP error"
 	default:
-		n.icmpSendAllowed(k, skbIn, iph, typ, code)
+		n.icmpSendAllowed(k, skbIn, iph, typ, code, info)
 	}
 	k.RetVoid(fnIcmpSend)
 }
@@ -109,7 +115,7 @@ func (n *Net) innerIsError(s *skb.SKB, iph header.IPv4) bool {
 	return inner == nil || isError(inner[0])
 }
 
-func (n *Net) icmpSendAllowed(k *kernel.Kernel, skbIn *skb.SKB, iph header.IPv4, typ, code uint8) {
+func (n *Net) icmpSendAllowed(k *kernel.Kernel, skbIn *skb.SKB, iph header.IPv4, typ, code uint8, info uint32) {
 	k.LocalBhDisable()
 	defer k.LocalBhEnable()
 	loopback := n.Core.Device(skbIn.Dev) != nil && n.Core.Device(skbIn.Dev).Loopback
@@ -144,7 +150,7 @@ func (n *Net) icmpSendAllowed(k *kernel.Kernel, skbIn *skb.SKB, iph header.IPv4,
 		quoted = quoted[:room]
 	}
 	msg := make([]byte, header.ICMPLen+len(quoted))
-	header.ICMP(msg).Encode(typ, code, 0)
+	header.ICMP(msg).Encode(typ, code, info)
 	copy(msg[header.ICMPLen:], quoted)
 	n.icmpPushReply(k, sk, msg, fl, rt)
 }

@@ -161,6 +161,20 @@ func (n *Net) ipRcvFinishCore(k *kernel.Kernel, s *skb.SKB, dev *core.Device) bo
 	}
 	e := k.Call(fnIPRouteInputNoref, s)
 	if !n.isLocal(h.Dst()) {
+		if n.Forwarding {
+			if rt := n.ipMkrouteInput(h.Dst()); rt != nil {
+				e.Note = fmt.Sprintf("%s is not ours; ip_forward is 1 and fib_lookup gives %s: dst.input = ip_forward, dst.output = ip_output", h.Dst(), rt.Route)
+				s.Dst = rt
+				k.RetS(fnIPRouteInputNoref, "0")
+				k.RetS(fnIPRcvFinishCore, "NET_RX_SUCCESS")
+				return true
+			}
+			e.Note = h.Dst().String() + " is not ours and no route leads there: -ENETUNREACH, ip_error"
+			k.RetS(fnIPRouteInputNoref, kernel.Err(-kernel.ENETUNREACH).String())
+			core.KfreeSkbReason(k, s, dropIPInaddrErrs)
+			k.RetS(fnIPRcvFinishCore, "NET_RX_DROP")
+			return false
+		}
 		e.Note = h.Dst().String() + " is not ours and ip_forward is 0: -EHOSTUNREACH, ip_error"
 		k.RetS(fnIPRouteInputNoref, kernel.Err(-kernel.EHOSTUNREACH).String())
 		core.KfreeSkbReason(k, s, dropIPInaddrErrs)
@@ -184,9 +198,33 @@ func (n *Net) isLocal(addr netip.Addr) bool {
 	return false
 }
 
-// dstInput is dst_input(): skb_dst(skb)->input, here ip_local_deliver.
+// ipMkrouteInput is what ip_route_input_slow and __mkroute_input make of
+// a packet for another host when forwarding is on: the FIB's longest
+// matching prefix through an up device, as a forwarding input route
+// (nil if there is none).
+func (n *Net) ipMkrouteInput(daddr netip.Addr) *Rtable {
+	var best *Route
+	for i := range n.Routes {
+		r := &n.Routes[i]
+		if r.Dst.Contains(daddr) && r.Dev.Up && (best == nil || r.Dst.Bits() > best.Dst.Bits()) {
+			best = r
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return &Rtable{Dev: best.Dev, Gw: best.Gw, Src: best.Src, MTU: best.Dev.MTU, Route: *best, Forward: true}
+}
+
+// dstInput is dst_input(): skb_dst(skb)->input, ip_local_deliver for a
+// local route and ip_forward for a forwarding one.
 func (n *Net) dstInput(k *kernel.Kernel, s *skb.SKB) {
 	k.Call(fnDstInput, s)
+	if rt, ok := s.Dst.(*Rtable); ok && rt.Forward {
+		n.ipForward(k, s)
+		k.RetS(fnDstInput, "0")
+		return
+	}
 	n.ipLocalDeliver(k, s)
 	k.RetS(fnDstInput, "0")
 }

@@ -36,6 +36,10 @@ var (
 	fnIPDoFragment      = kernel.NewFn("ip_do_fragment", ipOutputC, "ip")
 	fnIPFraglistInit    = kernel.NewFn("ip_fraglist_init", ipOutputC, "ip")
 	fnIPFraglistPrepare = kernel.NewFn("ip_fraglist_prepare", ipOutputC, "ip")
+	fnIPFragInit        = kernel.NewFn("ip_frag_init", ipOutputC, "ip")
+	fnIPFragNext        = kernel.NewFn("ip_frag_next", ipOutputC, "ip")
+	fnIPFragIpcb        = kernel.NewFn("ip_frag_ipcb", ipOutputC, "ip")
+	fnIPOptionsFragment = kernel.NewFn("ip_options_fragment", "net/ipv4/ip_options.c", "ip")
 	corkQueue           = "ip_make_skb queue (on stack)"
 	maxNonFragSize      = 0xffff
 	ipPmtudiscWantNotes = "DF: IP_PMTUDISC_WANT and the datagram fits the route's MTU"
@@ -438,15 +442,24 @@ func (n *Net) ipFragment(k *kernel.Kernel, s *skb.SKB, mtu int, output func(*ker
 // the head becomes the first fragment, each frag_list skb gets a copy of
 // the IP header with its own offset, MF, tot_len and checksum, and each
 // goes to output (ip_finish_output2) in turn, taking its share of the
-// socket's send buffer with it. The slow path (ip_frag_init and
-// ip_frag_next, copying a linear skb into new ones) is not modelled: the
-// model's senders always build the frag_list.
+// socket's send buffer with it. Anything else takes the slow path
+// (ip_frag_init, then ip_frag_next per fragment): a linear skb, such as
+// a forwarded packet bigger than the next link's MTU, or a frag_list
+// whose pieces do not fit the MTU, or a cloned skb, is copied piece by
+// piece into new skbs, each with LL_RESERVED_SPACE of headroom, and the
+// original is consumed once all are sent.
 func (n *Net) ipDoFragment(k *kernel.Kernel, s *skb.SKB, mtu int, output func(*kernel.Kernel, *skb.SKB) int) int {
 	e := k.Call(fnIPDoFragment, s)
 	rt := s.Dst.(*Rtable)
 	iph := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
 	hlen := iph.IHL()
+	if mtu < hlen+8 {
+		e.Note = fmt.Sprintf("mtu %d leaves no room for 8 bytes of data: -EMSGSIZE", mtu)
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		return int(kernel.Ret(k, fnIPDoFragment, kernel.Err(-kernel.EMSGSIZE)))
+	}
 	mtu -= hlen // the room for data in each fragment
+	s.InetSkbParm().SetFlags(s.InetSkbParm().Flags() | ipskbFragComplete)
 	llRs := rt.Dev.LLReservedSpace()
 	firstLen := s.HeadLen()
 	fast := len(s.FragList) > 0 && firstLen-hlen <= mtu && (firstLen-hlen)&7 == 0 &&
@@ -458,9 +471,7 @@ func (n *Net) ipDoFragment(k *kernel.Kernel, s *skb.SKB, mtu int, output func(*k
 		}
 	}
 	if !fast {
-		e.Note = "no frag_list to send as it is: the slow path (ip_frag_init, ip_frag_next) is not modelled; dropped"
-		core.KfreeSkbReason(k, s, skb.NotSpecified)
-		return int(kernel.Ret(k, fnIPDoFragment, kernel.Err(-kernel.EMSGSIZE)))
+		return n.ipDoFragmentSlow(k, e, s, hlen, llRs, mtu, output)
 	}
 	e.Note = fmt.Sprintf("fast path: the head and %d frag_list skbs are the fragments, %d bytes of data each at most", len(s.FragList), mtu&^7)
 	if sk, ok := s.Owner.(*socket.Sock); ok {
@@ -474,6 +485,7 @@ func (n *Net) ipDoFragment(k *kernel.Kernel, s *skb.SKB, mtu int, output func(*k
 		var next *skb.SKB
 		if i < len(frags) {
 			next = frags[i]
+			next.InetSkbParm().SetFlags(s.InetSkbParm().Flags())
 			offset = n.ipFraglistPrepare(k, cur, next, offset, hlen, i < len(frags)-1)
 		}
 		err = output(k, cur)
@@ -495,6 +507,173 @@ func (n *Net) ipDoFragment(k *kernel.Kernel, s *skb.SKB, mtu int, output func(*k
 	}
 	kernel.Ret(k, fnIPDoFragment, xmitRet(err))
 	return err
+}
+
+// ipDoFragmentSlow is ip_do_fragment's slow_path: ip_frag_init, then
+// for each fragment ip_frag_next (a new skb with the data copied in),
+// ip_frag_ipcb and output; the original skb is consumed at the end, or
+// freed if a fragment could not be sent.
+func (n *Net) ipDoFragmentSlow(k *kernel.Kernel, e *trace.Event, s *skb.SKB, hlen, llRs, mtu int, output func(*kernel.Kernel, *skb.SKB) int) int {
+	why := "no frag_list"
+	switch {
+	case len(s.FragList) > 0 && s.Cloned():
+		why = "the skb is cloned"
+	case len(s.FragList) > 0:
+		why = "the frag_list pieces do not fit the MTU as they are"
+	}
+	e.Note = fmt.Sprintf("slow path (%s): copy %d bytes of data into fragments of at most %d", why, s.Len()-hlen, mtu&^7)
+	st := n.ipFragInit(k, s, hlen, llRs, mtu)
+	err, count := 0, 0
+	for st.left > 0 {
+		first := st.offset == 0
+		f := n.ipFragNext(k, s, st)
+		n.ipFragIpcb(k, s, f, first)
+		count++
+		if err = output(k, f); err != 0 {
+			break
+		}
+	}
+	if err != 0 {
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		k.Note(trace.State, "IPSTATS_MIB_FRAGFAILS: a fragment was not sent; the original is freed")
+	} else {
+		core.ConsumeSkb(k, s)
+		k.Note(trace.State, fmt.Sprintf("IPSTATS_MIB_FRAGOKS: %d fragments created; the original skb is consumed", count))
+	}
+	kernel.Ret(k, fnIPDoFragment, xmitRet(err))
+	return err
+}
+
+// ipFragState is struct ip_frag_state: where the slow path is in the
+// datagram.
+type ipFragState struct {
+	df          bool
+	hlen, llRs  int
+	mtu         int // room for data in a fragment
+	left, ptr   int // bytes still to send; where they start, from the IP header
+	offset      int // their offset in the original datagram
+	notLastFrag bool
+}
+
+// ipFragInit is ip_frag_init(): all of the datagram after the header is
+// left to send, from the header's end; the offset starts at the
+// packet's own (it may already be a fragment) and MF is kept if it had
+// it.
+func (n *Net) ipFragInit(k *kernel.Kernel, s *skb.SKB, hlen, llRs, mtu int) *ipFragState {
+	e := k.Call(fnIPFragInit, s)
+	iph := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
+	st := &ipFragState{
+		df:   s.InetSkbParm().Flags()&ipskbFragPMTU != 0,
+		hlen: hlen, llRs: llRs, mtu: mtu,
+		left: s.Len() - (s.NetworkHeader - s.DataOff()) - hlen, ptr: hlen,
+		offset:      int(iph.FragOff()&header.IPv4Offset) << 3,
+		notLastFrag: iph.FragOff()&header.IPv4MF != 0,
+	}
+	e.Note = fmt.Sprintf("left %d bytes, ptr %d, offset %d, LL_RESERVED_SPACE %d", st.left, st.ptr, st.offset, llRs)
+	k.RetVoid(fnIPFragInit, s)
+	return st
+}
+
+// ipFragNext is ip_frag_next(): the next fragment, mtu bytes of data
+// (cut to a multiple of 8 unless it is the last): a new skb with
+// ll_rs bytes of headroom for the link header, the metadata copied
+// (ip_copy_metadata), charged to the original's socket if it has one,
+// the IP header copied in and the data copied from the original
+// (skb_copy_bits, which walks a frag_list too); then the header gets
+// its offset, MF (unless this is the end of the original), tot_len and
+// checksum.
+func (n *Net) ipFragNext(k *kernel.Kernel, s *skb.SKB, st *ipFragState) *skb.SKB {
+	e := k.Call(fnIPFragNext, s)
+	l := min(st.left, st.mtu)
+	if l < st.left {
+		l &^= 7
+	}
+	f := core.AllocSkb(k, l+st.hlen+st.llRs)
+	f.Priority, f.Protocol, f.Dev, f.Dst = s.Priority, s.Protocol, s.Dev, s.Dst
+	f.Hash, f.L4Hash, f.SwHash = s.Hash, s.L4Hash, s.SwHash
+	f.CB = s.CB
+	f.CBType = s.CBType
+	_ = f.Reserve(st.llRs)
+	_ = f.PutBytesErr(l + st.hlen)
+	f.ResetNetworkHeader()
+	f.TransportHeader = f.NetworkHeader + st.hlen
+	if sk, ok := s.Owner.(*socket.Sock); ok {
+		core.SkbSetOwnerW(k, f, sk)
+	}
+	nh := s.NetworkHeader - s.DataOff()
+	copy(f.At(f.NetworkHeader, st.hlen), s.At(s.NetworkHeader, st.hlen))
+	copy(f.At(f.TransportHeader, l), s.CopyBits(nh+st.ptr, l))
+	st.left -= l
+	iph := header.IPv4(f.At(f.NetworkHeader, st.hlen))
+	fo := uint16(st.offset >> 3)
+	if st.df {
+		fo |= header.IPv4DF
+	}
+	if st.left > 0 || st.notLastFrag {
+		fo |= header.IPv4MF
+	}
+	iph.SetFragOff(fo)
+	st.ptr += l
+	iph.SetTotalLen(l + st.hlen)
+	iph.SetChecksum()
+	mf := ""
+	if fo&header.IPv4MF != 0 {
+		mf = ", MF"
+	}
+	e.Note = fmt.Sprintf("alloc_skb(%d): id %d, offset %d (frag_off %d × 8)%s, tot_len %d", l+st.hlen+st.llRs, iph.ID(), st.offset, st.offset>>3, mf, l+st.hlen)
+	st.offset += l
+	return kernel.Ret(k, fnIPFragNext, f, s, f)
+}
+
+// ipFragIpcb is ip_frag_ipcb(): the fragment gets the original's IPCB
+// flags, and after the first fragment ip_options_fragment trims the
+// original's options to those copied into every fragment (the copied
+// bit), so later fragments inherit only those.
+func (n *Net) ipFragIpcb(k *kernel.Kernel, from, to *skb.SKB, first bool) {
+	k.Call(fnIPFragIpcb, to)
+	to.InetSkbParm().SetFlags(from.InetSkbParm().Flags())
+	if first {
+		e := k.Call(fnIPOptionsFragment, from)
+		e.Note = "no IP options: nothing to trim"
+		if iph := header.IPv4(from.At(from.NetworkHeader, header.IPv4MinLen)); iph.IHL() > header.IPv4MinLen {
+			e.Note = fmt.Sprintf("%d option bytes not marked copied became NOOPs", ipOptionsFragment(from.At(from.NetworkHeader+header.IPv4MinLen, iph.IHL()-header.IPv4MinLen)))
+		}
+		k.RetVoid(fnIPOptionsFragment, from)
+	}
+	k.RetVoid(fnIPFragIpcb, to)
+}
+
+// ipOptionsFragment is the work of ip_options_fragment() on the option
+// bytes: every option whose type lacks the copied bit (0x80) is
+// overwritten with IPOPT_NOOP; it returns how many bytes were. A
+// malformed length ends the walk, as the kernel's does.
+func ipOptionsFragment(opt []byte) int {
+	const ipoptEnd, ipoptNoop, ipoptCopy = 0, 1, 0x80
+	n := 0
+	for i := 0; i < len(opt); {
+		switch opt[i] {
+		case ipoptEnd:
+			return n
+		case ipoptNoop:
+			i++
+			continue
+		}
+		if i+1 >= len(opt) {
+			return n
+		}
+		l := int(opt[i+1])
+		if l < 2 || i+l > len(opt) {
+			return n
+		}
+		if opt[i]&ipoptCopy == 0 {
+			for j := i; j < i+l; j++ {
+				opt[j] = ipoptNoop
+			}
+			n += l
+		}
+		i += l
+	}
+	return n
 }
 
 // ipFraglistInit is ip_fraglist_init(): take the frag_list off the head,

@@ -33,7 +33,10 @@ type Net struct {
 	tcpReqs                                map[*tcpSock][]*requestSock
 	nsk                                    int
 
-	DefaultTTL                  int    // net.ipv4.ip_default_ttl
+	DefaultTTL int // net.ipv4.ip_default_ttl
+	// Forwarding is net.ipv4.ip_forward: packets for other hosts are
+	// routed on (ip_forward) instead of dropped.
+	Forwarding                  bool
 	LocalPortLow, LocalPortHigh int    // net.ipv4.ip_local_port_range
 	DefaultSndBuf               int    // net.core.wmem_default
 	DefaultRcvBuf               int    // net.core.rmem_default

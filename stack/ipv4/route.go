@@ -45,6 +45,9 @@ type Rtable struct {
 	MTU   int
 	Route Route
 	Local bool // an input route to this host (RTN_LOCAL)
+	// Forward is an input route through this host: dst.input is
+	// ip_forward (net.ipv4.ip_forward = 1).
+	Forward bool
 }
 
 // Nexthop is the address the neighbour layer must resolve.
