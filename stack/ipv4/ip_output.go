@@ -589,10 +589,10 @@ func (n *Net) ipFragNext(k *kernel.Kernel, s *skb.SKB, st *ipFragState) *skb.SKB
 		l &^= 7
 	}
 	f := core.AllocSkb(k, l+st.hlen+st.llRs)
-	f.Priority, f.Protocol, f.Dev, f.Dst = s.Priority, s.Protocol, s.Dev, s.Dst
+	// ip_copy_metadata: the cb is not copied (ip_frag_ipcb copies the
+	// IPCB flags alone)
+	f.PktType, f.Priority, f.Protocol, f.Dev, f.Dst = s.PktType, s.Priority, s.Protocol, s.Dev, s.Dst
 	f.Hash, f.L4Hash, f.SwHash = s.Hash, s.L4Hash, s.SwHash
-	f.CB = s.CB
-	f.CBType = s.CBType
 	_ = f.Reserve(st.llRs)
 	_ = f.PutBytesErr(l + st.hlen)
 	f.ResetNetworkHeader()
