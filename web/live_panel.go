@@ -29,7 +29,6 @@ type liveMode struct {
 	nextOp  int
 	running bool
 	replay  []byte // the replay file, taken when the run was disconnected
-	key     runKey // the lesson the page showed when live began
 }
 
 // liveRun is one live session and what only its goroutine touches.
@@ -104,8 +103,11 @@ func (s *Scope) liveStart(ctx app.Context, cfg liveConfig) {
 	}
 	// The lesson's run, if one is loading, is now stale.
 	s.loadGen++
-	s.live.key = runKey{s.v.Lesson, s.v.Knobs}
-	s.loading, s.model, s.err, s.cursor, s.custom, s.loaded = false, nil, "", 0, nil, runKey{}
+	// The live scenario becomes the page's custom one: navigating keeps
+	// it until a lesson is chosen or the knobs re-run (s.start, which
+	// ends the live run); loaded names no lesson, so choosing even the
+	// one shown before loads it.
+	s.loading, s.model, s.err, s.cursor, s.custom, s.loaded = false, nil, "", 0, f, runKey{}
 	s.bp, s.logIdx, s.filter = nil, nil, logFilter{}
 	s.setPlaying(false)
 	if s.speed == "" {
@@ -219,19 +221,6 @@ func remapBreaks(old, m *Model, bp map[int]bool) map[int]bool {
 		}
 	}
 	return out
-}
-
-// liveKeeps reports whether a navigation to key leaves the live run on
-// the page: one to the lesson shown when it began does (the page's first
-// navigation, if live began on mounting); another lesson ends it.
-func (s *Scope) liveKeeps(key runKey) bool {
-	if !s.live.running {
-		return false
-	}
-	if s.live.key.Lesson == "" {
-		s.live.key = key
-	}
-	return key == s.live.key
 }
 
 // liveStop ends the live run at once (another lesson was chosen, or the
