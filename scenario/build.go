@@ -368,6 +368,10 @@ func (r *Runner) Replay() *File {
 	return &f
 }
 
+// Events is how many simulation events have run: the trace has not
+// changed while it stays the same.
+func (r *Runner) Events() int { return r.events }
+
 // Until is when the run ends, in virtual time.
 func (r *Runner) Until() int64 { return r.until }
 

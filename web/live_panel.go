@@ -37,6 +37,7 @@ type liveRun struct {
 	stop  context.CancelFunc
 	cfg   liveConfig
 	names []string // programs the page started; only in sess.Do
+	seen  int      // Runner.Events at the last snapshot; only in sess.Do
 }
 
 // Timing of the view while live.
@@ -143,6 +144,7 @@ func (s *Scope) liveStart(ctx app.Context, cfg liveConfig) {
 	go func() {
 		tick := time.NewTicker(livePoll)
 		defer tick.Stop()
+		var before map[string][]byte
 		for {
 			select {
 			case <-runCtx.Done():
@@ -150,6 +152,10 @@ func (s *Scope) liveStart(ctx app.Context, cfg liveConfig) {
 			case <-tick.C:
 			}
 			t, got := run.take()
+			if !changed(t, got, before) {
+				continue // nothing to render
+			}
+			before = got
 			ctx.Dispatch(func(ctx app.Context) {
 				if s.live.run == run {
 					s.liveShow(ctx, t, got)
@@ -159,17 +165,33 @@ func (s *Scope) liveStart(ctx app.Context, cfg liveConfig) {
 	}()
 }
 
-// take snapshots the trace and what each op's program received.
-func (run *liveRun) take() (*trace.Trace, map[string][]byte) {
-	var t *trace.Trace
-	got := map[string][]byte{}
+// take snapshots the trace, unless no event has run since the last
+// snapshot (then t is nil), and what each op's program received.
+func (run *liveRun) take() (t *trace.Trace, got map[string][]byte) {
+	got = map[string][]byte{}
 	run.sess.Do(func(r *scenario.Runner) {
-		t = snapshot(r)
+		if n := r.Events(); n != run.seen {
+			run.seen = n
+			t = snapshot(r)
+		}
 		for _, n := range run.names {
 			got[n] = slices.Clone(r.Received(liveHost, n))
 		}
 	})
 	return t, got
+}
+
+// changed reports whether a poll brought anything new to show.
+func changed(t *trace.Trace, got, before map[string][]byte) bool {
+	if t != nil || len(got) != len(before) {
+		return true
+	}
+	for n, b := range got {
+		if len(b) != len(before[n]) {
+			return true
+		}
+	}
+	return false
 }
 
 // liveShow puts a fresh snapshot on the page. Following, the view plays

@@ -204,3 +204,46 @@ func TestLivePanel(t *testing.T) {
 		}
 	}
 }
+
+// A poll takes a snapshot only when events have run since the last, and
+// only a change is rendered.
+func TestLiveTake(t *testing.T) {
+	f, err := liveScenario(liveConfig{Addr: "192.0.2.2/24", MAC: "02:00:00:00:00:09"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := scenario.NewRunner(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &liveRun{sess: live.New(r)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go run.sess.Run(ctx)
+	time.Sleep(5 * time.Millisecond)
+	t1, got1 := run.take()
+	if t1 == nil || len(t1.Events) == 0 || t1.Events[0].Host != liveHost {
+		t.Fatalf("first snapshot: %+v", t1)
+	}
+	t2, got2 := run.take()
+	if t2 != nil || changed(t2, got2, got1) {
+		t.Errorf("a quiet run gave a new snapshot (%v) or a change", t2 != nil)
+	}
+	p, err := opProgram(opUDP, "udp-1", "192.0.2.1", 9, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.sess.Do(func(r *scenario.Runner) {
+		if err := r.AddProgram(liveHost, p); err != nil {
+			t.Error(err)
+		}
+		run.names = append(run.names, p.Name)
+	})
+	t3, got3 := run.take()
+	if t3 == nil || len(t3.Events) <= len(t1.Events) || !changed(t3, got3, got2) {
+		t.Errorf("after an op: snapshot %v", t3 != nil)
+	}
+	if _, ok := got3["udp-1"]; !ok {
+		t.Error("the op's program is not polled")
+	}
+}
