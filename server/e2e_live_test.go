@@ -131,6 +131,14 @@ func TestBrowserLive(t *testing.T) {
 		`(() => { const c = document.getElementById("cursor"); return !!c && +c.dataset.last > 200 && +c.dataset.last - +c.dataset.cursor <= 600; })()`,
 		`document.getElementById("cursor").outerHTML`, 20*time.Second)
 
+	// The view's URL, rewritten at every step, never gets the token back.
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`location.href`, &href)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(href, testToken) || !strings.Contains(href, "c=") {
+		t.Errorf("the address bar while following: %s", href)
+	}
+
 	// The bridge restarts: the WebSocket drops, the page says so and
 	// reconnects, and a ping goes through again.
 	cur.Swap(nil).Close()
