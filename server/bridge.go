@@ -129,10 +129,11 @@ type bridge struct {
 	tapMACs map[mac]bool // source MACs seen on frames from the TAP
 
 	// Frames from the TAP are read, without waiting, by whoever holds
-	// rxMu: the TAP reader, or a client's reader just after it wrote a
-	// frame to the TAP (the kernel often answers within that write, and
-	// taking the answer there saves waking the TAP reader). Holding rxMu
-	// while dispatching keeps them in order.
+	// rxMu: the TAP reader, or the reader of a client that wrote to the
+	// TAP, once it has handled what it read (the kernel answers within
+	// the TAP write, and sending the answers from there saves the hand-off
+	// to the client's writer). Holding rxMu while dispatching keeps them
+	// in order.
 	rxMu     sync.Mutex
 	rxClosed bool            // the TAP is closed: tapFD is no longer ours
 	tapRaw   syscall.RawConn // nil: the TAP is read by the TAP reader alone

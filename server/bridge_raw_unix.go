@@ -4,19 +4,23 @@ package main
 
 import (
 	"errors"
+	"io"
 
 	"golang.org/x/sys/unix"
 )
 
 // readFD reads one frame from a non-blocking descriptor without waiting;
-// again reports that none was ready.
+// again reports that none was ready. Nothing read is the end, as for
+// os.File.
 func readFD(fd uintptr, buf []byte) (n int, again bool, err error) {
 	n, err = unix.Read(int(fd), buf)
-	if errors.Is(err, unix.EAGAIN) {
+	switch {
+	case errors.Is(err, unix.EAGAIN):
 		return 0, true, nil
-	}
-	if err != nil {
+	case err != nil:
 		return 0, false, err
+	case n == 0:
+		return 0, false, io.EOF
 	}
 	return n, false, nil
 }

@@ -679,3 +679,28 @@ func TestAppendBinaryMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestBridgeTAPGone: when the TAP's other end goes away, the bridge
+// says so to its clients and stops, rather than spinning on reads.
+func TestBridgeTAPGone(t *testing.T) {
+	h := newHarness(t, bridgeOptions{})
+	c := h.dial(t, 1)
+	h.kernel.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := c.Read()
+		if err == nil {
+			continue
+		}
+		if !strings.Contains(err.Error(), "TAP device failed") {
+			t.Errorf("the client was told %v", err)
+		}
+		break
+	}
+	h.b.mu.RLock()
+	closed := h.b.closed
+	h.b.mu.RUnlock()
+	if !closed {
+		t.Error("the bridge still runs without its TAP")
+	}
+}
