@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -36,8 +37,9 @@ type liveRun struct {
 	sess  *live.Session
 	stop  context.CancelFunc
 	cfg   liveConfig
-	names []string // programs the page started; only in sess.Do
-	seen  int      // Runner.Events at the last snapshot; only in sess.Do
+	names []string     // programs the page started; only in sess.Do
+	seen  int          // Runner.Events at the last snapshot; only in sess.Do
+	build atomic.Int64 // ns the page took to lay out the last snapshot
 }
 
 // Timing of the view while live.
@@ -145,17 +147,23 @@ func (s *Scope) liveStart(ctx app.Context, cfg liveConfig) {
 		tick := time.NewTicker(livePoll)
 		defer tick.Stop()
 		var before map[string][]byte
+		var shown time.Time
 		for {
 			select {
 			case <-runCtx.Done():
 				return
 			case <-tick.C:
 			}
+			// Laying out a long trace takes a while: leave the page
+			// four times as long to itself between snapshots.
+			if time.Since(shown) < 4*time.Duration(run.build.Load()) {
+				continue
+			}
 			t, got := run.take()
 			if !changed(t, got, before) {
 				continue // nothing to render
 			}
-			before = got
+			before, shown = got, time.Now()
 			ctx.Dispatch(func(ctx app.Context) {
 				if s.live.run == run {
 					s.liveShow(ctx, t, got)
@@ -205,8 +213,10 @@ func (s *Scope) liveShow(ctx app.Context, t *trace.Trace, got map[string][]byte)
 	if t == nil || len(t.Events) == 0 || s.model != nil && len(t.Events) == s.model.Len() {
 		return
 	}
+	t0 := time.Now()
 	old := s.model
 	s.model = NewModel(t)
+	s.live.run.build.Store(int64(time.Since(t0)))
 	s.bp = remapBreaks(old, s.model, s.bp)
 	s.cursor = s.model.Clamp(s.cursor)
 	if s.live.follow && s.model.Len()-1-s.cursor > liveLag {
@@ -395,7 +405,8 @@ func (s *Scope) livePanel() app.UI {
 						app.Code().Text(o.Name+" → "+o.Target),
 						app.Text(" "+o.result(l)),
 						app.If(o.Kind == opHTTP && len(o.Got) > 0, func() app.UI {
-							return app.Pre().Class("live-got").Text(string(o.Got[:min(len(o.Got), 4096)]))
+							return app.Pre().Class("live-got").Style("max-height", "24em").Style("overflow", "auto").
+								Text(string(o.Got[:min(len(o.Got), 4096)]))
 						}),
 					)
 				})),
