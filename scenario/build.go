@@ -1,7 +1,9 @@
 package scenario
 
 import (
+	"cmp"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -120,11 +122,29 @@ type Runner struct {
 	hosts    []trace.Host
 	bridge   *nicsim.Bridge
 	links    []trace.Link
+	file     *File
+	world    map[string]*host
+	pending  []input   // the file's live inputs not applied yet, by time
+	injected []Inject  // frames taken from the real network (Inject)
+	added    []program // programs started live (AddProgram)
+}
+
+// input is one thing a live run did at a time: a frame from the real
+// network, or a program started from outside.
+type input struct {
+	at    int64
+	apply func()
+}
+
+// program is a live-added program and its host.
+type program struct {
+	host string
+	p    Program
 }
 
 // NewRunner builds the scenario's world, ready to run.
 func NewRunner(f *File) (*Runner, error) {
-	r := &Runner{received: map[string][]byte{}}
+	r := &Runner{received: map[string][]byte{}, file: f}
 	sim := kernel.NewSim(f.RNGSeed)
 	hosts := map[string]*host{}
 	var info []trace.Host
@@ -168,28 +188,45 @@ func NewRunner(f *File) (*Runner, error) {
 			r.links = append(r.links, trace.Link{Name: l.Name, LinkType: trace.LinkTypePPPHDLC})
 		}
 	}
+	r.sim, r.world = sim, hosts
 	for _, hs := range f.Hosts {
 		for _, p := range hs.Programs {
-			schedule(hosts[hs.Name], p, func(b []byte) {
-				key := hs.Name + "/" + p.Name
-				r.received[key] = append(r.received[key], b...)
-			})
+			if p.Live {
+				r.pending = append(r.pending, input{p.AtNs, func() { r.start(hs.Name, p) }})
+				continue
+			}
+			r.start(hs.Name, p)
 		}
 	}
 	for _, in := range f.Inject {
+		frame, _ := hex.DecodeString(in.Frame) // checked by Parse
+		if in.To == BridgeEnd {
+			r.pending = append(r.pending, input{in.AtNs, func() { r.bridge.Inject(frame) }})
+			continue
+		}
 		nic, err := endpoint(hosts, in.To)
 		if err != nil {
 			return nil, fmt.Errorf("inject: %w", err)
 		}
-		frame, _ := hex.DecodeString(in.Frame) // checked by Parse
 		sim.At(in.AtNs, func() { nic.Arrive(frame) })
 	}
+	// At one time a live run takes frames before it starts programs (see
+	// Inject); the sort keeps each kind's own order.
+	slices.SortStableFunc(r.pending, func(a, b input) int { return cmp.Compare(a.at, b.at) })
 	until := f.UntilNs
 	if until == 0 {
 		until = DefaultUntilNs
 	}
-	r.sim, r.until, r.name, r.hosts = sim, until, f.Name, info
+	r.until, r.name, r.hosts = until, f.Name, info
 	return r, nil
+}
+
+// start schedules a program on host h at its time.
+func (r *Runner) start(h string, p Program) {
+	schedule(r.world[h], p, func(b []byte) {
+		key := h + "/" + p.Name
+		r.received[key] = append(r.received[key], b...)
+	})
 }
 
 // maxEvents bounds a whole run, so that no scenario can run forever.
@@ -201,10 +238,36 @@ func (r *Runner) Step(n int) bool {
 	if r.done {
 		return true
 	}
-	n = min(n, maxEvents-r.events)
-	r.events += n
-	r.done = r.sim.Step(r.until, n) || r.events >= maxEvents
+	idle := r.runTo(r.until, min(n, maxEvents-r.events))
+	r.done = idle || r.events >= maxEvents
 	return r.done
+}
+
+// runTo runs at most n events due by t, applying the file's live inputs
+// when their time comes: after every event due by then, as a live run
+// applied them. It reports whether nothing is left to do by t.
+func (r *Runner) runTo(t int64, n int) bool {
+	for {
+		lim, next := t, len(r.pending) > 0 && r.pending[0].at <= t
+		if next {
+			lim = r.pending[0].at
+		}
+		before := r.sim.Executed
+		idle := r.sim.Step(lim, n)
+		ran := r.sim.Executed - before
+		r.events += ran
+		n -= ran
+		if !idle {
+			return false
+		}
+		if !next {
+			return true
+		}
+		r.sim.AdvanceTo(lim)
+		in := r.pending[0]
+		r.pending = r.pending[1:]
+		in.apply()
+	}
 }
 
 // Bridge is the outside end of the scenario's link to the bridge, or nil.
@@ -218,15 +281,9 @@ func (r *Runner) Bridge() *nicsim.Bridge { return r.bridge }
 // over.
 func (r *Runner) AdvanceTo(t int64) bool {
 	t = min(t, r.until)
-	for !r.done {
-		before := r.sim.Executed
-		idle := r.sim.Step(t, min(1<<16, maxEvents-r.events))
-		r.events += r.sim.Executed - before
+	for !r.done && !r.runTo(t, min(1<<16, maxEvents-r.events)) {
 		if r.events >= maxEvents {
 			r.done = true
-		}
-		if idle {
-			break
 		}
 	}
 	r.sim.AdvanceTo(t)
@@ -235,6 +292,91 @@ func (r *Runner) AdvanceTo(t int64) bool {
 	}
 	return r.done
 }
+
+// Inject puts a frame from the real network on the bridge cable now,
+// once everything due by now has run, and records it for Replay. A
+// program started at this very nanosecond came first, so the frame
+// waits a nanosecond: a replay applies frames before programs.
+func (r *Runner) Inject(frame []byte) error {
+	if r.bridge == nil {
+		return errors.New("the scenario has no link to the bridge")
+	}
+	if len(frame) < header.EthernetLen {
+		return r.bridge.Inject(frame) // refused, and never seen
+	}
+	now := r.Now()
+	if n := len(r.added); n > 0 && r.added[n-1].p.AtNs == now {
+		now++
+	}
+	r.AdvanceTo(now)
+	r.injected = append(r.injected, Inject{AtNs: r.Now(), To: BridgeEnd, Frame: hex.EncodeToString(frame)})
+	return r.bridge.Inject(frame)
+}
+
+// AddProgram starts program p on host h now, once everything due by now
+// has run, and records it for Replay: a system call made from outside
+// while the run is live (the page's ping button). Its name must be new
+// on h; its steps are checked as Parse checks a file's.
+func (r *Runner) AddProgram(h string, p Program) error {
+	hh := r.world[h]
+	if hh == nil {
+		return fmt.Errorf("no host %q", h)
+	}
+	if r.done {
+		return errors.New("the run is over")
+	}
+	for _, hs := range r.file.Hosts {
+		for _, q := range hs.Programs {
+			if hs.Name == h && q.Name == p.Name {
+				return fmt.Errorf("%s already runs a program %q", h, p.Name)
+			}
+		}
+	}
+	for _, q := range r.added {
+		if q.host == h && q.p.Name == p.Name {
+			return fmt.Errorf("%s already runs a program %q", h, p.Name)
+		}
+	}
+	ps := &problems{}
+	for si, s := range p.Steps {
+		sp := fmt.Sprintf("steps[%d]", si)
+		checkStep(ps, sp, s)
+		if s.Op == "link" && s.Dev != "lo" && hh.core.Device(s.Dev) == nil {
+			ps.add(sp+".dev", "no NIC %q on %s (nor lo)", s.Dev, h)
+		}
+	}
+	if err := ps.err(); err != nil {
+		return err
+	}
+	r.AdvanceTo(r.Now())
+	p.AtNs, p.Live = r.Now(), true
+	r.added = append(r.added, program{h, p})
+	r.start(h, p)
+	return nil
+}
+
+// Replay is the scenario as this run has played so far: the file with the
+// frames taken from the real network and the programs started live, up
+// to now. Simulating it gives this run's trace, event for event, without
+// a network.
+func (r *Runner) Replay() *File {
+	f := *r.file
+	f.UntilNs = r.Now()
+	f.Inject = append(slices.Clip(f.Inject), r.injected...)
+	f.Hosts = slices.Clone(f.Hosts)
+	for _, a := range r.added {
+		for i := range f.Hosts {
+			if f.Hosts[i].Name == a.host {
+				f.Hosts[i].Programs = append(slices.Clip(f.Hosts[i].Programs), a.p)
+			}
+		}
+	}
+	return &f
+}
+
+// Events is how many simulation events have run: the trace has not
+// changed while it stays the same.
+func (r *Runner) Events() int { return r.events }
 
 // Until is when the run ends, in virtual time.
 func (r *Runner) Until() int64 { return r.until }

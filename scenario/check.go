@@ -114,7 +114,11 @@ type problems struct {
 }
 
 func (ps *problems) add(path, format string, a ...any) {
-	ps.errs = append(ps.errs, ps.pos.where(path)+": "+path+": "+fmt.Sprintf(format, a...))
+	at := ""
+	if ps.pos.data != nil { // not checking a file (Runner.AddProgram)
+		at = ps.pos.where(path) + ": "
+	}
+	ps.errs = append(ps.errs, at+path+": "+fmt.Sprintf(format, a...))
 }
 
 func (ps *problems) err() error {
@@ -326,7 +330,9 @@ func (f *File) check(pos positions) error {
 	}
 	for i, in := range f.Inject {
 		ip := fmt.Sprintf("inject[%d]", i)
-		if !nics[in.To] {
+		if in.To == BridgeEnd && bridges == 0 {
+			ps.add(ip+".to", "no link leads to the bridge")
+		} else if !nics[in.To] && in.To != BridgeEnd {
 			ps.add(ip+".to", "no NIC %q", in.To)
 		}
 		if b, err := hex.DecodeString(in.Frame); err != nil || len(b) > 65536 {

@@ -29,9 +29,12 @@ type File struct {
 
 // Inject puts a frame on the wire towards a NIC at a given time: traffic
 // from outside the scenario (a test, a fuzzer, a bridged real network).
+// To "bridge" is a frame a live run took from the real network: it
+// enters through the bridge end of the cable once everything due by
+// at_ns has run, as it did live (Runner.Replay).
 type Inject struct {
 	AtNs  int64  `json:"at_ns"`
-	To    string `json:"to"`    // "HOST.NIC"
+	To    string `json:"to"`    // "HOST.NIC", or "bridge"
 	Frame string `json:"frame"` // hex, without FCS
 }
 
@@ -142,6 +145,9 @@ type Program struct {
 	Name  string `json:"name"`
 	AtNs  int64  `json:"at_ns"`
 	Steps []Step `json:"steps"`
+	// Live marks a program started during a live run (Runner.AddProgram):
+	// it starts once everything due by at_ns has run, as it did then.
+	Live bool `json:"live,omitempty"`
 }
 
 // Step is one system call.

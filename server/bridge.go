@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +13,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -125,6 +128,19 @@ type bridge struct {
 	tapMu   sync.Mutex
 	tapMACs map[mac]bool // source MACs seen on frames from the TAP
 
+	// Frames from the TAP are read, without waiting, by whoever holds
+	// rxMu: the TAP reader, or the reader of a client that wrote to the
+	// TAP, once it has handled what it read (the kernel answers within
+	// the TAP write, and sending the answers from there saves the hand-off
+	// to the client's writer). Holding rxMu while dispatching keeps them
+	// in order.
+	rxMu     sync.Mutex
+	rxClosed bool            // the TAP is closed: tapFD is no longer ours
+	tapRaw   syscall.RawConn // nil: the TAP is read by the TAP reader alone
+	tapFD    uintptr
+	rxBuf    []byte
+	touched  []*bridgeClient // clients with frames gathered for a direct send
+
 	tapRx, tapTx, tapTxErr, tapOversize atomic.Uint64
 
 	shutdownOnce sync.Once
@@ -171,6 +187,14 @@ func newBridge(tap io.ReadWriteCloser, opt bridgeOptions) (*bridge, error) {
 	}
 	for _, o := range opt.AllowOrigins {
 		b.origins[normOrigin(o)] = true
+	}
+	if sc, ok := tap.(syscall.Conn); ok && haveRaw {
+		if rc, err := sc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { b.tapFD = fd })
+			if nonblocking(b.tapFD) {
+				b.tapRaw, b.rxBuf = rc, make([]byte, 65536)
+			}
+		}
 	}
 	b.upgrader = websocket.Upgrader{
 		// A read buffer of several frames takes a client's burst in
@@ -240,6 +264,12 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newBridgeClient(b, conn, hj.conn)
+	hj.conn.beforeRead = func() {
+		if c.wroteTAP {
+			c.wroteTAP = false
+			b.pollTAP()
+		}
+	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -270,6 +300,9 @@ func (b *bridge) shutdown(why string) {
 			cs = append(cs, c)
 		}
 		b.mu.Unlock()
+		b.rxMu.Lock()
+		b.rxClosed = true
+		b.rxMu.Unlock()
 		b.tap.Close()
 		for _, c := range cs {
 			c.shutdown(websocket.CloseGoingAway, why)
@@ -289,47 +322,117 @@ func (b *bridge) counts() *bridgeCounts {
 }
 
 // readTAP hands each frame from the kernel to the clients it is for. It
-// never blocks on a client: a full queue loses the frame.
+// never blocks on a client: a frame a client's socket cannot take at once
+// is queued, and a full queue loses it.
 func (b *bridge) readTAP() {
 	defer b.wg.Done()
-	limit := b.opt.MTU + ethHeaderLen
-	buf := make([]byte, 65536)
-	for {
-		n, err := b.tap.Read(buf)
-		if err != nil {
-			b.mu.RLock()
-			closed := b.closed
-			b.mu.RUnlock()
-			if !closed {
-				b.opt.Logf("bridge: reading the TAP: %v", err)
-				b.shutdown("TAP device failed")
-			}
-			return
-		}
-		b.tapRx.Add(1)
-		if n < ethHeaderLen {
-			continue
-		}
-		if n > limit {
-			b.tapOversize.Add(1)
-			continue
-		}
-		frame := append([]byte(nil), buf[:n]...)
-		b.learnTAP(mac(frame[6:12]))
-		b.mu.RLock()
-		if c := b.byMAC[mac(frame[:6])]; c != nil {
-			c.enqueue(frame)
-			b.mu.RUnlock()
-			continue
-		}
-		// Broadcast, multicast and unknown unicast go to every client,
-		// as a switch floods them.
-		for c := range b.clients {
-			if c.pinned.Load() {
-				c.enqueue(frame)
+	var err error
+	if b.tapRaw != nil {
+		for err == nil {
+			var rerr error
+			err = b.tapRaw.Read(func(fd uintptr) bool {
+				b.rxMu.Lock()
+				defer b.rxMu.Unlock()
+				if b.rxClosed {
+					rerr = os.ErrClosed
+					return true
+				}
+				again, e := b.drainTAP(fd, false)
+				rerr = e
+				return e != nil || !again // else wait until the TAP is readable
+			})
+			if err == nil {
+				err = rerr
 			}
 		}
-		b.mu.RUnlock()
+	} else {
+		buf := make([]byte, 65536)
+		for {
+			var n int
+			if n, err = b.tap.Read(buf); err != nil {
+				break
+			}
+			b.rxMu.Lock()
+			b.tapFrame(buf[:n], false)
+			b.rxMu.Unlock()
+		}
+	}
+	b.mu.RLock()
+	closed := b.closed
+	b.mu.RUnlock()
+	if !closed {
+		b.opt.Logf("bridge: reading the TAP: %v", err)
+		b.shutdown("TAP device failed")
+	}
+}
+
+// drainBatch bounds how many frames one holder of rxMu reads in a row.
+const drainBatch = 64
+
+// drainTAP reads and dispatches the frames ready on the TAP, at most
+// drainBatch; direct, it sends each client its share in one write (see
+// deliver). again reports that it found none left. Callers hold rxMu.
+func (b *bridge) drainTAP(fd uintptr, direct bool) (again bool, err error) {
+	defer b.sendGathered()
+	for range drainBatch {
+		n, again, err := readFD(fd, b.rxBuf)
+		if again || err != nil {
+			return again, err
+		}
+		b.tapFrame(b.rxBuf[:n], direct)
+	}
+	return false, nil
+}
+
+// sendGathered sends the frames deliver gathered. Callers hold rxMu.
+func (b *bridge) sendGathered() {
+	for _, c := range b.touched {
+		c.sendDirect()
+	}
+	clear(b.touched)
+	b.touched = b.touched[:0]
+}
+
+// pollTAP takes the frames already waiting on the TAP, unless the TAP
+// reader is at it. A client's reader calls it when it has handled all it
+// had read and is about to wait on its socket, if it wrote to the TAP
+// meanwhile: the kernel's answers to a burst then leave in one write.
+func (b *bridge) pollTAP() {
+	if b.tapRaw == nil || !b.rxMu.TryLock() {
+		return
+	}
+	defer b.rxMu.Unlock()
+	if !b.rxClosed {
+		b.drainTAP(b.tapFD, true) // an error is the TAP reader's to report
+	}
+}
+
+// tapFrame sends one frame from the kernel to the clients it is for,
+// gathering it for a direct send if asked (see deliver). Callers hold
+// rxMu; f is only borrowed.
+func (b *bridge) tapFrame(f []byte, direct bool) {
+	b.tapRx.Add(1)
+	if len(f) < ethHeaderLen {
+		return
+	}
+	if len(f) > b.opt.MTU+ethHeaderLen {
+		b.tapOversize.Add(1)
+		return
+	}
+	b.learnTAP(mac(f[6:12]))
+	var cp []byte // one copy for all the queues it joins
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if c := b.byMAC[mac(f[:6])]; c != nil {
+		c.deliver(f, &cp, direct)
+		return
+	}
+	// Broadcast, multicast and unknown unicast go to every client,
+	// as a switch floods them.
+	for c := range b.clients {
+		if c.pinned.Load() {
+			c.deliver(f, &cp, direct)
+		}
 	}
 }
 
@@ -385,6 +488,7 @@ func (b *bridge) forward(from *bridgeClient, frame []byte) {
 			b.tapTxErr.Add(1)
 		} else {
 			b.tapTx.Add(1)
+			from.wroteTAP = true
 		}
 	}
 }
@@ -398,7 +502,21 @@ type bridgeClient struct {
 	out   chan []byte // frames to send; bounded, never waited on by senders
 	ctl   chan []byte // JSON control to send; bounded, extra stats dropped
 	quit  chan struct{}
+	kick  chan struct{} // the writer has the rest of a direct send to write
 	cnt   counters
+
+	// queued counts messages in out and ctl or in the writer's hands: a
+	// frame may be sent directly only when it is 0, so as not to overtake
+	// them (the answer to hello must come first).
+	queued atomic.Int64
+
+	// Frames from the TAP gathered for one direct send, under b.rxMu.
+	gathering bool
+	direct    []byte   // as WebSocket messages
+	frames    [][]byte // the same frames, to queue if the send fails
+	bytes     int
+
+	wroteTAP bool // the reader sent a frame to the TAP since it last polled
 
 	// mac is written once, by the reader, before pinned is set; others
 	// read it only after seeing pinned.
@@ -420,6 +538,7 @@ func newBridgeClient(b *bridge, conn *websocket.Conn, batch *batchConn) *bridgeC
 		out:        make(chan []byte, b.opt.QueueLen),
 		ctl:        make(chan []byte, 4),
 		quit:       make(chan struct{}),
+		kick:       make(chan struct{}, 1),
 		readDone:   make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
@@ -427,20 +546,91 @@ func newBridgeClient(b *bridge, conn *websocket.Conn, batch *batchConn) *bridgeC
 
 // enqueue queues a frame for the client or counts it lost.
 func (c *bridgeClient) enqueue(frame []byte) {
+	c.queued.Add(1)
 	select {
 	case c.out <- frame:
 	default:
+		c.queued.Add(-1)
 		c.cnt.dropQueue.Add(1)
 	}
+}
+
+// deliver queues a frame from the TAP for the client's writer, or, if
+// direct and nothing waits in the client's queues to go before it,
+// gathers it for a direct send to the client's socket (sendDirect: no
+// hand-off to the writer goroutine). Only a client's reader sends
+// directly, after a burst it wrote to the TAP; the TAP reader leaves
+// batching to the writers, which gather whatever queued meanwhile.
+// *cp is a copy of f shared by the clients of one broadcast. Callers
+// hold b.rxMu.
+func (c *bridgeClient) deliver(f []byte, cp *[]byte, direct bool) {
+	if *cp == nil {
+		*cp = append([]byte(nil), f...)
+	}
+	if !c.gathering {
+		if !direct || c.batch.raw == nil || c.queued.Load() != 0 {
+			c.enqueue(*cp)
+			return
+		}
+		c.gathering = true
+		c.b.touched = append(c.b.touched, c)
+	}
+	c.direct = appendBinaryMessage(c.direct, f)
+	c.frames = append(c.frames, *cp)
+	c.bytes += len(f)
+	if len(c.direct) >= batchBytes {
+		c.sendDirect()
+	}
+}
+
+// sendDirect writes the gathered frames in one go if the socket takes
+// them without waiting, else queues them for the writer, in order.
+// Callers hold b.rxMu.
+func (c *bridgeClient) sendDirect() {
+	if !c.gathering {
+		return
+	}
+	if c.batch.tryDirect(c.direct, c.kick) {
+		c.cnt.outFrames.Add(uint64(len(c.frames)))
+		c.cnt.outBytes.Add(uint64(c.bytes))
+	} else {
+		for _, f := range c.frames {
+			c.enqueue(f)
+		}
+	}
+	c.gathering, c.bytes = false, 0
+	clear(c.frames)
+	c.frames = c.frames[:0]
+	c.direct = c.direct[:0]
+	if cap(c.direct) > 2*batchBytes {
+		c.direct = nil
+	}
+}
+
+// appendBinaryMessage appends f as one unmasked, final, binary WebSocket
+// frame (RFC 6455 section 5.2), as a server sends it.
+func appendBinaryMessage(dst, f []byte) []byte {
+	switch n := len(f); {
+	case n < 126:
+		dst = append(dst, 0x82, byte(n))
+	case n < 1<<16:
+		dst = append(dst, 0x82, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 0x82, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	return append(dst, f...)
 }
 
 // sendCtl queues a control message; control is advisory, so a client too
 // slow to take it loses it rather than holding anyone up.
 func (c *bridgeClient) sendCtl(m bridgeMsg) {
 	p, _ := json.Marshal(m)
+	c.queued.Add(1)
 	select {
 	case c.ctl <- p:
 	default:
+		c.queued.Add(-1)
 	}
 }
 
@@ -648,6 +838,20 @@ func (c *bridgeClient) writeLoop() {
 		}
 		return true
 	}
+	// A message gorilla writes in two parts (one longer than its buffer)
+	// must not let a direct send in between: hold it and write it whole.
+	flush := func() bool {
+		if err := c.batch.flush(); err != nil {
+			c.conn.Close()
+			c.shutdown(websocket.CloseAbnormalClosure, "")
+			return false
+		}
+		return true
+	}
+	writeOne := func(typ int, p []byte) bool {
+		c.batch.hold()
+		return write(typ, p) && flush()
+	}
 	for {
 		select { // quitting, then control, come before queued frames
 		case <-c.quit:
@@ -659,9 +863,10 @@ func (c *bridgeClient) writeLoop() {
 			c.conn.Close()
 			return
 		case p := <-c.ctl:
-			if !write(websocket.TextMessage, p) {
+			if !writeOne(websocket.TextMessage, p) {
 				return
 			}
+			c.queued.Add(-1)
 			continue
 		default:
 		}
@@ -678,10 +883,12 @@ func (c *bridgeClient) writeLoop() {
 			// Frames already queued behind this one leave with it, in
 			// one system call.
 			c.batch.hold()
+			sent := int64(0)
 			for {
 				if !write(websocket.BinaryMessage, f) {
 					return
 				}
+				sent++
 				c.cnt.outFrames.Add(1)
 				c.cnt.outBytes.Add(uint64(len(f)))
 				if c.batch.held() >= batchBytes || len(c.out) == 0 {
@@ -689,25 +896,30 @@ func (c *bridgeClient) writeLoop() {
 				}
 				f = <-c.out // only this goroutine receives
 			}
-			if err := c.batch.flush(); err != nil {
-				c.conn.Close()
-				c.shutdown(websocket.CloseAbnormalClosure, "")
+			if !flush() {
 				return
 			}
+			c.queued.Add(-sent)
 		case p := <-c.ctl:
-			if !write(websocket.TextMessage, p) {
+			if !writeOne(websocket.TextMessage, p) {
+				return
+			}
+			c.queued.Add(-1)
+		case <-c.kick:
+			if !flush() {
 				return
 			}
 		case <-stats.C:
 			if statsArmed > 0 {
 				p, _ := json.Marshal(c.stats())
-				if !write(websocket.TextMessage, p) {
+				if !writeOne(websocket.TextMessage, p) {
 					return
 				}
 				stats.Reset(statsArmed)
 			}
 		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(b.opt.WriteWait)); err != nil {
+			c.batch.hold()
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(b.opt.WriteWait)); err != nil || !flush() {
 				c.conn.Close()
 				c.shutdown(websocket.CloseAbnormalClosure, "")
 				return
@@ -722,6 +934,7 @@ func (c *bridgeClient) goodbye() {
 	if c.closeCode == websocket.CloseAbnormalClosure {
 		return // the connection is already gone
 	}
+	c.batch.seal()
 	deadline := time.Now().Add(time.Second)
 	if c.closeWhy != "" {
 		p, _ := json.Marshal(bridgeMsg{Type: "error", Error: c.closeWhy})
@@ -786,23 +999,47 @@ func (h *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.conn = &batchConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok && haveRaw {
+		if rc, err := sc.SyscallConn(); err == nil {
+			h.conn.raw = rc
+		}
+	}
 	return h.conn, brw, nil
 }
 
 // batchConn holds writes between hold and flush, so that a burst of
 // WebSocket messages costs one system call instead of one each: the
-// bridge's throughput is bounded by system calls, not bytes.
+// bridge's throughput is bounded by system calls, not bytes. Server side,
+// it also takes direct sends (tryDirect).
 type batchConn struct {
 	net.Conn
 	mu      sync.Mutex
 	holding bool
 	buf     []byte
+	raw     syscall.RawConn // nil: no direct sends
+	rest    []byte          // what the socket did not take of a direct send; goes first
+	sealed  bool            // the close frame is going out: no more direct sends
+
+	// beforeRead, if set, runs before each read from the socket: the
+	// reader has handled everything it had read (gorilla reads through a
+	// buffer) and may be about to wait.
+	beforeRead func()
+}
+
+func (b *batchConn) Read(p []byte) (int, error) {
+	if b.beforeRead != nil {
+		b.beforeRead()
+	}
+	return b.Conn.Read(p)
 }
 
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.holding {
+		if err := b.writeRest(); err != nil {
+			return 0, err
+		}
 		return b.Conn.Write(p)
 	}
 	b.buf = append(b.buf, p...)
@@ -827,10 +1064,59 @@ func (b *batchConn) flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.holding = false
+	if err := b.writeRest(); err != nil {
+		return err
+	}
 	if len(b.buf) == 0 {
 		return nil
 	}
 	_, err := b.Conn.Write(b.buf)
 	b.buf = b.buf[:0]
 	return err
+}
+
+// writeRest finishes a direct send. Callers hold mu.
+func (b *batchConn) writeRest() error {
+	if len(b.rest) == 0 {
+		return nil
+	}
+	_, err := b.Conn.Write(b.rest)
+	b.rest = b.rest[:0]
+	return err
+}
+
+// tryDirect writes message p now if that cannot wait: nobody else is
+// writing or holding bytes, and the socket takes at least part of p at
+// once. What it does not take is kept for the writer, woken through kick,
+// to send before anything else. It reports whether p is on its way.
+func (b *batchConn) tryDirect(p []byte, kick chan<- struct{}) bool {
+	if b.raw == nil || !b.mu.TryLock() {
+		return false
+	}
+	defer b.mu.Unlock()
+	if b.holding || len(b.buf) > 0 || len(b.rest) > 0 || b.sealed {
+		return false
+	}
+	var n int
+	var werr error
+	// Holding mu, no one else is inside a write on this socket, so
+	// RawConn's write lock is free and this never waits.
+	if err := b.raw.Write(func(fd uintptr) bool { n, werr = writeFD(fd, p); return true }); err != nil || werr != nil || n == 0 {
+		return false
+	}
+	if n < len(p) {
+		b.rest = append(b.rest, p[n:]...)
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// seal stops direct sends: the close frame must be the last message.
+func (b *batchConn) seal() {
+	b.mu.Lock()
+	b.sealed = true
+	b.mu.Unlock()
 }

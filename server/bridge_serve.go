@@ -69,11 +69,14 @@ func (f *bridgeFlags) open() (b *bridge, token string, generated bool, err error
 	return b, token, generated, nil
 }
 
-// announce tells the user where the bridge is, with the token only if
-// it was made here (a token from a file or the environment stays secret).
+// announce tells the user where the bridge is, and the page's URL for
+// live mode, with the token only if it was made here (a token from a file
+// or the environment stays secret). The page takes the token from the
+// URL's fragment, which a browser never sends to a server.
 func (f *bridgeFlags) announce(w io.Writer, addr net.Addr, token string, generated bool) {
 	if generated {
 		fmt.Fprintf(w, "skbscope: bridge to TAP %s at ws://%s/bridge?token=%s\n", f.tap, addr, token)
+		fmt.Fprintf(w, "skbscope: live mode: open http://%s/#live&token=%s\n", addr, token)
 		return
 	}
 	from := f.tokenFile
@@ -81,4 +84,5 @@ func (f *bridgeFlags) announce(w io.Writer, addr net.Addr, token string, generat
 		from = "$SKBSCOPE_BRIDGE_TOKEN"
 	}
 	fmt.Fprintf(w, "skbscope: bridge to TAP %s at ws://%s/bridge (token from %s)\n", f.tap, addr, from)
+	fmt.Fprintf(w, "skbscope: live mode: open http://%s/#live&token=TOKEN\n", addr)
 }

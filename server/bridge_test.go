@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -592,5 +593,114 @@ func TestBridgeFlags(t *testing.T) {
 	f.announce(&out, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "secret", false)
 	if strings.Contains(out.String(), "secret") || !strings.Contains(out.String(), "$SKBSCOPE_BRIDGE_TOKEN") || len(f.origins) != 2 {
 		t.Errorf("announce %q, origins %q: a given token must not be printed", out.String(), f.origins)
+	}
+}
+
+// TestBridgeTAPOrder: frames from the TAP reach a client in the order the
+// kernel sent them, whichever path each took (queued for the writer, or
+// sent at once by the reader of the client whose frame the kernel was
+// answering), and a long frame arrives whole.
+func TestBridgeTAPOrder(t *testing.T) {
+	h := newHarness(t, bridgeOptions{QueueLen: 4096})
+	c := h.dial(t, 1)
+	const n = 3000
+	seqFrame := func(seq int, size int) []byte {
+		f := ethFrame(testMAC(1), testMAC(200), size)
+		binary.BigEndian.PutUint32(f[14:], uint32(seq))
+		return f
+	}
+	// The kernel sends a stream of frames and takes the client's
+	// requests in between: one writer, so seq is the TAP's order, while
+	// the client's reader polls the TAP after each burst it sends.
+	go func() {
+		buf := make([]byte, 2048)
+		for seq := 0; seq < n; seq++ {
+			size := 60
+			if seq%7 == 0 {
+				size = 1514
+			}
+			h.kernel.Write(seqFrame(seq, size))
+			if seq%4 == 0 {
+				for {
+					h.kernel.SetReadDeadline(time.Now())
+					if _, err := h.kernel.Read(buf); err != nil {
+						break
+					}
+				}
+			}
+		}
+	}()
+	go func() {
+		req := ethFrame(testMAC(200), testMAC(1), 60)
+		for range n {
+			if c.WriteFrames(req, req, req, req) != nil {
+				return
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	}()
+	last, got := -1, 0
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for last < n-1 {
+		f, err := c.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d frames (last seq %d): %v", got, last, err)
+		}
+		seq := int(binary.BigEndian.Uint32(f[14:]))
+		if seq <= last {
+			t.Fatalf("frame %d after frame %d", seq, last)
+		}
+		if want := seqFrame(seq, len(f)); !bytes.Equal(f, want) || len(f) != 60 && len(f) != 1514 {
+			t.Fatalf("frame %d garbled (%d bytes)", seq, len(f))
+		}
+		last = seq
+		got++
+	}
+	if got < n/2 {
+		t.Errorf("only %d of %d frames arrived", got, n)
+	}
+}
+
+func TestAppendBinaryMessage(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 65535, 65536} {
+		p := make([]byte, n)
+		m := appendBinaryMessage(nil, p)
+		var hdr []byte
+		switch {
+		case n < 126:
+			hdr = []byte{0x82, byte(n)}
+		case n < 65536:
+			hdr = []byte{0x82, 126, byte(n >> 8), byte(n)}
+		default:
+			hdr = append([]byte{0x82, 127}, binary.BigEndian.AppendUint64(nil, uint64(n))...)
+		}
+		if !bytes.Equal(m[:len(hdr)], hdr) || len(m) != len(hdr)+n {
+			t.Errorf("%d bytes: header % x, length %d", n, m[:min(len(m), 10)], len(m))
+		}
+	}
+}
+
+// TestBridgeTAPGone: when the TAP's other end goes away, the bridge
+// says so to its clients and stops, rather than spinning on reads.
+func TestBridgeTAPGone(t *testing.T) {
+	h := newHarness(t, bridgeOptions{})
+	c := h.dial(t, 1)
+	h.kernel.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := c.Read()
+		if err == nil {
+			continue
+		}
+		if !strings.Contains(err.Error(), "TAP device failed") {
+			t.Errorf("the client was told %v", err)
+		}
+		break
+	}
+	h.b.mu.RLock()
+	closed := h.b.closed
+	h.b.mu.RUnlock()
+	if !closed {
+		t.Error("the bridge still runs without its TAP")
 	}
 }

@@ -70,6 +70,7 @@ type Scope struct {
 	logIdx   []int // the events the log filter lets through; nil: all
 	editor   editorState
 	knobErr  string
+	live     liveMode // bridged to a real network (live_panel.go)
 
 	anim *animator
 	msgs app.Func    // the postMessage listener of embed mode
@@ -92,10 +93,12 @@ func (s *Scope) OnMount(ctx app.Context) {
 	if s.model != nil {
 		s.anim.jump(s.model, s.cursor, s.bp)
 	}
+	s.liveMount(ctx)
 }
 
 // OnDismount stops the animator, the keyboard and the embedding API.
 func (s *Scope) OnDismount() {
+	s.liveStop()
 	if s.anim != nil {
 		s.anim.close()
 	}
@@ -163,6 +166,7 @@ func (s *Scope) start(ctx app.Context, key runKey, f *scenario.File) {
 	if s.mnt {
 		ctx = s.ctx
 	}
+	s.liveStop()
 	s.loadGen++
 	gen := s.loadGen
 	s.loaded, s.model, s.err, s.loading, s.progress, s.playing = key, nil, "", true, 0, false
@@ -473,8 +477,9 @@ func (s *Scope) Render() app.UI {
 					Aria("valuenow", int(s.progress*100)).Text(fmt.Sprintf("%d%%", int(s.progress*100))),
 			)
 		}).ElseIf(s.model == nil, func() app.UI {
-			return app.P().Class("muted").Text(l.t("Loading the lesson…"))
+			return app.P().Class("muted").Text(s.liveNote())
 		}).Else(s.body),
+		app.If(!s.v.Embed, s.livePanel),
 		app.If(s.help, func() app.UI { return helpOverlay(l) }),
 	)
 }
