@@ -123,7 +123,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 		return // pre-rendering: the browser simulates, the server need not
 	}
 	key := runKey{v.Lesson, v.Knobs}
-	if s.custom == nil && (key != s.loaded || (s.model == nil && !s.loading && s.err == "")) {
+	if s.custom == nil && (!key.same(s.loaded) || (s.model == nil && !s.loading && s.err == "")) {
 		f, err := lessonFile(key)
 		if err != nil {
 			s.loaded = key

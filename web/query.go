@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -130,3 +131,7 @@ type runKey struct {
 	Lesson string
 	Knobs  scenario.Knobs
 }
+
+// same reports whether k and o run the same simulation (Knobs holds
+// slices, so == cannot say).
+func (k runKey) same(o runKey) bool { return reflect.DeepEqual(k, o) }
