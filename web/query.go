@@ -54,6 +54,7 @@ func parseView(q url.Values) view {
 		Lecture: q.Get("lecture") == "1",
 		Page:    q.Get("page"),
 	}
+	parseStateKnobs(q, &v.Knobs)
 	if p := q.Get("panels"); p != "" {
 		v.Panels = strings.Split(p, ",")
 	}
@@ -92,6 +93,7 @@ func (v view) query() string {
 	if v.Knobs.Model != "" {
 		q.Set(qModel, v.Knobs.Model)
 	}
+	writeStateKnobs(q, v.Knobs)
 	if v.Lang != langEN && v.Lang != "" {
 		q.Set("lang", string(v.Lang))
 	}
