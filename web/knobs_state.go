@@ -22,6 +22,19 @@ const (
 	qLink    = "link"
 )
 
+// unset is the value of a menu's "keep as is" option: go-app leaves an
+// empty value attribute out, and an option without one has its text, in
+// the page's language, as its value.
+const unset = "-"
+
+// formValue reads a form control's value, unset as "".
+func formValue(v string) string {
+	if v == unset {
+		return ""
+	}
+	return v
+}
+
 // ethtoolFeatures are the offloads the knobs switch, by ethtool's names.
 var ethtoolFeatures = []string{"tso", "gso", "tx"}
 

@@ -76,12 +76,12 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 		}
 		cells := []app.UI{app.Td().Class("mono").Text(nic)}
 		for _, ft := range ethtoolFeatures {
-			v := ""
+			v := unset
 			if p := *feature(&cur, ft); p != nil {
 				v = onOff(*p)
 			}
 			cells = append(cells, app.Td().Body(
-				sel("", "knob-eth", v, [2]string{"", l.t("lesson's")}, [2]string{"on", "on"}, [2]string{"off", "off"}).
+				sel("", "knob-eth", v, [2]string{unset, l.t("lesson's")}, [2]string{"on", "on"}, [2]string{"off", "off"}).
 					Attr("data-nic", nic).Attr("data-feat", ft).Aria("label", nic+" "+ft),
 			))
 		}
@@ -121,11 +121,11 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 		app.Span().Text(l.t("add a rule")+": "),
 		sel("knob-nf-host", "", "", hosts...).Aria("label", l.t("host")),
 		sel("knob-nf-chain", "", "output", chains...).Aria("label", l.t("chain")),
-		sel("knob-nf-proto", "", "", [2]string{"", l.t("any protocol")}, [2]string{"udp", "udp"}, [2]string{"tcp", "tcp"}, [2]string{"icmp", "icmp"}).
+		sel("knob-nf-proto", "", unset, [2]string{unset, l.t("any protocol")}, [2]string{"udp", "udp"}, [2]string{"tcp", "tcp"}, [2]string{"icmp", "icmp"}).
 			Aria("label", l.t("protocol")),
 		text("knob-nf-saddr", "saddr", 12), text("knob-nf-daddr", "daddr", 12),
 		text("knob-nf-sport", "sport", 5), text("knob-nf-dport", "dport", 5),
-		sel("knob-nf-verdict", "", "", [2]string{"", l.t("no new rule")}, [2]string{"drop", "drop"}, [2]string{"accept", "accept"}).
+		sel("knob-nf-verdict", "", unset, [2]string{unset, l.t("no new rule")}, [2]string{"drop", "drop"}, [2]string{"accept", "accept"}).
 			Aria("label", l.t("verdict")),
 	)
 	// Links: the changes asked for, and a row to ask for one more.
@@ -144,7 +144,7 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 	addLink := app.Div().Class("knob-row").Body(
 		app.Span().Text("ip link set "),
 		sel("knob-link-nic", "", "", nics...).Aria("label", l.t("NIC")),
-		sel("knob-link-state", "", "", [2]string{"", l.t("no change")}, [2]string{"down", "down"}, [2]string{"up", "up"}).
+		sel("knob-link-state", "", unset, [2]string{unset, l.t("no change")}, [2]string{"down", "down"}, [2]string{"up", "up"}).
 			Aria("label", l.t("state")),
 		app.Label().Body(app.Span().Text(l.t("at")+" "), app.Input().ID("knob-link-at").Type("number").Min(0).Value("0"),
 			app.Span().Class("muted").Text(" ns")),
@@ -196,11 +196,11 @@ func readStateKnobs(k *scenario.Knobs) {
 		if !el.Truthy() {
 			return ""
 		}
-		return strings.TrimSpace(el.Get("value").String())
+		return formValue(strings.TrimSpace(el.Get("value").String()))
 	}
 	byNIC := map[string]int{}
 	all("select.knob-eth", func(el app.Value) {
-		v := el.Get("value").String()
+		v := formValue(el.Get("value").String())
 		if v == "" {
 			return
 		}

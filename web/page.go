@@ -748,7 +748,7 @@ func (s *Scope) whatIf() app.UI {
 		return app.Label().Body(
 			app.Span().Text(l.t(label)),
 			app.Select().ID("knob-"+id).Name(id).Body(
-				app.Option().Value("").Selected(cur == "").Text(l.t("lesson's")),
+				app.Option().Value(unset).Selected(cur == "").Text(l.t("lesson's")),
 				app.Range(opts).Slice(func(i int) app.UI {
 					return app.Option().Value(opts[i]).Selected(cur == opts[i]).Text(opts[i])
 				}),
@@ -870,7 +870,7 @@ func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
 		if !el.Truthy() {
 			return ""
 		}
-		return el.Get("value").String()
+		return formValue(el.Get("value").String())
 	}
 	vals := map[string][]string{}
 	for _, k := range []string{qMTU, qRate, qDelay, qLoss, qTxQLen, qSndBuf, qRcvBuf, qQdisc, qModel} {

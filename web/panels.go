@@ -550,7 +550,7 @@ func (m *Model) filtered(f logFilter) []int {
 // setFilter changes one field of the log filter, named by the control's
 // data-field, and recomputes which events pass.
 func (s *Scope) setFilter(ctx app.Context, e app.Event) {
-	v := ctx.JSSrc().Get("value").String()
+	v := formValue(ctx.JSSrc().Get("value").String())
 	switch ctx.JSSrc().Get("dataset").Get("field").String() {
 	case "host":
 		s.filter.Host = v
@@ -602,7 +602,7 @@ func (s *Scope) logPanel() app.UI {
 		return app.Label().Body(
 			app.Text(l.t(label)+" "),
 			app.Select().ID("filter-"+field).Attr("data-field", field).OnChange(s.setFilter).Body(
-				app.Option().Value("").Selected(cur == "").Text(l.t("all")),
+				app.Option().Value(unset).Selected(cur == "").Text(l.t("all")),
 				app.Range(opts).Slice(func(i int) app.UI {
 					return app.Option().Value(opts[i]).Selected(opts[i] == cur).Text(opts[i])
 				}),

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"skbscope/scenario"
+	"skbscope/stack/trace"
+)
+
+// TestBrowserFeatures drives, in headless Chromium, the what-if knobs for
+// device state, the TCP state diagram, the map's zoom and the language of
+// the event sentences, each checked against the trace.
+func TestBrowserFeatures(t *testing.T) {
+	ctx, problems := browser(t)
+	h, err := newHandler(siteDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	open := func(t *testing.T, q string) {
+		t.Helper()
+		if err := load(ctx, srv.URL+"/?"+q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// rerun sets the knob form's fields (JavaScript statements), presses
+	// Re-run, and waits for the trace the knobs k give, checking that the
+	// URL holds them; it returns that trace and the URL.
+	rerun := func(t *testing.T, lesson, set string, k scenario.Knobs, inURL string) (*trace.Trace, string) {
+		t.Helper()
+		want, err := scenario.RunWith(lesson, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eval(t, ctx, `(() => { const $ = s => document.querySelector(s); `+set+`; document.getElementById("knobs-run").click(); return true })()`, new(bool))
+		if e := text(t, ctx, "#knob-err"); e != "" {
+			t.Fatalf("the knobs were refused: %s", e)
+		}
+		waitFor(t, ctx, "the re-run lesson", `location.search.includes(`+strconv.Quote(inURL)+`) && !!document.getElementById("cursor") && +document.getElementById("cursor").dataset.last === `+strconv.Itoa(len(want.Events)-1))
+		var u string
+		if err := chromedp.Run(ctx, chromedp.Location(&u)); err != nil {
+			t.Fatal(err)
+		}
+		return want, u
+	}
+	// at reopens URL u at event c: the knobs round-trip through the URL.
+	at := func(t *testing.T, u string, c int) view {
+		t.Helper()
+		u = strings.Replace(u, "c=0", "c="+strconv.Itoa(c), 1)
+		if err := load(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		v, err := readNow(ctx)
+		if err != nil || v.Cursor != c {
+			t.Fatalf("%s shows %+v, %v", u, v, err)
+		}
+		return v
+	}
+
+	t.Run("netfilter knobs", func(t *testing.T) {
+		open(t, "lesson=udp-sendto")
+		drop := scenario.HostRule{Host: "A", NFRule: scenario.NFRule{Chain: "output", Proto: "udp", Verdict: "drop"}}
+		tr, u := rerun(t, "udp-sendto", `$("#knob-nf-host").value = "A"; $("#knob-nf-chain").value = "output"; $("#knob-nf-proto").value = "udp"; $("#knob-nf-verdict").value = "drop"`,
+			scenario.Knobs{NFAdd: []scenario.HostRule{drop}}, "nf=A+output+udp+drop")
+		ret := firstEvent(tr, func(e *trace.Event) bool { return e.Kind == trace.Ret && e.Fn == "__sys_sendto" })
+		if ret < 0 || tr.Events[ret].Ret != "-EPERM" {
+			t.Fatalf("the knob's trace: sendto at %d", ret)
+		}
+		if v := at(t, u, ret); v.Fn != "__sys_sendto" || !strings.Contains(v.What, "-EPERM") {
+			t.Errorf("sendto's return with a DROP rule at LOCAL_OUT shows %+v", v)
+		}
+		var ticked bool
+		eval(t, ctx, `!!document.querySelector('input.knob-nf-added[data-rule="A output udp drop"]').checked`, &ticked)
+		if !ticked {
+			t.Error("the added rule is not listed, ticked, after the re-run")
+		}
+		shoot(t, ctx, "knob-netfilter")
+		// Unticking the lesson's own rule deletes it: "one" is sent.
+		open(t, "lesson=netfilter-drop")
+		own := scenario.HostRule{Host: "A", NFRule: scenario.NFRule{Chain: "output", Proto: "udp", Dport: 9000, Verdict: "drop"}}
+		tr, u = rerun(t, "netfilter-drop", `$('input.knob-nf-lesson[data-rule="A output udp dport 9000 drop"]').checked = false`,
+			scenario.Knobs{NFDel: []scenario.HostRule{own}}, "nfdel=A+output+udp+dport+9000+drop")
+		ret = firstEvent(tr, func(e *trace.Event) bool { return e.Kind == trace.Ret && e.Fn == "__sys_sendto" })
+		if v := at(t, u, ret); !strings.HasSuffix(v.What, "returns 3") {
+			t.Errorf("without the output rule, sendto's return shows %+v", v)
+		}
+	})
+
+	t.Run("offload knobs", func(t *testing.T) {
+		open(t, "lesson=offloads")
+		off := false
+		tr, u := rerun(t, "offloads", `$('select.knob-eth[data-nic="A.eth0"][data-feat="tso"]').value = "off"`,
+			scenario.Knobs{Offloads: []scenario.NICOffloads{{NIC: "A.eth0", Offloads: scenario.Offloads{TSO: &off}}}}, "ethtool=A.eth0+tso+off")
+		seg := firstEvent(tr, func(e *trace.Event) bool { return e.Host == "A" && e.Kind == trace.Call && e.Fn == "__skb_gso_segment" })
+		if seg < 0 {
+			t.Fatal("tso off on A.eth0: no software segmentation on A")
+		}
+		if v := at(t, u, seg); v.Fn != "__skb_gso_segment" {
+			t.Errorf("A's first software GSO shows %+v", v)
+		}
+		var sel string
+		eval(t, ctx, `document.querySelector('select.knob-eth[data-nic="A.eth0"][data-feat="tso"]').value`, &sel)
+		if sel != "off" {
+			t.Errorf("the tso knob reads %q after the reload", sel)
+		}
+	})
+
+	t.Run("link knobs", func(t *testing.T) {
+		open(t, "lesson=udp-sendto")
+		tr, u := rerun(t, "udp-sendto", `$("#knob-link-nic").value = "A.eth0"; $("#knob-link-state").value = "down"; $("#knob-link-at").value = "0"`,
+			scenario.Knobs{Links: []scenario.LinkAt{{NIC: "A.eth0", State: "down"}}}, "link=A.eth0+down+0")
+		drop := firstEvent(tr, func(e *trace.Event) bool { return e.Kind == trace.Drop && e.Host == "A" })
+		if drop < 0 {
+			t.Fatal("eth0 down: nothing dropped on A")
+		}
+		at(t, u, drop)
+		if got := text(t, ctx, "#cur-drop"); !strings.Contains(got, tr.Events[drop].Reason) {
+			t.Errorf("the drop in noop_qdisc shows %q, want %q", got, tr.Events[drop].Reason)
+		}
+	})
+
+	for _, p := range problems() {
+		t.Errorf("browser reported: %s", p)
+	}
+}
