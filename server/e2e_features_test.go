@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"skbscope/scenario"
 	"skbscope/stack/trace"
@@ -122,6 +123,72 @@ func TestBrowserFeatures(t *testing.T) {
 		at(t, u, drop)
 		if got := text(t, ctx, "#cur-drop"); !strings.Contains(got, tr.Events[drop].Reason) {
 			t.Errorf("the drop in noop_qdisc shows %q, want %q", got, tr.Events[drop].Reason)
+		}
+	})
+
+	t.Run("TCP state diagram", func(t *testing.T) {
+		hs, err := scenario.Run("tcp-handshake")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// stateAt is the trace's word on a socket's state after event c.
+		stateAt := func(host, sk string, c int) string {
+			st := ""
+			for _, e := range hs.Events[:c+1] {
+				var s, v string
+				for _, f := range e.Vals {
+					if f.Name == "sk" {
+						s = f.Value
+					} else if f.Name == "state" {
+						v = f.Value
+					}
+				}
+				if e.Host == host && s == sk && v != "" {
+					st = strings.TrimPrefix(v, "TCP_")
+				}
+			}
+			return st
+		}
+		var changes []int // A's sk1 state events
+		for _, e := range hs.Events {
+			for _, f := range e.Vals {
+				if e.Host == "A" && e.Kind == trace.State && f.Name == "sk" && f.Value == "sk1" {
+					changes = append(changes, e.Seq)
+				}
+			}
+		}
+		if len(changes) < 3 {
+			t.Fatalf("A's sk1 changes state %d times", len(changes))
+		}
+		lit := func() (state, from, to string) {
+			var r struct{ State, From, To string }
+			eval(t, ctx, `(() => { const n = document.querySelector("#tcp-state .ts-node.lit"), e = document.querySelector("#tcp-state .ts-edge.now");
+				return {State: n ? n.dataset.state : "", From: e ? e.dataset.from : "", To: e ? e.dataset.to : ""} })()`, &r)
+			return r.State, r.From, r.To
+		}
+		// Following the cursor: at each of A's changes, the diagram shows
+		// that socket, lit in its new state, the transition drawn as now.
+		for _, c := range changes {
+			open(t, "lesson=tcp-handshake&c="+strconv.Itoa(c))
+			waitFor(t, ctx, "the diagram", `!!document.querySelector("#tcp-state svg")`)
+			st, from, to := lit()
+			if want := stateAt("A", "sk1", c); st != want || to != want || from == "" || from == to {
+				t.Errorf("at event %d: lit %q, edge %s → %s; the trace says %s", c, st, from, to, want)
+			}
+		}
+		shoot(t, ctx, "tcp-state")
+		// A socket picked in the menu stays picked while stepping.
+		open(t, "lesson=tcp-handshake&c="+strconv.Itoa(changes[0]))
+		eval(t, ctx, `(() => { const s = document.getElementById("tcp-sock"); s.value = "B sk1"; s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, new(bool))
+		for _, k := range []string{kb.ArrowRight, kb.ArrowRight, kb.End} {
+			v, err := press(ctx, k, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, "the picked socket", `document.getElementById("tcp-state-now").dataset.sock === "B sk1"`)
+			if st, _, _ := lit(); st != stateAt("B", "sk1", v.Cursor) {
+				t.Errorf("B sk1 at event %d: lit %q, the trace says %q", v.Cursor, st, stateAt("B", "sk1", v.Cursor))
+			}
 		}
 	})
 

@@ -24,6 +24,12 @@ var featureCatalogue = map[string][2]string{
 	"tso: TCP segmentation offload; gso: generic segmentation offload; tx: transmit checksum offload.": {
 		"tso：TCP 分段卸载；gso：通用分段卸载；tx：发送校验和卸载。",
 		"tso：TCP 分段卸載；gso：通用分段卸載；tx：傳送檢查碼卸載。"},
+	// TCP state diagram
+	"TCP state":                  {"TCP 状态", "TCP 狀態"},
+	"follow the cursor":          {"跟随当前事件", "跟隨目前事件"},
+	"%s on %s: %s":               {"%s（主机 %s）：%s", "%s（主機 %s）：%s"},
+	"last change at event %d":    {"上次变化在事件 %d", "上次變化在事件 %d"},
+	"changes at this event (%d)": {"在本事件（%d）变化", "在本事件（%d）變化"},
 }
 
 func init() {

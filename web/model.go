@@ -98,6 +98,7 @@ type Model struct {
 	socks     []sockQueue      // socket queues, by host and socket
 	chaps     []chapter        // lazily, see chapterList
 	wire      *wireViews       // lazily, see wireView
+	tcpSt     []tcpSock        // lazily, see tcpStates
 }
 
 // wireViews are the ladder and TCP panels' data, read from the trace

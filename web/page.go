@@ -640,6 +640,7 @@ func (s *Scope) body() app.UI {
 			app.If(s.v.shows("stack"), func() app.UI { return stackPanel(l, m, c) }),
 			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c) }),
 			app.If(s.v.shows("socks"), func() app.UI { return sockPanel(l, m.sockRows(c)) }),
+			app.If(s.v.shows("socks") && len(m.tcpStates()) > 0, func() app.UI { return &tcpStateBox{M: m, C: c, L: l} }),
 			app.If(s.v.shows("tcp") && m.hasTCP(), func() app.UI { return tcpPanel(l, m, c) }),
 			app.If(s.v.shows("ladder"), func() app.UI { return ladderPanel(l, m, c) }),
 		),
