@@ -234,7 +234,7 @@ func tcpStateSVG(s *tcpSock, c int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg id="tcp-diagram" class="tcp-states" viewBox="0 0 %.0f %.0f" role="img" aria-label="TCP state of %s on %s: %s">`,
 		tsW, tsH, s.sock, s.host, stateLabel(state))
-	b.WriteString(`<defs><marker id="ts-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>`)
+	b.WriteString(`<defs><marker id="ts-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerUnits="userSpaceOnUse" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>`)
 	for _, e := range edges {
 		a, z := pos[e[0]], pos[e[1]]
 		x1, y1 := clipBox(a.x, a.y, z.x-a.x, z.y-a.y)
