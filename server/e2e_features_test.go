@@ -11,7 +11,11 @@ import (
 
 	"skbscope/scenario"
 	"skbscope/stack/trace"
+	"skbscope/web"
 )
+
+// layerNames are the layers-only map's layers (web's layerOrder).
+var layerNames = []string{"socket", "tcp/udp", "ip", "netfilter", "neigh", "dev/qdisc", "driver", "nic"}
 
 // TestBrowserFeatures drives, in headless Chromium, the what-if knobs for
 // device state, the TCP state diagram, the map's zoom and the language of
@@ -189,6 +193,79 @@ func TestBrowserFeatures(t *testing.T) {
 			if st, _, _ := lit(); st != stateAt("B", "sk1", v.Cursor) {
 				t.Errorf("B sk1 at event %d: lit %q, the trace says %q", v.Cursor, st, stateAt("B", "sk1", v.Cursor))
 			}
+		}
+	})
+
+	t.Run("map zoom", func(t *testing.T) {
+		tr, err := scenario.Run("udp-sendto")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fnStations := len(web.NewModel(tr).Stations)
+		open(t, "lesson=udp-sendto&c=40")
+		stations := func(zoom string) (items []string, canvasH int) {
+			waitFor(t, ctx, zoom+" map", `document.getElementById("map-stations").dataset.zoom === "`+zoom+`"`)
+			eval(t, ctx, `[...document.querySelectorAll("#map-stations li")].map(li => li.textContent)`, &items)
+			eval(t, ctx, `document.getElementById("map").height`, &canvasH)
+			return items, canvasH
+		}
+		fns, fnH := stations("functions")
+		if len(fns) != fnStations {
+			t.Errorf("every function: %d stations listed, the model has %d", len(fns), fnStations)
+		}
+		if _, err := press(ctx, "z", -1); err != nil {
+			t.Fatal(err)
+		}
+		layers, _ := stations("layers")
+		want := map[string]bool{}
+		for _, h := range []string{"A", "B"} {
+			for _, l := range []string{"socket: socket", "tcp/udp: TCP / UDP", "ip: IP", "dev/qdisc: device / qdisc", "driver: driver", "nic: NIC (hardware)"} {
+				want[h+" "+l] = true
+			}
+		}
+		got := map[string]bool{}
+		for _, s := range layers {
+			got[s] = true
+			if !strings.HasPrefix(s, "wire: ") && !strings.HasPrefix(s, "A ") && !strings.HasPrefix(s, "B ") {
+				t.Errorf("layers only: station %q", s)
+			}
+		}
+		for w := range want {
+			if !got[w] {
+				t.Errorf("layers only: no station %q in %v", w, layers)
+			}
+		}
+		if len(layers) != len(got) || len(layers) > 2*len(layerNames)+2 {
+			t.Errorf("layers only: %d stations %v", len(layers), layers)
+		}
+		// The canvas was drawn again, shorter: one row per layer.
+		waitFor(t, ctx, "the redrawn map", `document.getElementById("map").height < `+strconv.Itoa(fnH))
+		var u string
+		if err := chromedp.Run(ctx, chromedp.Location(&u)); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(u, "zoom=layers") || !strings.Contains(u, "c=40") {
+			t.Errorf("URL %s lacks the zoom or the cursor", u)
+		}
+		if err := load(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := stations("layers"); len(again) != len(layers) {
+			t.Errorf("reopened %s: %d stations, want %d", u, len(again), len(layers))
+		}
+		waitFor(t, ctx, "the layers map drawn", `(h => h > 150 && h < `+strconv.Itoa(fnH)+`)(document.getElementById("map").height)`)
+		shoot(t, ctx, "zoom-layers")
+		// The button (zh-Hans here, as the language menu would set it)
+		// goes back to every function.
+		if err := load(ctx, u+"&lang=zh-Hans"); err != nil {
+			t.Fatal(err)
+		}
+		if b := text(t, ctx, "#zoom"); !strings.Contains(b, "每个函数") {
+			t.Errorf("zoom button in simplified Chinese: %q", b)
+		}
+		eval(t, ctx, `(() => { document.getElementById("zoom").click(); return true })()`, new(bool))
+		if back, _ := stations("functions"); len(back) != fnStations {
+			t.Errorf("back to every function: %d stations, want %d", len(back), fnStations)
 		}
 	})
 

@@ -30,6 +30,10 @@ var featureCatalogue = map[string][2]string{
 	"%s on %s: %s":               {"%s（主机 %s）：%s", "%s（主機 %s）：%s"},
 	"last change at event %d":    {"上次变化在事件 %d", "上次變化在事件 %d"},
 	"changes at this event (%d)": {"在本事件（%d）变化", "在本事件（%d）變化"},
+	// the map's zoom
+	"Layers only":                        {"只看层次", "只看層次"},
+	"Every function":                     {"每个函数", "每個函式"},
+	"zoom: layers only / every function": {"缩放：只看层次 / 每个函数", "縮放：只看層次 / 每個函式"},
 }
 
 func init() {

@@ -90,7 +90,7 @@ func (s *Scope) OnMount(ctx app.Context) {
 	s.anim.listen(ctx, s.onKey)
 	s.listenMessages(ctx)
 	if s.model != nil {
-		s.anim.jump(s.model, s.cursor, s.bp)
+		s.anim.jump(s.mapModel(), s.cursor, s.bp)
 	}
 }
 
@@ -136,7 +136,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 	if s.model != nil {
 		s.cursor = s.model.Clamp(v.C)
 		if s.anim != nil {
-			s.anim.jump(s.model, s.cursor, s.bp)
+			s.anim.jump(s.mapModel(), s.cursor, s.bp)
 			ctx.Defer(scrollLog)
 		}
 	}
@@ -186,7 +186,7 @@ func (s *Scope) start(ctx app.Context, key runKey, f *scenario.File) {
 			if s.model != nil {
 				s.cursor = s.model.Clamp(s.v.C)
 				if s.anim != nil {
-					s.anim.jump(s.model, s.cursor, s.bp)
+					s.anim.jump(s.mapModel(), s.cursor, s.bp)
 				}
 				s.post(map[string]any{"event": "loaded", "lesson": s.v.Lesson, "last": s.model.Len() - 1})
 				ctx.Defer(scrollLog)
@@ -362,9 +362,11 @@ func (s *Scope) move(ctx app.Context, how string) {
 	case "wire":
 		s.jump(ctx, m.nextWire(c))
 	case "continue":
-		s.jump(ctx, m.nextBreak(c, s.bp))
+		s.jump(ctx, s.mapModel().nextBreak(c, s.bp))
 	case "break":
-		s.toggleBreak(m.evStation[c])
+		s.toggleBreak(s.mapModel().evStation[c])
+	case "zoom":
+		s.toggleZoom(ctx)
 	case "play":
 		s.setPlaying(!s.playing)
 	case "nextChapter", "prevChapter":
@@ -381,7 +383,7 @@ var keyMoves = map[string]string{
 	"ArrowRight": "next", "PageDown": "next", "ArrowLeft": "prev", "PageUp": "prev",
 	"Home": "first", "End": "last", " ": "play",
 	"s": "into", "n": "over", "f": "out", "w": "wire", "c": "continue", "b": "break", "B": "break",
-	"]": "nextChapter", "[": "prevChapter",
+	"]": "nextChapter", "[": "prevChapter", "z": "zoom", "Z": "zoom",
 }
 
 // onKey handles a key the animator's listener passed on (handledKeys).
@@ -426,15 +428,16 @@ func (s *Scope) toggleBreak(st int) {
 // onMapClick sets or clears a breakpoint on the clicked station. The
 // canvas is scaled by CSS, so the click is mapped back to map units.
 func (s *Scope) onMapClick(ctx app.Context, e app.Event) {
-	if s.model == nil {
+	mm := s.mapModel()
+	if mm == nil {
 		return
 	}
 	w := ctx.JSSrc().Get("clientWidth").Float()
 	if w <= 0 {
 		return
 	}
-	k := float32(float64(s.model.W) / w)
-	s.toggleBreak(s.model.stationAt(float32(e.Get("offsetX").Float())*k, float32(e.Get("offsetY").Float())*k))
+	k := float32(float64(mm.W) / w)
+	s.toggleBreak(mm.stationAt(float32(e.Get("offsetX").Float())*k, float32(e.Get("offsetY").Float())*k))
 }
 
 func (s *Scope) setLecture(ctx app.Context, on bool) {
@@ -586,6 +589,7 @@ func (s *Scope) body() app.UI {
 				btn("wire", l.t("wire"), l.t("next frame on the wire")+" (w)", "wire", c == last),
 				btn("cont", l.t("continue"), l.t("run to the next breakpoint")+" (c)", "continue", len(s.bp) == 0),
 				btn("break", "● "+l.t("break"), l.t("breakpoint on this station")+" (b)", "break", false),
+				zoomButton(l, s.v.Zoom).OnClick(s.onMove),
 				app.Label().Class("speed").Body(
 					app.Text(l.t("events/s")+" "),
 					app.Select().ID("speed").OnChange(func(ctx app.Context, e app.Event) {
@@ -622,6 +626,7 @@ func (s *Scope) body() app.UI {
 			return app.Div().Class("map-wrap").Body(
 				app.Canvas().ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
 					Role("img").OnClick(s.onMapClick),
+				&stationList{M: s.mapModel(), Zoom: s.v.Zoom},
 			)
 		}),
 		app.If(!s.v.Embed, func() app.UI {
@@ -683,6 +688,7 @@ func helpOverlay(l lang) app.UI {
 		{"b", l.t("breakpoint on this station")},
 		{"c", l.t("run to the next breakpoint")},
 		{"[ ]", l.t("previous / next chapter")},
+		{"z", l.t("zoom: layers only / every function")},
 		{"l", l.t("projector theme (L)")},
 		{"?", l.t("this help")},
 		{"Esc", l.t("close")},

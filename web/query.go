@@ -21,6 +21,7 @@ type view struct {
 	Panels  []string // embed mode: the panels shown; empty means all
 	Lecture bool
 	Page    string // "" the scope, "lessons" the lessons page
+	Zoom    string // the stack map's zoom: "" every function, zoomLayers
 }
 
 // Knob parameters in the URL, in the units a learner thinks in.
@@ -53,6 +54,9 @@ func parseView(q url.Values) view {
 		Embed:   q.Get("embed") == "1",
 		Lecture: q.Get("lecture") == "1",
 		Page:    q.Get("page"),
+	}
+	if q.Get("zoom") == zoomLayers {
+		v.Zoom = zoomLayers
 	}
 	parseStateKnobs(q, &v.Knobs)
 	if p := q.Get("panels"); p != "" {
@@ -105,6 +109,9 @@ func (v view) query() string {
 	}
 	if v.Lecture {
 		q.Set("lecture", "1")
+	}
+	if v.Zoom != "" {
+		q.Set("zoom", v.Zoom)
 	}
 	return q.Encode()
 }
