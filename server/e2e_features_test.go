@@ -269,6 +269,33 @@ func TestBrowserFeatures(t *testing.T) {
 		}
 	})
 
+	t.Run("narration in three languages", func(t *testing.T) {
+		tr, err := scenario.Run("udp-sendto")
+		if err != nil {
+			t.Fatal(err)
+		}
+		call := firstEvent(tr, func(e *trace.Event) bool { return e.Kind == trace.Call && e.Fn == "ip_local_out" })
+		open(t, "lesson=udp-sendto&c="+strconv.Itoa(call))
+		en := text(t, ctx, "#narration")
+		if !strings.Contains(en, "calls ip_local_out()") {
+			t.Fatalf("English narration %q", en)
+		}
+		for _, l := range []struct{ lang, want string }{{"zh-Hans", "调用 ip_local_out()"}, {"zh-Hant", "呼叫 ip_local_out()"}, {"en", "calls ip_local_out()"}} {
+			eval(t, ctx, `(() => { const s = document.getElementById("lang"); s.value = "`+l.lang+`"; s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, new(bool))
+			waitFor(t, ctx, l.lang+" narration", `document.getElementById("narration").textContent.includes(`+strconv.Quote(l.want)+`) && document.getElementById("cur-what").textContent === `+strconv.Quote(l.want))
+		}
+		// The next event's sentence is in the chosen language too.
+		eval(t, ctx, `(() => { const s = document.getElementById("lang"); s.value = "zh-Hant"; s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, new(bool))
+		waitFor(t, ctx, "zh-Hant", `document.getElementById("narration").textContent.startsWith("事件")`)
+		v, err := press(ctx, kb.ArrowRight, call+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := text(t, ctx, "#narration"); !strings.HasPrefix(n, "事件 "+strconv.Itoa(v.Cursor)) || strings.Contains(n, "calls") || strings.Contains(n, "returns") {
+			t.Errorf("zh-Hant narration of event %d: %q", v.Cursor, n)
+		}
+	})
+
 	for _, p := range problems() {
 		t.Errorf("browser reported: %s", p)
 	}

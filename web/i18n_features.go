@@ -34,6 +34,24 @@ var featureCatalogue = map[string][2]string{
 	"Layers only":                        {"只看层次", "只看層次"},
 	"Every function":                     {"每个函数", "每個函式"},
 	"zoom: layers only / every function": {"缩放：只看层次 / 每个函数", "縮放：只看層次 / 每個函式"},
+	// event sentences (describeIn)
+	"calls %s()":             {"调用 %s()", "呼叫 %s()"},
+	"%s() returns":           {"%s() 返回", "%s() 傳回"},
+	"%s() returns %s":        {"%s() 返回 %s", "%s() 傳回 %s"},
+	"%s joins %s (qlen %d)":  {"%s 进入 %s（队列长度 %d）", "%s 進入 %s（佇列長度 %d）"},
+	"%s leaves %s (qlen %d)": {"%s 离开 %s（队列长度 %d）", "%s 離開 %s（佇列長度 %d）"},
+	"%s dropped %s":          {"%s 被丢弃：%s", "%s 被丟棄：%s"},
+	"%s freed":               {"%s 被释放", "%s 被釋放"},
+	"%s allocated":           {"%s 被分配", "%s 被配置"},
+	"%s cloned":              {"%s 被克隆", "%s 被複製"},
+	"the wire":               {"线路", "線路"},
+	"%d-byte frame on %s":    {"%d 字节的帧经过 %s", "%d 位元組的訊框經過 %s"},
+	"state change":           {"状态变化", "狀態變化"},
+	"timer fires":            {"定时器到期", "計時器到期"},
+	"interrupt raised":       {"触发中断", "觸發中斷"},
+	"BUG(): the kernel oopses, then panics; this host runs nothing more": {
+		"BUG()：内核 oops，随后 panic；这台主机不再运行任何东西",
+		"BUG()：核心 oops，隨後 panic；這台主機不再執行任何東西"},
 }
 
 func init() {

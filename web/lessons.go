@@ -57,7 +57,7 @@ func fnPanel(l lang, m *Model, c int) app.UI {
 	e := &m.T.Events[c]
 	body := []app.UI{app.H2().Text(l.t("This function"))}
 	if fn == "" {
-		body = append(body, app.P().Class("muted").Text(describe(e)))
+		body = append(body, app.P().Class("muted").Text(describeIn(l, e)))
 	} else {
 		body = append(body, app.P().Body(app.Code().ID("fn-name").Class("fn").Text(fn+"()")))
 		if t, ok := explain.Function(string(l), fn); ok {

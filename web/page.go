@@ -705,7 +705,7 @@ func helpOverlay(l lang) app.UI {
 // narrate is the one sentence a screen reader hears per frame.
 func narrate(l lang, m *Model, c int) string {
 	e := &m.T.Events[c]
-	return fmt.Sprintf(l.t("Event %d of %d, host %s, %s: %s."), c, m.Len()-1, e.Host, e.Ctx, describe(e))
+	return fmt.Sprintf(l.t("Event %d of %d, host %s, %s: %s."), c, m.Len()-1, e.Host, e.Ctx, describeIn(l, e))
 }
 
 // editorState is the scenario editor: the text and its errors by line.

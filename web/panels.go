@@ -20,40 +20,8 @@ func SourceURL(file string) string {
 // micros formats virtual nanoseconds as microseconds.
 func micros(ns int64) string { return fmt.Sprintf("%.3f", float64(ns)/1000) }
 
-// describe says what event e does, in words, from its kind and fields.
-func describe(e *trace.Event) string {
-	ids := skbList(e.Skb)
-	switch e.Kind {
-	case trace.Call:
-		return "calls " + e.Fn + "()"
-	case trace.Ret:
-		if e.Ret == "" {
-			return e.Fn + "() returns"
-		}
-		return e.Fn + "() returns " + e.Ret
-	case trace.Enqueue:
-		return fmt.Sprintf("%s joins %s (qlen %d)", ids, e.Queue, e.QLen)
-	case trace.Dequeue:
-		return fmt.Sprintf("%s leaves %s (qlen %d)", ids, e.Queue, e.QLen)
-	case trace.Drop:
-		return strings.TrimSpace(ids + " dropped " + e.Reason)
-	case trace.Free:
-		return ids + " freed"
-	case trace.Alloc:
-		return ids + " allocated"
-	case trace.Clone:
-		return ids + " cloned"
-	case trace.Wire:
-		w := e.Wire
-		if w == "" {
-			w = "the wire"
-		}
-		return fmt.Sprintf("%d-byte frame on %s", len(e.Frame), w)
-	case trace.Oops:
-		return "BUG(): the kernel oopses, then panics; this host runs nothing more"
-	}
-	return string(e.Kind)
-}
+// describe says what event e does, in English (see describeIn).
+func describe(e *trace.Event) string { return describeIn(langEN, e) }
 
 func skbList(ids []int) string {
 	if len(ids) == 0 {
@@ -79,7 +47,7 @@ func nowLine(l lang, m *Model, c int) app.UI {
 		app.If(file != "", func() app.UI {
 			return app.A().ID("cur-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").Text(file)
 		}),
-		app.Span().ID("cur-what").Class("what").Text(describe(e)),
+		app.Span().ID("cur-what").Class("what").Text(describeIn(l, e)),
 		app.If(e.Kind == trace.Drop, func() app.UI {
 			return app.Span().ID("cur-drop").Class("dropmsg").Text(l.t("dropped") + ": " + e.Reason)
 		}),
@@ -472,7 +440,7 @@ func stackPanel(l lang, m *Model, c int) app.UI {
 	}
 	lines = append(lines, app.Div().Class("bt-head").Text(head))
 	if e.Kind == trace.Ret {
-		lines = append(lines, app.Div().Class("bt-ret").Text(describe(e)))
+		lines = append(lines, app.Div().Class("bt-ret").Text(describeIn(l, e)))
 	}
 	if cls == "hw" {
 		lines = append(lines, app.Div().Class("muted").Text(l.t("hardware: no CPU is running kernel code for this event")))

@@ -1,0 +1,45 @@
+package web
+
+import (
+	"strings"
+	"testing"
+
+	"skbscope/scenario"
+	"skbscope/stack/trace"
+)
+
+// TestNarrationLanguages: every event's sentence exists in the three
+// languages, keeps the kernel's names, and the Chinese ones are not the
+// English one.
+func TestNarrationLanguages(t *testing.T) {
+	tr, err := scenario.Run("netfilter-drop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewModel(tr)
+	kinds := map[trace.Kind]bool{}
+	for i := range tr.Events {
+		e := &tr.Events[i]
+		en, hans, hant := describeIn(langEN, e), describeIn(langHans, e), describeIn(langHant, e)
+		for _, name := range []string{e.Fn, e.Queue, e.Ret, e.Reason} {
+			if strings.Contains(en, name) && (!strings.Contains(hans, name) || !strings.Contains(hant, name)) {
+				t.Fatalf("event %d: %q / %q lose the kernel's %q", i, hans, hant, name)
+			}
+		}
+		if en == hans || en == hant || hans == hant && strings.ContainsAny(hans, "线离释") {
+			t.Errorf("event %d (%s): not translated: %q %q %q", i, e.Kind, en, hans, hant)
+		}
+		if n := narrate(langHant, m, i); !strings.Contains(n, hant) || !strings.HasPrefix(n, "事件") {
+			t.Errorf("event %d narrated %q", i, n)
+		}
+		kinds[e.Kind] = true
+	}
+	for _, k := range []trace.Kind{trace.Call, trace.Ret, trace.Enqueue, trace.Dequeue, trace.Drop, trace.Free, trace.Wire, trace.State} {
+		if !kinds[k] {
+			t.Errorf("the lesson has no %s event to try", k)
+		}
+	}
+	if got := describeIn(langEN, &trace.Event{Kind: trace.Ret, Fn: "__sys_sendto", Ret: "-EPERM"}); got != "__sys_sendto() returns -EPERM" {
+		t.Errorf("English: %q", got)
+	}
+}
