@@ -52,9 +52,20 @@ func nicNames(f *scenario.File, k scenario.Knobs, offloadable bool) []string {
 // nfChains are the nft base chains, by the hook each stands for.
 var nfChains = []string{"output", "postrouting", "prerouting", "input", "forward"}
 
-// stateKnobs is the what-if form's part for device state: offloads per
-// NIC, netfilter rules, and links going down or up. Its fields are read
-// by readStateKnobs when the learner re-runs.
+// stateKnobsBox is the what-if form's part for device state: offloads
+// per NIC, netfilter rules, and links going down or up. Its fields are
+// read by readStateKnobs when the learner re-runs. A component, so that
+// stepping through the trace does not render the form again.
+type stateKnobsBox struct {
+	app.Compo
+	L      lang
+	Lesson string
+	K      scenario.Knobs
+}
+
+// Render implements app.Composer.
+func (b *stateKnobsBox) Render() app.UI { return stateKnobs(b.L, b.Lesson, b.K) }
+
 func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 	f := baseFile(lesson)
 	if f == nil {

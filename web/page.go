@@ -784,7 +784,7 @@ func (s *Scope) whatIf() app.UI {
 			field(qRcvBuf, "SO_RCVBUF", "bytes", str(int64(k.RcvBuf))),
 			choice(qQdisc, "qdisc", k.Qdisc, "pfifo_fast", "pfifo", "bfifo", "fq_codel"),
 			choice(qModel, "NIC", k.Model, "e1000e", "cs89x0", "dm9000"),
-			stateKnobs(l, s.v.Lesson, k),
+			&stateKnobsBox{L: l, Lesson: s.v.Lesson, K: k},
 			app.Button().ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
 			app.If(s.knobErr != "", func() app.UI { return app.P().ID("knob-err").Class("bad").Text(s.knobErr) }),
 			app.Button().ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
