@@ -294,6 +294,12 @@ func TestBrowserFeatures(t *testing.T) {
 		if n := text(t, ctx, "#narration"); !strings.HasPrefix(n, "事件 "+strconv.Itoa(v.Cursor)) || strings.Contains(n, "calls") || strings.Contains(n, "returns") {
 			t.Errorf("zh-Hant narration of event %d: %q", v.Cursor, n)
 		}
+		// What the function decided, too.
+		hook := firstEvent(tr, func(e *trace.Event) bool { return strings.HasPrefix(e.Note, "NF_INET_LOCAL_OUT: no rules") })
+		open(t, "lesson=udp-sendto&lang=zh-Hans&c="+strconv.Itoa(hook))
+		if n := text(t, ctx, "#fn-note-text"); n != "NF_INET_LOCAL_OUT：没有注册规则，接受" {
+			t.Errorf("the note at event %d in zh-Hans: %q", hook, n)
+		}
 	})
 
 	for _, p := range problems() {
