@@ -269,6 +269,15 @@ func TestBrowserFeatures(t *testing.T) {
 		}
 	})
 
+	t.Run("log filter back to all", func(t *testing.T) {
+		open(t, "lesson=udp-sendto&c=40&lang=zh-Hans")
+		eval(t, ctx, `(() => { const s = document.getElementById("filter-host"); s.value = "B"; s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, new(bool))
+		waitFor(t, ctx, "the filtered log", `[...document.querySelectorAll("#log tbody tr td:nth-child(3)")].every(td => td.textContent === "B")`)
+		// "全部" (all) lets every host through again, whatever the language.
+		eval(t, ctx, `(() => { const s = document.getElementById("filter-host"); s.selectedIndex = 0; s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, new(bool))
+		waitFor(t, ctx, "the whole log", `[...document.querySelectorAll("#log tbody tr td:nth-child(3)")].some(td => td.textContent === "A")`)
+	})
+
 	t.Run("narration in three languages", func(t *testing.T) {
 		tr, err := scenario.Run("udp-sendto")
 		if err != nil {
