@@ -209,6 +209,7 @@ func TestBrowserFeatures(t *testing.T) {
 			eval(t, ctx, `document.getElementById("map").height`, &canvasH)
 			return items, canvasH
 		}
+		waitFor(t, ctx, "the map drawn", `document.getElementById("map").height > 150`) // 150: a canvas never drawn
 		fns, fnH := stations("functions")
 		if len(fns) != fnStations {
 			t.Errorf("every function: %d stations listed, the model has %d", len(fns), fnStations)
