@@ -220,7 +220,7 @@ func TestBrowserFeatures(t *testing.T) {
 		layers, _ := stations("layers")
 		want := map[string]bool{}
 		for _, h := range []string{"A", "B"} {
-			for _, l := range []string{"socket: socket", "tcp/udp: TCP / UDP", "ip: IP", "dev/qdisc: device / qdisc", "driver: driver", "nic: NIC (hardware)"} {
+			for _, l := range []string{"socket: syscall · socket", "tcp/udp: tcp · udp · icmp", "ip: ip · route", "dev/qdisc: dev · qdisc · napi", "driver: driver · irq", "nic: nic (hw)"} {
 				want[h+" "+l] = true
 			}
 		}

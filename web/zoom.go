@@ -35,10 +35,11 @@ var layerGroup = map[string]string{
 // an event there belongs to its caller's layer.
 var passThrough = map[string]bool{"skb": true, "timer": true}
 
-// layerTitles are the layer stations' labels.
+// layerTitles are the layer stations' labels: the function map's lanes
+// each one merges, named as there (kernel vocabulary, not translated).
 var layerTitles = map[string]string{
-	"socket": "socket", "tcp/udp": "TCP / UDP", "ip": "IP", "netfilter": "netfilter",
-	"neigh": "neighbour (ARP)", "dev/qdisc": "device / qdisc", "driver": "driver", "nic": "NIC (hardware)",
+	"socket": "syscall · socket", "tcp/udp": "tcp · udp · icmp", "ip": "ip · route", "netfilter": "netfilter",
+	"neigh": "neigh · arp", "dev/qdisc": "dev · qdisc · napi", "driver": "driver · irq", "nic": "nic (hw)",
 }
 
 func layerTitle(g string) string {

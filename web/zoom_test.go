@@ -59,7 +59,7 @@ func TestLayersZoom(t *testing.T) {
 		t.Error("nothing drawn")
 	}
 	html := app.HTMLString(&stationList{M: lm, Zoom: zoomLayers})
-	if !strings.Contains(html, `data-zoom="layers"`) || !strings.Contains(html, "A tcp/udp: TCP / UDP") {
+	if !strings.Contains(html, `data-zoom="layers"`) || !strings.Contains(html, "A tcp/udp: tcp · udp · icmp") {
 		t.Errorf("station list: %s", html)
 	}
 	if v := parseView(map[string][]string{"zoom": {"layers"}}); v.Zoom != zoomLayers || !strings.Contains(v.query(), "zoom=layers") {
