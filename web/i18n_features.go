@@ -48,6 +48,8 @@ var featureCatalogue = map[string][2]string{
 	"%d-byte frame on %s":    {"%d 字节的帧经过 %s", "%d 位元組的訊框經過 %s"},
 	"state change":           {"状态变化", "狀態變化"},
 	"timer fires":            {"定时器到期", "計時器到期"},
+	"(gone)":                 {"（已不存在）", "（已不存在）"},
+	"(as of event %d)":       {"（事件 %d 时的样子）", "（事件 %d 時的樣子）"},
 	"interrupt raised":       {"触发中断", "觸發中斷"},
 	"BUG(): the kernel oopses, then panics; this host runs nothing more": {
 		"BUG()：内核 oops，随后 panic；这台主机不再运行任何东西",

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"skbscope/stack/trace"
@@ -49,3 +50,19 @@ func describeIn(l lang, e *trace.Event) string {
 
 // kindWords name the events that have no sentence of their own.
 var kindWords = map[trace.Kind]string{trace.State: "state change", trace.Timer: "timer fires", trace.IRQ: "interrupt raised"}
+
+// title is the skb panel's heading: the frame on the wire, or the skb
+// and whether the snapshot is older than the cursor or the skb is gone.
+func (v skbView) title(l lang) string {
+	if v.Wire != nil {
+		return describeIn(l, v.Wire)
+	}
+	t := "skb " + strconv.Itoa(v.ID)
+	switch {
+	case v.Gone:
+		t += " " + l.t("(gone)")
+	case v.AsOf >= 0:
+		t += " " + fmt.Sprintf(l.t("(as of event %d)"), v.AsOf)
+	}
+	return t
+}

@@ -43,3 +43,20 @@ func TestNarrationLanguages(t *testing.T) {
 		t.Errorf("English: %q", got)
 	}
 }
+
+// TestSkbTitleLanguages: the skb panel's heading follows the language.
+func TestSkbTitleLanguages(t *testing.T) {
+	for _, c := range []struct {
+		v        skbView
+		en, hans string
+	}{
+		{skbView{ID: 3, AsOf: -1}, "skb 3", "skb 3"},
+		{skbView{ID: 3, AsOf: 7}, "skb 3 (as of event 7)", "skb 3 （事件 7 时的样子）"},
+		{skbView{ID: 3, AsOf: -1, Gone: true}, "skb 3 (gone)", "skb 3 （已不存在）"},
+		{skbView{Frame: true, Wire: &trace.Event{Kind: trace.Wire, Wire: "lan0", Frame: make([]byte, 60)}}, "60-byte frame on lan0", "60 字节的帧经过 lan0"},
+	} {
+		if en, hans := c.v.title(langEN), c.v.title(langHans); en != c.en || hans != c.hans {
+			t.Errorf("%+v: %q, %q; want %q, %q", c.v, en, hans, c.en, c.hans)
+		}
+	}
+}

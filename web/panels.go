@@ -121,9 +121,12 @@ func segments(sn *trace.SkbSnap) []seg {
 // Its fields are exported because go-app compares them to decide whether
 // the panel needs rendering again.
 type skbView struct {
-	Title string
 	Snap  *trace.SkbSnap
-	Frame bool // a frame on the wire rather than an skb
+	Frame bool         // a frame on the wire rather than an skb
+	Wire  *trace.Event // the frame's wire event
+	ID    int          // the skb
+	AsOf  int          // the event the snapshot is from, if not the cursor's; else -1
+	Gone  bool         // freed or dropped by the cursor
 }
 
 // skbAtCursor picks what the skb panel shows: the frame of a wire event,
@@ -131,7 +134,7 @@ type skbView struct {
 func (m *Model) skbAtCursor(c int) skbView {
 	e := &m.T.Events[c]
 	if e.Kind == trace.Wire && len(e.Frame) > 0 {
-		return skbView{Title: describe(e), Snap: frameSnap(e.Frame), Frame: true}
+		return skbView{Snap: frameSnap(e.Frame), Frame: true, Wire: e}
 	}
 	id := m.lastSkb[c]
 	if id < 0 {
@@ -141,16 +144,16 @@ func (m *Model) skbAtCursor(c int) skbView {
 	if sn == nil {
 		return skbView{}
 	}
-	title := "skb " + strconv.Itoa(id)
+	v := skbView{Snap: sn, ID: id, AsOf: -1}
 	k := sort.Search(len(m.skbs), func(i int) bool { return m.skbs[i].id >= id })
 	if k < len(m.skbs) {
 		if st, seq := m.skbAt(&m.skbs[k], c); st < 0 {
-			title += " (gone)"
+			v.Gone = true
 		} else if seq != c {
-			title += " (as of event " + strconv.Itoa(seq) + ")"
+			v.AsOf = seq
 		}
 	}
-	return skbView{Title: title, Snap: sn}
+	return v
 }
 
 // frameSnap presents wire bytes as a buffer whose data is the frame.
@@ -198,7 +201,7 @@ func skbPanel(l lang, v skbView) app.UI {
 	}
 	grid := strings.Join(cols, " ")
 	return app.Section().ID("skb").Class("panel").Body(
-		app.H2().Text(v.Title),
+		app.H2().Text(v.title(l)),
 		app.Div().ID("skb-bar").Class("skb-bar").Style("grid-template-columns", grid).Body(
 			app.Range(segs).Slice(func(i int) app.UI {
 				s := segs[i]
