@@ -20,9 +20,6 @@ func SourceURL(file string) string {
 // micros formats virtual nanoseconds as microseconds.
 func micros(ns int64) string { return fmt.Sprintf("%.3f", float64(ns)/1000) }
 
-// describe says what event e does, in English (see describeIn).
-func describe(e *trace.Event) string { return describeIn(langEN, e) }
-
 func skbList(ids []int) string {
 	if len(ids) == 0 {
 		return ""
