@@ -26,6 +26,14 @@ type Knobs struct {
 	// needs no parameters (`tc qdisc replace dev DEV root KIND`):
 	// pfifo_fast, pfifo, bfifo or fq_codel.
 	Qdisc string `json:"qdisc"`
+	// Offloads are `ethtool -K HOST.NIC …` over the lesson's features.
+	Offloads []NICOffloads `json:"offloads,omitempty"`
+	// NFDel removes rules of the lesson (`nft delete rule`), NFAdd adds
+	// rules at the end of a chain (`nft add rule`), deletions first.
+	NFDel []HostRule `json:"nf_del,omitempty"`
+	NFAdd []HostRule `json:"nf_add,omitempty"`
+	// Links take NICs down or up at a moment (`ip link set DEV down|up`).
+	Links []LinkAt `json:"links,omitempty"`
 }
 
 // Check reports a knob outside its range.
@@ -51,6 +59,7 @@ func (k Knobs) Check() error {
 	default:
 		errs = append(errs, fmt.Errorf("qdisc %q: pfifo_fast, pfifo, bfifo or fq_codel", k.Qdisc))
 	}
+	errs = append(errs, k.checkState()...)
 	return errors.Join(errs...)
 }
 
@@ -104,6 +113,9 @@ func (k Knobs) Apply(f *File) (*File, error) {
 		if k.LossPct != 0 {
 			l.LossPct = k.LossPct
 		}
+	}
+	if err := k.applyState(g); err != nil {
+		return nil, err
 	}
 	return g, nil
 }

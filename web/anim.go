@@ -6,6 +6,11 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
+// canvasWait is how many frames the animator waits for the canvas to
+// appear (the model can arrive before the render that adds it) before it
+// takes the page to have no map (an embed without one) and stops asking.
+const canvasWait = 60
+
 // Ease durations, in milliseconds.
 const (
 	stepEase    = 220 // a manual step
@@ -41,6 +46,7 @@ type animator struct {
 	scheduled bool
 	rafID     app.Value
 	closed    bool
+	noCanvas  int // frames drawn while the page had no canvas, see canvasWait
 
 	buf   cmdBuf
 	jsBuf app.Value // a Uint8Array reused for every frame
@@ -103,6 +109,7 @@ func (a *animator) jump(m *Model, c int, bp map[int]bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.m, a.fr, a.ease, a.start, a.drawn = m, Frame{From: c, To: c, P: 1, Breaks: bp}, 0, -1, false
+	a.noCanvas = 0
 	a.request()
 }
 
@@ -126,7 +133,7 @@ func (a *animator) move(c int) {
 	if a.still {
 		a.ease = 0
 	}
-	a.start, a.asked, a.drawn = -1, false, false
+	a.start, a.asked, a.drawn, a.noCanvas = -1, false, false, 0
 	a.request()
 }
 
@@ -166,7 +173,12 @@ func (a *animator) frame(ts float64) {
 		fr := a.fr
 		fr.P = Ease(float32(p))
 		a.m.Draw(&a.buf, fr)
-		a.drawn = a.flush() && p >= 1
+		ok := a.flush()
+		if !ok && a.draw.Truthy() { // the script is there, the canvas is not (yet)
+			a.noCanvas++
+			ok = a.noCanvas > canvasWait
+		}
+		a.drawn = ok && p >= 1
 	}
 	ask := a.playing && !a.asked && el >= a.stepMs
 	a.asked = a.asked || ask
@@ -180,7 +192,8 @@ func (a *animator) frame(ts float64) {
 }
 
 // flush hands the frame to JavaScript: one copy, one call. It reports
-// false while skbscope.js has not loaded yet.
+// false while skbscope.js has not loaded yet, or the page has no canvas
+// yet (the model can arrive before the render that adds the canvas).
 func (a *animator) flush() bool {
 	if a.draw == nil || !a.draw.Truthy() {
 		a.draw = app.Window().Get("skbDraw")
@@ -194,6 +207,5 @@ func (a *animator) flush() bool {
 		a.jsBuf = app.Window().Get("Uint8Array").New(a.jsCap)
 	}
 	app.CopyBytesToJS(a.jsBuf, a.buf.b)
-	a.draw.Invoke(a.canvas, a.jsBuf, n)
-	return true
+	return a.draw.Invoke(a.canvas, a.jsBuf, n).Truthy()
 }

@@ -57,7 +57,7 @@ func fnPanel(l lang, m *Model, c int) app.UI {
 	e := &m.T.Events[c]
 	body := []app.UI{app.H2().Text(l.t("This function"))}
 	if fn == "" {
-		body = append(body, app.P().Class("muted").Text(describe(e)))
+		body = append(body, app.P().Class("muted").Text(describeIn(l, e)))
 	} else {
 		body = append(body, app.P().Body(app.Code().ID("fn-name").Class("fn").Text(fn+"()")))
 		if t, ok := explain.Function(string(l), fn); ok {
@@ -66,7 +66,12 @@ func fnPanel(l lang, m *Model, c int) app.UI {
 			body = append(body, app.P().ID("fn-summary").Lang("en").Text(t.Summary))
 		}
 		if e.Note != "" {
-			body = append(body, app.P().ID("fn-note").Body(app.Strong().Text(l.t("Here")+": "), app.Text(e.Note)))
+			note, ok := noteIn(l, e.Note)
+			text := app.Span().ID("fn-note-text").Text(note)
+			if !ok {
+				text = text.Lang("en") // not translated yet
+			}
+			body = append(body, app.P().ID("fn-note").Body(app.Strong().Text(l.t("Here")+": "), text))
 		}
 		if file != "" {
 			body = append(body, app.P().Body(app.A().ID("fn-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").

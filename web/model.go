@@ -98,6 +98,10 @@ type Model struct {
 	socks     []sockQueue      // socket queues, by host and socket
 	chaps     []chapter        // lazily, see chapterList
 	wire      *wireViews       // lazily, see wireView
+	tcpSt     []tcpSock        // lazily, see tcpStates
+
+	layersOnly bool   // the map's "layers only" zoom: one station per layer
+	layers     *Model // lazily, see layerView
 }
 
 // wireViews are the ladder and TCP panels' data, read from the trace
@@ -119,8 +123,12 @@ func (m *Model) wireView() *wireViews {
 // NewModel lays out the stack map for t. It never fails: a trace with no
 // events gives an empty map, and malformed links (Up out of range) are
 // treated as absent.
-func NewModel(t *trace.Trace) *Model {
-	m := &Model{T: t, queues: map[int][]qpoint{}}
+func NewModel(t *trace.Trace) *Model { return newModel(t, false) }
+
+// newModel lays out t with a station per function and queue, or, with
+// layersOnly, a station per layer (see zoom.go).
+func newModel(t *trace.Trace, layersOnly bool) *Model {
+	m := &Model{T: t, queues: map[int][]qpoint{}, layersOnly: layersOnly}
 	m.hosts()
 	lanes := m.laneNames()
 	laneIdx := map[string]int{}
@@ -144,6 +152,8 @@ func NewModel(t *trace.Trace) *Model {
 		e := &t.Events[i]
 		k := key{host: hostIdx[e.Host], lane: m.laneOf(i)}
 		switch {
+		case m.layersOnly && e.Kind != trace.Wire:
+			k.kind, k.label = stFn, layerTitle(k.lane)
 		case e.Fn != "":
 			k.kind, k.label = stFn, e.Fn
 		case e.Kind == trace.Wire:
@@ -211,6 +221,9 @@ func (m *Model) up(i int) int {
 // laneOf is the layer event i is drawn in: its own, else its caller's,
 // else the lane of the context it runs in ("wire" for the link).
 func (m *Model) laneOf(i int) string {
+	if m.layersOnly {
+		return m.layerOf(i)
+	}
 	for j := i; j >= 0; j = m.up(j) {
 		if l := m.T.Events[j].Layer; l != "" {
 			return l
@@ -259,7 +272,11 @@ func (m *Model) laneNames() []string {
 	used := map[string]bool{}
 	var unknown []string
 	known := map[string]bool{}
-	for _, l := range laneOrder {
+	order := laneOrder
+	if m.layersOnly {
+		order = layerOrder
+	}
+	for _, l := range order {
 		known[l] = true
 	}
 	for i := range m.T.Events {
@@ -274,7 +291,7 @@ func (m *Model) laneNames() []string {
 		used[l] = true
 	}
 	var out []string
-	for _, l := range laneOrder {
+	for _, l := range order {
 		if l == unknownBefore {
 			out = append(out, unknown...)
 		}

@@ -91,7 +91,7 @@ func (s *Scope) OnMount(ctx app.Context) {
 	s.anim.listen(ctx, s.onKey)
 	s.listenMessages(ctx)
 	if s.model != nil {
-		s.anim.jump(s.model, s.cursor, s.bp)
+		s.anim.jump(s.mapModel(), s.cursor, s.bp)
 	}
 	s.liveMount(ctx)
 }
@@ -126,7 +126,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 		return // pre-rendering: the browser simulates, the server need not
 	}
 	key := runKey{v.Lesson, v.Knobs}
-	if s.custom == nil && (key != s.loaded || (s.model == nil && !s.loading && s.err == "")) {
+	if s.custom == nil && (!key.same(s.loaded) || (s.model == nil && !s.loading && s.err == "")) {
 		f, err := lessonFile(key)
 		if err != nil {
 			s.loaded = key
@@ -139,7 +139,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 	if s.model != nil {
 		s.cursor = s.model.Clamp(v.C)
 		if s.anim != nil {
-			s.anim.jump(s.model, s.cursor, s.bp)
+			s.anim.jump(s.mapModel(), s.cursor, s.bp)
 			ctx.Defer(scrollLog)
 		}
 	}
@@ -190,7 +190,7 @@ func (s *Scope) start(ctx app.Context, key runKey, f *scenario.File) {
 			if s.model != nil {
 				s.cursor = s.model.Clamp(s.v.C)
 				if s.anim != nil {
-					s.anim.jump(s.model, s.cursor, s.bp)
+					s.anim.jump(s.mapModel(), s.cursor, s.bp)
 				}
 				s.post(map[string]any{"event": "loaded", "lesson": s.v.Lesson, "last": s.model.Len() - 1})
 				ctx.Defer(scrollLog)
@@ -366,9 +366,11 @@ func (s *Scope) move(ctx app.Context, how string) {
 	case "wire":
 		s.jump(ctx, m.nextWire(c))
 	case "continue":
-		s.jump(ctx, m.nextBreak(c, s.bp))
+		s.jump(ctx, s.mapModel().nextBreak(c, s.bp))
 	case "break":
-		s.toggleBreak(m.evStation[c])
+		s.toggleBreak(s.mapModel().evStation[c])
+	case "zoom":
+		s.toggleZoom(ctx)
 	case "play":
 		s.setPlaying(!s.playing)
 	case "nextChapter", "prevChapter":
@@ -385,7 +387,7 @@ var keyMoves = map[string]string{
 	"ArrowRight": "next", "PageDown": "next", "ArrowLeft": "prev", "PageUp": "prev",
 	"Home": "first", "End": "last", " ": "play",
 	"s": "into", "n": "over", "f": "out", "w": "wire", "c": "continue", "b": "break", "B": "break",
-	"]": "nextChapter", "[": "prevChapter",
+	"]": "nextChapter", "[": "prevChapter", "z": "zoom", "Z": "zoom",
 }
 
 // onKey handles a key the animator's listener passed on (handledKeys).
@@ -430,15 +432,16 @@ func (s *Scope) toggleBreak(st int) {
 // onMapClick sets or clears a breakpoint on the clicked station. The
 // canvas is scaled by CSS, so the click is mapped back to map units.
 func (s *Scope) onMapClick(ctx app.Context, e app.Event) {
-	if s.model == nil {
+	mm := s.mapModel()
+	if mm == nil {
 		return
 	}
 	w := ctx.JSSrc().Get("clientWidth").Float()
 	if w <= 0 {
 		return
 	}
-	k := float32(float64(s.model.W) / w)
-	s.toggleBreak(s.model.stationAt(float32(e.Get("offsetX").Float())*k, float32(e.Get("offsetY").Float())*k))
+	k := float32(float64(mm.W) / w)
+	s.toggleBreak(mm.stationAt(float32(e.Get("offsetX").Float())*k, float32(e.Get("offsetY").Float())*k))
 }
 
 func (s *Scope) setLecture(ctx app.Context, on bool) {
@@ -591,6 +594,7 @@ func (s *Scope) body() app.UI {
 				btn("wire", l.t("wire"), l.t("next frame on the wire")+" (w)", "wire", c == last),
 				btn("cont", l.t("continue"), l.t("run to the next breakpoint")+" (c)", "continue", len(s.bp) == 0),
 				btn("break", "● "+l.t("break"), l.t("breakpoint on this station")+" (b)", "break", false),
+				zoomButton(l, s.v.Zoom).OnClick(s.onMove),
 				app.Label().Class("speed").Body(
 					app.Text(l.t("events/s")+" "),
 					app.Select().ID("speed").OnChange(func(ctx app.Context, e app.Event) {
@@ -627,6 +631,7 @@ func (s *Scope) body() app.UI {
 			return app.Div().Class("map-wrap").Body(
 				app.Canvas().ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
 					Role("img").OnClick(s.onMapClick),
+				&stationList{M: s.mapModel(), Zoom: s.v.Zoom},
 			)
 		}),
 		app.If(!s.v.Embed, func() app.UI {
@@ -645,6 +650,7 @@ func (s *Scope) body() app.UI {
 			app.If(s.v.shows("stack"), func() app.UI { return stackPanel(l, m, c) }),
 			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c) }),
 			app.If(s.v.shows("socks"), func() app.UI { return sockPanel(l, m.sockRows(c)) }),
+			app.If(s.v.shows("socks") && len(m.tcpStates()) > 0, func() app.UI { return &tcpStateBox{M: m, C: c, L: l} }),
 			app.If(s.v.shows("tcp") && m.hasTCP(), func() app.UI { return tcpPanel(l, m, c) }),
 			app.If(s.v.shows("ladder"), func() app.UI { return ladderPanel(l, m, c) }),
 		),
@@ -687,6 +693,7 @@ func helpOverlay(l lang) app.UI {
 		{"b", l.t("breakpoint on this station")},
 		{"c", l.t("run to the next breakpoint")},
 		{"[ ]", l.t("previous / next chapter")},
+		{"z", l.t("zoom: layers only / every function")},
 		{"l", l.t("projector theme (L)")},
 		{"?", l.t("this help")},
 		{"Esc", l.t("close")},
@@ -703,7 +710,7 @@ func helpOverlay(l lang) app.UI {
 // narrate is the one sentence a screen reader hears per frame.
 func narrate(l lang, m *Model, c int) string {
 	e := &m.T.Events[c]
-	return fmt.Sprintf(l.t("Event %d of %d, host %s, %s: %s."), c, m.Len()-1, e.Host, e.Ctx, describe(e))
+	return fmt.Sprintf(l.t("Event %d of %d, host %s, %s: %s."), c, m.Len()-1, e.Host, e.Ctx, describeIn(l, e))
 }
 
 // editorState is the scenario editor: the text and its errors by line.
@@ -753,7 +760,7 @@ func (s *Scope) whatIf() app.UI {
 		return app.Label().Body(
 			app.Span().Text(l.t(label)),
 			app.Select().ID("knob-"+id).Name(id).Body(
-				app.Option().Value("").Selected(cur == "").Text(l.t("lesson's")),
+				app.Option().Value(unset).Selected(cur == "").Text(l.t("lesson's")),
 				app.Range(opts).Slice(func(i int) app.UI {
 					return app.Option().Value(opts[i]).Selected(cur == opts[i]).Text(opts[i])
 				}),
@@ -782,6 +789,7 @@ func (s *Scope) whatIf() app.UI {
 			field(qRcvBuf, "SO_RCVBUF", "bytes", str(int64(k.RcvBuf))),
 			choice(qQdisc, "qdisc", k.Qdisc, "pfifo_fast", "pfifo", "bfifo", "fq_codel"),
 			choice(qModel, "NIC", k.Model, "e1000e", "cs89x0", "dm9000"),
+			&stateKnobsBox{L: l, Lesson: s.v.Lesson, K: k},
 			app.Button().ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
 			app.If(s.knobErr != "", func() app.UI { return app.P().ID("knob-err").Class("bad").Text(s.knobErr) }),
 			app.Button().ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
@@ -874,7 +882,7 @@ func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
 		if !el.Truthy() {
 			return ""
 		}
-		return el.Get("value").String()
+		return formValue(el.Get("value").String())
 	}
 	vals := map[string][]string{}
 	for _, k := range []string{qMTU, qRate, qDelay, qLoss, qTxQLen, qSndBuf, qRcvBuf, qQdisc, qModel} {
@@ -882,8 +890,9 @@ func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
 	}
 	v := s.v
 	v.Knobs = parseView(vals).Knobs
+	readStateKnobs(&v.Knobs)
 	v.C = 0
-	if err := v.Knobs.Check(); err != nil {
+	if _, err := lessonFile(runKey{v.Lesson, v.Knobs}); err != nil {
 		s.knobErr = err.Error()
 		return
 	}

@@ -20,41 +20,6 @@ func SourceURL(file string) string {
 // micros formats virtual nanoseconds as microseconds.
 func micros(ns int64) string { return fmt.Sprintf("%.3f", float64(ns)/1000) }
 
-// describe says what event e does, in words, from its kind and fields.
-func describe(e *trace.Event) string {
-	ids := skbList(e.Skb)
-	switch e.Kind {
-	case trace.Call:
-		return "calls " + e.Fn + "()"
-	case trace.Ret:
-		if e.Ret == "" {
-			return e.Fn + "() returns"
-		}
-		return e.Fn + "() returns " + e.Ret
-	case trace.Enqueue:
-		return fmt.Sprintf("%s joins %s (qlen %d)", ids, e.Queue, e.QLen)
-	case trace.Dequeue:
-		return fmt.Sprintf("%s leaves %s (qlen %d)", ids, e.Queue, e.QLen)
-	case trace.Drop:
-		return strings.TrimSpace(ids + " dropped " + e.Reason)
-	case trace.Free:
-		return ids + " freed"
-	case trace.Alloc:
-		return ids + " allocated"
-	case trace.Clone:
-		return ids + " cloned"
-	case trace.Wire:
-		w := e.Wire
-		if w == "" {
-			w = "the wire"
-		}
-		return fmt.Sprintf("%d-byte frame on %s", len(e.Frame), w)
-	case trace.Oops:
-		return "BUG(): the kernel oopses, then panics; this host runs nothing more"
-	}
-	return string(e.Kind)
-}
-
 func skbList(ids []int) string {
 	if len(ids) == 0 {
 		return ""
@@ -79,7 +44,7 @@ func nowLine(l lang, m *Model, c int) app.UI {
 		app.If(file != "", func() app.UI {
 			return app.A().ID("cur-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").Text(file)
 		}),
-		app.Span().ID("cur-what").Class("what").Text(describe(e)),
+		app.Span().ID("cur-what").Class("what").Text(describeIn(l, e)),
 		app.If(e.Kind == trace.Drop, func() app.UI {
 			return app.Span().ID("cur-drop").Class("dropmsg").Text(l.t("dropped") + ": " + e.Reason)
 		}),
@@ -153,9 +118,12 @@ func segments(sn *trace.SkbSnap) []seg {
 // Its fields are exported because go-app compares them to decide whether
 // the panel needs rendering again.
 type skbView struct {
-	Title string
 	Snap  *trace.SkbSnap
-	Frame bool // a frame on the wire rather than an skb
+	Frame bool         // a frame on the wire rather than an skb
+	Wire  *trace.Event // the frame's wire event
+	ID    int          // the skb
+	AsOf  int          // the event the snapshot is from, if not the cursor's; else -1
+	Gone  bool         // freed or dropped by the cursor
 }
 
 // skbAtCursor picks what the skb panel shows: the frame of a wire event,
@@ -163,7 +131,7 @@ type skbView struct {
 func (m *Model) skbAtCursor(c int) skbView {
 	e := &m.T.Events[c]
 	if e.Kind == trace.Wire && len(e.Frame) > 0 {
-		return skbView{Title: describe(e), Snap: frameSnap(e.Frame), Frame: true}
+		return skbView{Snap: frameSnap(e.Frame), Frame: true, Wire: e}
 	}
 	id := m.lastSkb[c]
 	if id < 0 {
@@ -173,16 +141,16 @@ func (m *Model) skbAtCursor(c int) skbView {
 	if sn == nil {
 		return skbView{}
 	}
-	title := "skb " + strconv.Itoa(id)
+	v := skbView{Snap: sn, ID: id, AsOf: -1}
 	k := sort.Search(len(m.skbs), func(i int) bool { return m.skbs[i].id >= id })
 	if k < len(m.skbs) {
 		if st, seq := m.skbAt(&m.skbs[k], c); st < 0 {
-			title += " (gone)"
+			v.Gone = true
 		} else if seq != c {
-			title += " (as of event " + strconv.Itoa(seq) + ")"
+			v.AsOf = seq
 		}
 	}
-	return skbView{Title: title, Snap: sn}
+	return v
 }
 
 // frameSnap presents wire bytes as a buffer whose data is the frame.
@@ -230,7 +198,7 @@ func skbPanel(l lang, v skbView) app.UI {
 	}
 	grid := strings.Join(cols, " ")
 	return app.Section().ID("skb").Class("panel").Body(
-		app.H2().Text(v.Title),
+		app.H2().Text(v.title(l)),
 		app.Div().ID("skb-bar").Class("skb-bar").Style("grid-template-columns", grid).Body(
 			app.Range(segs).Slice(func(i int) app.UI {
 				s := segs[i]
@@ -472,7 +440,7 @@ func stackPanel(l lang, m *Model, c int) app.UI {
 	}
 	lines = append(lines, app.Div().Class("bt-head").Text(head))
 	if e.Kind == trace.Ret {
-		lines = append(lines, app.Div().Class("bt-ret").Text(describe(e)))
+		lines = append(lines, app.Div().Class("bt-ret").Text(describeIn(l, e)))
 	}
 	if cls == "hw" {
 		lines = append(lines, app.Div().Class("muted").Text(l.t("hardware: no CPU is running kernel code for this event")))
@@ -550,7 +518,7 @@ func (m *Model) filtered(f logFilter) []int {
 // setFilter changes one field of the log filter, named by the control's
 // data-field, and recomputes which events pass.
 func (s *Scope) setFilter(ctx app.Context, e app.Event) {
-	v := ctx.JSSrc().Get("value").String()
+	v := formValue(ctx.JSSrc().Get("value").String())
 	switch ctx.JSSrc().Get("dataset").Get("field").String() {
 	case "host":
 		s.filter.Host = v
@@ -602,7 +570,7 @@ func (s *Scope) logPanel() app.UI {
 		return app.Label().Body(
 			app.Text(l.t(label)+" "),
 			app.Select().ID("filter-"+field).Attr("data-field", field).OnChange(s.setFilter).Body(
-				app.Option().Value("").Selected(cur == "").Text(l.t("all")),
+				app.Option().Value(unset).Selected(cur == "").Text(l.t("all")),
 				app.Range(opts).Slice(func(i int) app.UI {
 					return app.Option().Value(opts[i]).Selected(opts[i] == cur).Text(opts[i])
 				}),

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,7 @@ type view struct {
 	Panels  []string // embed mode: the panels shown; empty means all
 	Lecture bool
 	Page    string // "" the scope, "lessons" the lessons page
+	Zoom    string // the stack map's zoom: "" every function, zoomLayers
 }
 
 // Knob parameters in the URL, in the units a learner thinks in.
@@ -53,6 +55,10 @@ func parseView(q url.Values) view {
 		Lecture: q.Get("lecture") == "1",
 		Page:    q.Get("page"),
 	}
+	if q.Get("zoom") == zoomLayers {
+		v.Zoom = zoomLayers
+	}
+	parseStateKnobs(q, &v.Knobs)
 	if p := q.Get("panels"); p != "" {
 		v.Panels = strings.Split(p, ",")
 	}
@@ -91,6 +97,7 @@ func (v view) query() string {
 	if v.Knobs.Model != "" {
 		q.Set(qModel, v.Knobs.Model)
 	}
+	writeStateKnobs(q, v.Knobs)
 	if v.Lang != langEN && v.Lang != "" {
 		q.Set("lang", string(v.Lang))
 	}
@@ -102,6 +109,9 @@ func (v view) query() string {
 	}
 	if v.Lecture {
 		q.Set("lecture", "1")
+	}
+	if v.Zoom != "" {
+		q.Set("zoom", v.Zoom)
 	}
 	return q.Encode()
 }
@@ -130,3 +140,7 @@ type runKey struct {
 	Lesson string
 	Knobs  scenario.Knobs
 }
+
+// same reports whether k and o run the same simulation (Knobs holds
+// slices, so == cannot say).
+func (k runKey) same(o runKey) bool { return reflect.DeepEqual(k, o) }

@@ -28,10 +28,12 @@
     return fonts[flags & 3].replace("11px", size + "px");
   }
 
+  // It returns whether it drew: false while the page has no canvas yet
+  // (the animator then tries again on the next frame).
   window.skbDraw = function (id, bytes, n) {
     const canvas = document.getElementById(id);
     if (!canvas) {
-      return;
+      return false;
     }
     const g = canvas.getContext("2d");
     const v = new DataView(bytes.buffer, bytes.byteOffset, n);
@@ -103,8 +105,9 @@
           break;
         }
         default: // a buffer this script does not understand: stop, do not guess
-          return;
+          return true;
       }
     }
+    return true;
   };
 })();
