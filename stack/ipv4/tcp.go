@@ -3,6 +3,7 @@ package ipv4
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"skbscope/stack/core"
 	"skbscope/stack/header"
@@ -105,6 +106,7 @@ type tcpSock struct {
 	nagleOff                  bool  // TCP_NODELAY
 	corked                    bool  // inside a tcp_push with MSG_MORE (TCP_NAGLE_CORK)
 	ownedByUser               bool  // sock_owned_by_user
+	bindLocked                bool  // SOCK_BINDPORT_LOCK: bound by bind(), kept at close
 	deferredWrite             bool  // TCP_WRITE_TIMER_DEFERRED
 	deferredDelack            bool  // TCP_DELACK_TIMER_DEFERRED
 	writeQueue, rtxQueue      []*skb.SKB
@@ -269,6 +271,7 @@ func (o streamOps) Bind(k *kernel.Kernel, sock *socket.Socket, addr netip.AddrPo
 			return -kernel.EADDRINUSE
 		}
 		sock.Sk.Num = addr.Port()
+		tcpOf(sock).bindLocked = true // SOCK_BINDPORT_LOCK
 		o.n.tcpBound = append(o.n.tcpBound, tcpOf(sock))
 		e.Note = fmt.Sprintf("inet_csk_get_port: bound to %s", addr)
 		return 0
@@ -638,11 +641,7 @@ func (n *Net) tcpClose(k *kernel.Kernel, tp *tcpSock) {
 		e.Note = "a listener: drop the connections waiting on its accept queue"
 		tp.setState(k, tcpClose)
 		n.tcpUnhash(tp)
-		for _, c := range tp.acceptQueue {
-			n.tcpSendActiveReset(k, c)
-			n.tcpDone(k, c)
-		}
-		tp.acceptQueue = nil
+		n.inetCskListenStop(k, tp)
 	case tcpClose:
 	case tcpSynSent:
 		n.tcpDone(k, tp)
@@ -669,9 +668,10 @@ func (n *Net) tcpClose(k *kernel.Kernel, tp *tcpSock) {
 }
 
 var (
-	fnTCPSetsockopt = kernel.NewFn("do_tcp_setsockopt", tcpC, "tcp")
-	fnInetShutdown  = kernel.NewFn("inet_shutdown", afInetC, "socket")
-	fnTCPShutdown   = kernel.NewFn("tcp_shutdown", tcpC, "tcp")
+	fnTCPSetsockopt      = kernel.NewFn("do_tcp_setsockopt", tcpC, "tcp")
+	fnTCPSetsockoptOuter = kernel.NewFn("tcp_setsockopt", tcpC, "tcp")
+	fnInetShutdown       = kernel.NewFn("inet_shutdown", afInetC, "socket")
+	fnTCPShutdown        = kernel.NewFn("tcp_shutdown", tcpC, "tcp")
 )
 
 // TCP socket options (include/uapi/linux/tcp.h).
@@ -680,38 +680,66 @@ const (
 	tcpNodelay = 1
 )
 
-// Setsockopt is do_tcp_setsockopt() for TCP_NODELAY: turn Nagle off and
-// send what it was holding back (tcp_push_pending_frames).
+// Setsockopt is sock_common_setsockopt() → tcp_setsockopt(): SOL_TCP
+// options go to do_tcp_setsockopt, the others to the address family's
+// (icsk_af_ops->setsockopt, ip_setsockopt).
 func (o streamOps) Setsockopt(k *kernel.Kernel, sock *socket.Socket, level, opt, val int) int {
+	k.Call(fnSockCommonSetsockopt)
+	k.Call(fnTCPSetsockoptOuter)
+	var r int
+	if level != solTCP {
+		r = ipSetsockopt(k, sock.Sk, level, opt, val)
+	} else {
+		r = o.n.doTCPSetsockopt(k, tcpOf(sock), opt, val)
+	}
+	kernel.Ret(k, fnTCPSetsockoptOuter, kernel.Err(r))
+	return int(kernel.Ret(k, fnSockCommonSetsockopt, kernel.Err(r)))
+}
+
+// doTCPSetsockopt is do_tcp_setsockopt() for TCP_NODELAY: turn Nagle off
+// and send what it was holding back (tcp_push_pending_frames).
+func (n *Net) doTCPSetsockopt(k *kernel.Kernel, tp *tcpSock, opt, val int) int {
 	e := k.Call(fnTCPSetsockopt)
-	tp := tcpOf(sock)
-	if level != solTCP || opt != tcpNodelay {
+	tp.lockSock(k) // sockopt_lock_sock
+	if opt != tcpNodelay {
+		tp.releaseSock(k)
 		return int(kernel.Ret(k, fnTCPSetsockopt, kernel.Err(-kernel.ENOPROTOOPT)))
 	}
 	tp.nagleOff = val != 0
 	e.Note = fmt.Sprintf("TCP_NODELAY %v: Nagle's algorithm %s", tp.nagleOff, map[bool]string{true: "off", false: "on"}[tp.nagleOff])
 	if tp.nagleOff {
-		o.n.tcpPushPendingFrames(k, tp)
+		n.tcpPushPendingFrames(k, tp)
 	}
+	tp.releaseSock(k)
 	return int(kernel.Ret(k, fnTCPSetsockopt, kernel.Err(0)))
 }
 
 // Shutdown is inet_shutdown(): under the socket lock, how+1 becomes the
 // sk_shutdown bits (RCV_SHUTDOWN for SHUT_RD, SEND_SHUTDOWN for SHUT_WR),
 // and tcp_shutdown sends a FIN if sending was shut down. A socket in
-// TCP_CLOSE gets -ENOTCONN, its bits set all the same; a listener or a
-// connecting socket would be disconnected (tcp_disconnect), which the
-// model does not do: it answers -ENOTCONN there too.
+// TCP_CLOSE gets -ENOTCONN, its bits set all the same. A connect in
+// progress, and a listener shut down for reading, are aborted by
+// sk_prot->disconnect (tcp_disconnect): back to TCP_CLOSE, unconnected.
 func (o streamOps) Shutdown(k *kernel.Kernel, sock *socket.Socket, how int) int {
 	e := k.Call(fnInetShutdown)
 	tp := tcpOf(sock)
 	bits := how + 1
+	if bits&^(socket.RcvShutdown|socket.SendShutdown) != 0 || bits == 0 {
+		return int(kernel.Ret(k, fnInetShutdown, kernel.Err(-kernel.EINVAL)))
+	}
 	tp.lockSock(k)
 	rc := 0
 	switch tp.state {
-	case tcpListen, tcpSynSent:
-		e.Note = "a listener or a connect in progress: tcp_disconnect is not modelled"
-		rc = -kernel.ENOTCONN
+	case tcpListen:
+		if bits&socket.RcvShutdown == 0 {
+			e.Note = "SHUT_WR on a listener: nothing to do"
+			break
+		}
+		e.Note = "a listener shut down for reading: tcp_disconnect stops it"
+		rc = o.n.tcpDisconnect(k, tp)
+	case tcpSynSent:
+		e.Note = "a connect in progress: tcp_disconnect aborts it"
+		rc = o.n.tcpDisconnect(k, tp)
 	case tcpClose:
 		rc = -kernel.ENOTCONN
 		fallthrough
@@ -722,6 +750,86 @@ func (o streamOps) Shutdown(k *kernel.Kernel, sock *socket.Socket, how int) int 
 	tp.stateChange(k)
 	tp.releaseSock(k)
 	return int(kernel.Ret(k, fnInetShutdown, kernel.Err(rc)))
+}
+
+var (
+	fnTCPDisconnect     = kernel.NewFn("tcp_disconnect", tcpC, "tcp")
+	fnInetCskListenStop = kernel.NewFn("inet_csk_listen_stop", "net/ipv4/inet_connection_sock.c", "tcp")
+)
+
+// tcpDisconnect is tcp_disconnect(), the ABORT of RFC 793: TCP_CLOSE; a
+// listener's waiting connections are reset (inet_csk_listen_stop), a
+// synchronized connection gets a RST, a SYN_SENT one just reports
+// ECONNRESET; timers stop, every queue is purged, and the socket is
+// reset to a fresh one that may connect again, with write_seq moved past
+// anything the old peer could still accept.
+func (n *Net) tcpDisconnect(k *kernel.Kernel, tp *tcpSock) int {
+	e := k.Call(fnTCPDisconnect)
+	old := tp.state
+	if old != tcpClose {
+		tp.setState(k, tcpClose)
+	}
+	switch old {
+	case tcpListen:
+		n.inetCskListenStop(k, tp)
+	case tcpEstablished, tcpCloseWait, tcpFinWait1, tcpFinWait2, tcpSynRecv: // tcp_need_reset
+		n.tcpSendActiveReset(k, tp)
+		tp.sk.Err = -kernel.ECONNRESET
+	case tcpSynSent:
+		tp.sk.Err = -kernel.ECONNRESET
+	}
+	n.tcpUnhash(tp)
+	if !tp.bindLocked && old != tcpListen {
+		n.tcpBound = slices.DeleteFunc(n.tcpBound, func(x *tcpSock) bool { return x == tp })
+		tp.sk.Num = 0 // inet_put_port: an autobound port goes back
+	}
+	k.DelTimer(&tp.retransmitTimer) // tcp_clear_xmit_timers
+	k.DelTimer(&tp.delackTm)
+	k.DelTimer(&tp.rackTimer)
+	purgeQueue(k, tp.sk, &tp.sk.ReceiveQueue, receiveQueue, skb.NotSpecified)
+	tp.copiedSeq = tp.rcvNxt
+	n.tcpWriteQueuePurge(k, tp)
+	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName, skb.NotSpecified)
+	tp.sk.Dport = 0
+	tp.sk.Shutdown = 0
+	tp.srtt, tp.mdev = 0, tcpTimeoutInitNs/1000
+	tp.writeSeq += tp.maxWindow + 2
+	if tp.writeSeq == 0 {
+		tp.writeSeq = 1
+	}
+	tp.backoff, tp.retransmits, tp.rto = 0, 0, tcpTimeoutInitNs
+	tp.ssthresh, tp.cwnd, tp.cwndCnt = 0x7fffffff, tcpInitCwnd, 0
+	tp.isCwndLimited, tp.maxPacketsOut = false, 0
+	tp.cc.reset()
+	tp.ca = caOpen
+	tp.sackedOut, tp.lostOut, tp.retransOut = 0, 0, 0
+	tp.rackMstamp, tp.rackRTT, tp.rackEndSeq = 0, 0, 0
+	tp.ackPending, tp.quickAck, tp.quick, tp.ato, tp.pingpong = false, false, 0, 0, false
+	tp.sacks = nil
+	e.Note = fmt.Sprintf("%s aborted: unconnected again, write_seq %d", old, tp.writeSeq)
+	return int(kernel.Ret(k, fnTCPDisconnect, kernel.Err(0)))
+}
+
+// inetCskListenStop is inet_csk_listen_stop(): the connections on the
+// accept queue that nobody accepted are forgotten (inet_child_forget:
+// their own disconnect resets them), and the request socks still
+// waiting for their final ACK go with the listener.
+func (n *Net) inetCskListenStop(k *kernel.Kernel, l *tcpSock) {
+	e := k.Call(fnInetCskListenStop)
+	e.Note = fmt.Sprintf("%d connection(s) on the accept queue, %d request sock(s)", len(l.acceptQueue), len(n.tcpReqs[l]))
+	for len(l.acceptQueue) > 0 {
+		c := l.acceptQueue[0]
+		l.acceptQueue = l.acceptQueue[1:]
+		q := k.Event(trace.Dequeue, nil)
+		q.Queue, q.QLen, q.Note = l.sk.QueueName(acceptQueueQ), len(l.acceptQueue), c.name()+" is forgotten"
+		n.tcpDisconnect(k, c)
+		n.tcpDone(k, c)
+	}
+	for _, r := range n.tcpReqs[l] {
+		k.DelTimer(&r.timer)
+	}
+	delete(n.tcpReqs, l)
+	k.RetVoid(fnInetCskListenStop)
 }
 
 // tcpShutdown is tcp_shutdown(): with SEND_SHUTDOWN, an established

@@ -143,6 +143,14 @@ func (n *Net) tcpDone(k *kernel.Kernel, tp *tcpSock) {
 	k.DelTimer(&tp.delackTm)
 	k.DelTimer(&tp.rackTimer)
 	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName, skb.NotSpecified)
+	n.tcpWriteQueuePurge(k, tp)
+	tp.stateChange(k)
+	k.RetVoid(fnTCPDone)
+}
+
+// tcpWriteQueuePurge is tcp_write_queue_purge(): free everything sent or
+// not, uncharged from the socket.
+func (n *Net) tcpWriteQueuePurge(k *kernel.Kernel, tp *tcpSock) {
 	for len(tp.rtxQueue) > 0 {
 		s := tp.rtxQueue[0]
 		tp.rtxQueue = tp.rtxQueue[1:]
@@ -155,8 +163,6 @@ func (n *Net) tcpDone(k *kernel.Kernel, tp *tcpSock) {
 		k.Dequeue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
 		tp.freeWmem(k, s)
 	}
-	tp.stateChange(k)
-	k.RetVoid(fnTCPDone)
 }
 
 // freeWmem frees a queued skb and uncharges it (sk_wmem_free_skb).
