@@ -80,11 +80,19 @@ type tcpSock struct {
 	sndWscale, rcvWscale      int
 	tsRecent, tsOffset        uint32
 	cwnd, ssthresh, cwndCnt   uint32
-	maxPacketsOut             uint32 // most in flight in this window (tcp_cwnd_validate)
+	maxPacketsOut             uint32 // most packets_out in this window (tcp_cwnd_validate)
+	cwndUsageSeq              uint32 // the window maxPacketsOut and isCwndLimited hold for ends here
+	sndCwndUsed               uint32 // most packets_out while not cwnd-limited
+	sndCwndStamp              int64  // when cwnd was last found in use (snd_cwnd_stamp)
+	noSpace                   bool   // SOCK_NOSPACE: a writer ran out of send buffer
 	rcvqSpace                 int    // rcvq_space.space: bytes the reader took in one RTT
 	rcvqSeq                   uint32 // rcvq_space.seq
 	rcvqTime                  int64  // rcvq_space.time
-	isCwndLimited             bool   // the last send stopped at cwnd
+	rcvRTT                    int64  // rcv_rtt_est.rtt_us << 3: the receiver's own RTT estimate
+	rcvRTTSeq                 uint32 // rcv_rtt_est.seq: a window after the measurement began
+	rcvRTTTime                int64  // rcv_rtt_est.time
+	rcvRTTLastTsecr           uint32 // rcv_rtt_last_tsecr
+	isCwndLimited             bool   // cwnd limited the sender in this window
 	cc                        congOps
 	ca                        caState
 	highSeq                   uint32
@@ -105,6 +113,7 @@ type tcpSock struct {
 	mdev, mdevMax, rttSeq     int64 // tcp_rtt_estimator's state (us; rttSeq is a seq)
 	nagleOff                  bool  // TCP_NODELAY
 	corked                    bool  // inside a tcp_push with MSG_MORE (TCP_NAGLE_CORK)
+	naglePush                 bool  // inside a push with TCP_NAGLE_PUSH: Nagle does not hold
 	ownedByUser               bool  // sock_owned_by_user
 	bindLocked                bool  // SOCK_BINDPORT_LOCK: bound by bind(), kept at close
 	deferredWrite             bool  // TCP_WRITE_TIMER_DEFERRED
@@ -436,8 +445,13 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			}
 			if s == nil {
 				if tp.sk.WmemAlloc >= tp.sk.SndBuf {
-					// Send what we have, then wait for ACKs to free memory.
-					n.tcpPush(k, tp, false)
+					// wait_for_space: send what this call queued, PSH and
+					// Nagle off (TCP_NAGLE_PUSH), then wait for ACKs to
+					// free memory.
+					tp.noSpace = true
+					if copied > 0 {
+						n.tcpPush(k, tp, false, true)
+					}
 					if msg.Flags&socket.MsgDontwait != 0 {
 						if copied == 0 {
 							finish(-kernel.EAGAIN)
@@ -469,7 +483,9 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			cb.Set(cb.Seq(), cb.EndSeq()+uint32(chunk), cb.Flags())
 			tp.writeSeq += uint32(chunk)
 		}
-		n.tcpPush(k, tp, msg.Flags&socket.MsgMore == 0)
+		if copied > 0 {
+			n.tcpPush(k, tp, msg.Flags&socket.MsgMore != 0, false)
+		}
 		finish(copied)
 	}
 	loop()
@@ -496,17 +512,26 @@ func (n *Net) tcpStreamAllocSkb(k *kernel.Kernel, tp *tcpSock, size int) *skb.SK
 // MSG_MORE), mark the last skb PSH and send what the window, cwnd and
 // Nagle allow; with MSG_MORE this push is corked (TCP_NAGLE_CORK): a
 // last segment smaller than the MSS waits. The cork is this call's only:
-// a later push (an ACK arriving) applies plain Nagle again.
-func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, psh bool) {
+// a later push (an ACK arriving) applies plain Nagle again. nagglePush
+// is TCP_NAGLE_PUSH, which sendmsg uses before it sleeps for memory: a
+// partial segment goes whatever Nagle would say.
+func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, more, naglePush bool) {
 	e := k.Call(fnTCPPush)
-	tp.corked = !psh
-	defer func() { tp.corked = false }()
-	if l := len(tp.writeQueue); l > 0 && psh {
-		cb := tp.writeQueue[l-1].TCPSkbCB()
+	if len(tp.writeQueue) == 0 {
+		k.RetVoid(fnTCPPush)
+		return
+	}
+	tp.corked, tp.naglePush = more, naglePush && !more
+	defer func() { tp.corked, tp.naglePush = false, false }()
+	if !more {
+		cb := tp.writeQueue[len(tp.writeQueue)-1].TCPSkbCB()
 		cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
 	}
-	if tp.corked {
+	switch {
+	case tp.corked:
 		e.Note = "MSG_MORE: corked (TCP_NAGLE_CORK), a partial segment waits for more"
+	case tp.naglePush:
+		e.Note = "out of send buffer: PSH, and TCP_NAGLE_PUSH sends even a partial segment before the wait"
 	}
 	n.tcpPushPendingFrames(k, tp)
 	k.RetVoid(fnTCPPush)
@@ -799,7 +824,7 @@ func (n *Net) tcpDisconnect(k *kernel.Kernel, tp *tcpSock) int {
 	}
 	tp.backoff, tp.retransmits, tp.rto = 0, 0, tcpTimeoutInitNs
 	tp.ssthresh, tp.cwnd, tp.cwndCnt = 0x7fffffff, tcpInitCwnd, 0
-	tp.isCwndLimited, tp.maxPacketsOut = false, 0
+	tp.isCwndLimited, tp.maxPacketsOut, tp.noSpace = false, 0, false
 	tp.cc.reset()
 	tp.ca = caOpen
 	tp.sackedOut, tp.lostOut, tp.retransOut = 0, 0, 0
@@ -855,28 +880,81 @@ func (n *Net) tcpShutdown(k *kernel.Kernel, tp *tcpSock, bits int) {
 }
 
 // tcpRcvSpaceAdjust is tcp_rcv_space_adjust(), receive buffer
-// autotuning: once per RTT, if the reader took more than last time, grow
-// sk_rcvbuf so the window can cover twice that (up to tcp_rmem[2]).
+// autotuning: once per receiver RTT (rcv_rtt_est, which the receiver
+// measures itself: tcp_rcv_rtt_measure, tcp_rcv_rtt_measure_ts), if the
+// reader took more than in the last one, grow sk_rcvbuf so the window
+// covers twice that plus the sender's growth (up to tcp_rmem[2]).
 func (n *Net) tcpRcvSpaceAdjust(k *kernel.Kernel, tp *tcpSock) {
 	e := k.Call(fnTCPRcvSpaceAdjust)
 	defer k.RetVoid(fnTCPRcvSpaceAdjust)
-	rtt := tp.srtt >> 3 * 1000 // ns
-	if tp.rcvqTime == 0 {
-		tp.rcvqTime, tp.rcvqSeq, tp.rcvqSpace = k.Now(), tp.copiedSeq, tcpInitCwnd*tp.advmss
+	elapsed := (k.Now() - tp.rcvqTime) / 1000 // us
+	if tp.rcvRTT == 0 || elapsed < tp.rcvRTT>>3 {
 		return
 	}
-	if rtt == 0 || k.Now()-tp.rcvqTime < rtt {
-		return
-	}
-	copied := int(tp.copiedSeq - tp.rcvqSeq)
+	copied := int(tp.copiedSeq-tp.rcvqSeq) - int(tp.rcvNxt-tp.copiedSeq)
 	if copied > tp.rcvqSpace {
 		rcvwin := 2*copied + 16*tp.advmss
-		rcvbuf := min(2*rcvwin, tcpRmemMax)
+		rcvwin += 2 * (rcvwin * (copied - tp.rcvqSpace) / max(tp.rcvqSpace, 1))
+		rcvbuf := min(2*rcvwin, tcpRmemMax) // tcp_space_from_win: half the buffer is window
 		if rcvbuf > tp.sk.RcvBuf && !tp.sk.RcvBufLocked {
-			e.Note = fmt.Sprintf("%d bytes read in one RTT: sk_rcvbuf %d → %d", copied, tp.sk.RcvBuf, rcvbuf)
+			e.Note = fmt.Sprintf("%d bytes read in one receiver RTT (%d us): sk_rcvbuf %d → %d", copied, tp.rcvRTT>>3, tp.sk.RcvBuf, rcvbuf)
 			tp.sk.RcvBuf = rcvbuf
 		}
 		tp.rcvqSpace = copied
 	}
 	tp.rcvqSeq, tp.rcvqTime = tp.copiedSeq, k.Now()
+}
+
+// initBufferSpace is the receive half of tcp_init_buffer_space(): the
+// autotuning measurement starts now, with one initial window as the
+// space to beat.
+func (tp *tcpSock) initBufferSpace(k *kernel.Kernel) {
+	tp.rcvqTime, tp.rcvqSeq = k.Now(), tp.copiedSeq
+	tp.rcvqSpace = min(int(tp.rcvWnd), tcpInitCwnd*tp.advmss)
+}
+
+// rcvRTTUpdate is tcp_rcv_rtt_update(): a new receiver RTT sample (us).
+// A smaller one is taken as it is; a larger one is smoothed in (1/8),
+// except a window-based one (winDep), which only ever lowers the
+// estimate.
+func (tp *tcpSock) rcvRTTUpdate(sample int64, winDep bool) {
+	m := sample << 3
+	if tp.rcvRTT == 0 || m < tp.rcvRTT {
+		tp.rcvRTT = m
+		return
+	}
+	if !winDep {
+		tp.rcvRTT = tp.rcvRTT - tp.rcvRTT>>3 + sample
+	}
+}
+
+// rcvRTTMeasure is tcp_rcv_rtt_measure(), without timestamps: the time
+// it takes to receive a window's worth of data after rcv_nxt is about
+// one RTT.
+func (tp *tcpSock) rcvRTTMeasure(k *kernel.Kernel) {
+	if tp.rcvRTTTime != 0 {
+		if int32(tp.rcvNxt-tp.rcvRTTSeq) < 0 {
+			return
+		}
+		tp.rcvRTTUpdate(max((k.Now()-tp.rcvRTTTime)/1000, 1), true)
+	}
+	tp.rcvRTTSeq = tp.rcvNxt + tp.rcvWnd
+	tp.rcvRTTTime = k.Now()
+}
+
+// rcvRTTMeasureTs is tcp_rcv_rtt_measure_ts(): a full-sized segment
+// echoing a timestamp we have not seen echoed before is a receiver RTT
+// sample: now minus the echoed TSval, in milliseconds (0 ms is no
+// sample: tcp_rtt_tsopt_us with min_delta 0).
+func (tp *tcpSock) rcvRTTMeasureTs(k *kernel.Kernel, in *tcpRcvInfo) {
+	if !in.opts.TS || in.opts.TSEcr == tp.rcvRTTLastTsecr {
+		return
+	}
+	tp.rcvRTTLastTsecr = in.opts.TSEcr
+	if int(in.end-in.seq) >= tp.mss {
+		delta := int64(int32(tsNow(k) + tp.tsOffset - in.opts.TSEcr))
+		if delta > 0 && delta < 1<<31/1000 {
+			tp.rcvRTTUpdate(delta*1000, false)
+		}
+	}
 }

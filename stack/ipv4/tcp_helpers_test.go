@@ -138,3 +138,31 @@ func segments(tr *trace.Trace) []segment {
 	}
 	return r
 }
+
+// run simulates f and returns the runner, for the bytes its programs
+// received, and the trace.
+func run(t *testing.T, f *scenario.File) (*scenario.Runner, *trace.Trace) {
+	t.Helper()
+	r, err := scenario.NewRunner(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !r.Step(1 << 20) {
+	}
+	return r, r.Trace()
+}
+
+// nextSibling is the index of the next call made by the same caller as
+// the call at i, or -1.
+func nextSibling(tr *trace.Trace, i int) int {
+	for j := i + 1; j < len(tr.Events); j++ {
+		e := &tr.Events[j]
+		if e.Kind == trace.Call && e.Up == tr.Events[i].Up {
+			return j
+		}
+		if e.Kind == trace.Ret && j == tr.Events[i].Up {
+			return -1
+		}
+	}
+	return -1
+}

@@ -95,6 +95,7 @@ func (n *Net) tcpRcvStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		tp.maxWindow = tp.sndWnd
 		tp.setState(k, tcpEstablished)
 		n.tcpSndbufExpand(k, tp) // tcp_init_buffer_space
+		tp.initBufferSpace(k)
 		tp.stateChange(k)
 	case tcpFinWait1:
 		if tp.sndUna == tp.writeSeq {
@@ -121,7 +122,10 @@ func (n *Net) tcpRcvStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	case tcpEstablished, tcpFinWait1, tcpFinWait2, tcpCloseWait, tcpSynRecv:
 		if in.dlen > 0 || in.fl&header.TCPFin != 0 {
 			n.tcpDataQueue(k, tp, s, in)
-			n.tcpAckSndCheck(k, tp)
+			if tp.state != tcpClose {
+				n.tcpDataSndCheck(k, tp)
+				n.tcpAckSndCheck(k, tp)
+			}
 			done()
 			return
 		}
@@ -194,6 +198,7 @@ func (n *Net) tcpFinishConnect(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPFinishConnect)
 	tp.setState(k, tcpEstablished)
 	n.tcpSndbufExpand(k, tp) // tcp_init_buffer_space
+	tp.initBufferSpace(k)
 	tp.stateChange(k)
 	k.RetVoid(fnTCPFinishConnect)
 }
@@ -253,6 +258,7 @@ func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 			return
 		}
 		e.Note = "header prediction hit: in-order data (fast path)"
+		tp.rcvRTTMeasureTs(k, in)
 		_ = s.Pull(in.th.DataOff())
 		n.tcpQueueRcv(k, tp, s, in)
 		n.tcpEventDataRecv(k, tp)
@@ -276,6 +282,7 @@ func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		return
 	}
 	n.tcpAck(k, tp, in)
+	tp.rcvRTTMeasureTs(k, in)
 	if in.dlen > 0 || in.fl&header.TCPFin != 0 {
 		n.tcpDataQueue(k, tp, s, in)
 	} else {
@@ -427,43 +434,114 @@ func (n *Net) tcpCongAvoid(k *kernel.Kernel, tp *tcpSock, acked uint32) {
 	defer k.RetVoid(fnTCPCongAvoid)
 	// tcp_is_cwnd_limited: grow only a window that is in use (in slow
 	// start, up to twice what was in flight).
-	limited := tp.isCwndLimited || tp.cwnd < tp.ssthresh && tp.cwnd < 2*tp.maxPacketsOut
-	if !limited {
-		e.Note = fmt.Sprintf("not cwnd-limited (%d in flight at most, cwnd %d): cwnd stays", tp.maxPacketsOut, tp.cwnd)
+	tp.sndCwndStamp = k.Now()
+	if !tp.cwndLimited() {
+		e.Note = fmt.Sprintf("not cwnd-limited (at most %d packets out in this window, cwnd %d): cwnd stays", tp.maxPacketsOut, tp.cwnd)
 		return
 	}
 	old := tp.cwnd
 	how := tp.cc.congAvoid(k, tp, acked)
 	e.Note = fmt.Sprintf("%s: cwnd %d → %d", how, old, tp.cwnd)
-	n.tcpSndbufExpand(k, tp)
+}
+
+// cwndLimited is tcp_is_cwnd_limited(): cwnd was what held the sender
+// back in this window, or, in slow start, the window is less than twice
+// what was out at most.
+func (tp *tcpSock) cwndLimited() bool {
+	return tp.isCwndLimited || tp.cwnd < tp.ssthresh && tp.cwnd < 2*tp.maxPacketsOut
 }
 
 var fnTCPSndbufExpand = kernel.NewFn("tcp_sndbuf_expand", tcpInputC, "tcp")
 
 // tcpSndbufExpand is tcp_sndbuf_expand(): the send buffer follows the
-// window: room for twice cwnd full-sized segments, up to tcp_wmem[2].
+// window: room for twice max(cwnd, 10, reordering + 1) segments of the
+// truesize a full-sized skb would have, up to tcp_wmem[2]. Not once
+// SO_SNDBUF fixed the size (tcp_init_buffer_space and
+// tcp_should_expand_sndbuf check SOCK_SNDBUF_LOCK).
 func (n *Net) tcpSndbufExpand(k *kernel.Kernel, tp *tcpSock) {
-	perMSS := skb.TrueSize(skb.KmallocSize(max(tp.mss, tp.advmss) + maxTCPHeader + skb.SharedInfoSize))
-	want := min(2*int(max(tp.cwnd, tcpInitCwnd))*perMSS, tcpWmemMax)
-	if tp.sk.SndBuf >= want || tp.sk.SndBufLocked {
+	if tp.sk.SndBufLocked {
 		return
 	}
-	k.Call(fnTCPSndbufExpand).Note = fmt.Sprintf("sk_sndbuf %d → %d (2 × cwnd %d × %d bytes)", tp.sk.SndBuf, want, max(tp.cwnd, tcpInitCwnd), perMSS)
-	tp.sk.SndBuf = want
-	if tp.sk.WqWrite.Len() > 0 {
-		k.WakeUp(&tp.sk.WqWrite)
+	e := k.Call(fnTCPSndbufExpand)
+	perMSS := skb.TrueSize(skb.KmallocSize(max(tp.mss, tp.advmss) + maxTCPHeader + skb.SharedInfoSize))
+	segs := max(tp.cwnd, tcpInitCwnd, tcpReordering+1)
+	want := min(2*int(segs)*perMSS, tcpWmemMax)
+	if tp.sk.SndBuf < want {
+		e.Note = fmt.Sprintf("sk_sndbuf %d → %d (2 × %d segments × %d bytes)", tp.sk.SndBuf, want, segs, perMSS)
+		tp.sk.SndBuf = want
+	} else {
+		e.Note = fmt.Sprintf("sk_sndbuf %d already holds 2 × %d segments", tp.sk.SndBuf, segs)
 	}
 	k.RetVoid(fnTCPSndbufExpand)
 }
 
+// tcpReordering is net.ipv4.tcp_reordering, the initial tp->reordering.
+const tcpReordering = 3
+
+var (
+	fnTCPCheckSpace      = kernel.NewFn("tcp_check_space", tcpInputC, "tcp")
+	fnTCPNewSpace        = kernel.NewFn("tcp_new_space", tcpInputC, "tcp")
+	fnSkStreamWriteSpace = kernel.NewFn("sk_stream_write_space", "net/core/stream.c", "socket")
+)
+
+// tcpCheckSpace is tcp_check_space(), after ACKs freed memory or data
+// left: if a writer ran out of send buffer (SOCK_NOSPACE), tcp_new_space.
+// Without SOCK_NOSPACE it does nothing, and the model does not trace it.
+func (n *Net) tcpCheckSpace(k *kernel.Kernel, tp *tcpSock) {
+	if !tp.noSpace {
+		return
+	}
+	k.Call(fnTCPCheckSpace)
+	n.tcpNewSpace(k, tp)
+	k.RetVoid(fnTCPCheckSpace)
+}
+
+// tcpNewSpace is tcp_new_space(): grow the send buffer if
+// tcp_should_expand_sndbuf says the window is not full (SO_SNDBUF not
+// set, packets in flight below cwnd), then sk->sk_write_space
+// (sk_stream_write_space).
+func (n *Net) tcpNewSpace(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPNewSpace)
+	switch {
+	case tp.sk.SndBufLocked:
+		e.Note = "tcp_should_expand_sndbuf: no, SO_SNDBUF fixed the size"
+	case tp.packetsInFlight() >= tp.cwnd:
+		e.Note = fmt.Sprintf("tcp_should_expand_sndbuf: no, cwnd %d is full", tp.cwnd)
+	default:
+		e.Note = "tcp_should_expand_sndbuf: yes, cwnd has room"
+		n.tcpSndbufExpand(k, tp)
+		tp.sndCwndStamp = k.Now()
+	}
+	n.skStreamWriteSpace(k, tp)
+	k.RetVoid(fnTCPNewSpace)
+}
+
+// skStreamWriteSpace is sk_stream_write_space(): once free send buffer is
+// at least half of what is queued (__sk_stream_is_writeable), clear
+// SOCK_NOSPACE and wake the writer sleeping in sk_stream_wait_memory.
+func (n *Net) skStreamWriteSpace(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnSkStreamWriteSpace)
+	queued := tp.sk.WmemAlloc
+	if tp.sk.SndBuf-queued >= queued/2 && queued < tp.sk.SndBuf {
+		tp.noSpace = false
+		e.Note = fmt.Sprintf("sk_wmem_queued %d of sk_sndbuf %d: writeable, %d writer(s) woken", queued, tp.sk.SndBuf, tp.sk.WqWrite.Len())
+		k.WakeUp(&tp.sk.WqWrite)
+	} else {
+		e.Note = fmt.Sprintf("sk_wmem_queued %d of sk_sndbuf %d: not writeable yet", queued, tp.sk.SndBuf)
+	}
+	k.RetVoid(fnSkStreamWriteSpace)
+}
+
 // tcpDataSndCheck is tcp_data_snd_check(): an ACK may have opened the
-// window: send what waits.
+// window: send what waits (tcp_push_pending_frames), then see whether a
+// writer waits for the memory the ACK freed (tcp_check_space).
 func (n *Net) tcpDataSndCheck(k *kernel.Kernel, tp *tcpSock) {
-	if len(tp.writeQueue) == 0 {
+	if len(tp.writeQueue) == 0 && !tp.noSpace {
 		return
 	}
 	k.Call(fnTCPDataSndCheck)
 	n.tcpPushPendingFrames(k, tp)
+	n.tcpCheckSpace(k, tp)
 	k.RetVoid(fnTCPDataSndCheck)
 }
 
@@ -546,6 +624,7 @@ func (n *Net) tcpEventDataRecv(k *kernel.Kernel, tp *tcpSock) {
 		e.Note = "a long gap: back to quick-ack mode"
 	}
 	tp.lrcvtime = now
+	tp.rcvRTTMeasure(k)
 	k.RetVoid(fnTCPEventDataRecv)
 }
 

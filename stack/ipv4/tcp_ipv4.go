@@ -169,19 +169,18 @@ func (n *Net) tcpWriteQueuePurge(k *kernel.Kernel, tp *tcpSock) {
 func (tp *tcpSock) freeWmem(k *kernel.Kernel, s *skb.SKB) {
 	tp.sk.WmemAlloc -= s.Truesize
 	core.ConsumeSkb(k, s)
-	if tp.sk.WqWrite.Len() > 0 && tp.sk.WmemAlloc < tp.sk.SndBuf/2 {
-		k.WakeUp(&tp.sk.WqWrite)
-	}
 }
 
 // stateChange is sk->sk_state_change (sock_def_wakeup): wake whoever
-// waits on the socket.
+// waits on the socket. The writers sleeping in sk_stream_wait_memory wait
+// on the same sk_wq in the kernel.
 func (tp *tcpSock) stateChange(k *kernel.Kernel) {
-	if tp.sk.Wq.Len() == 0 {
+	if tp.sk.Wq.Len() == 0 && tp.sk.WqWrite.Len() == 0 {
 		return
 	}
 	k.Call(fnSockDefWakeup).Note = tp.name() + " is now " + tp.state.String()
 	k.WakeUp(&tp.sk.Wq)
+	k.WakeUp(&tp.sk.WqWrite)
 	k.RetVoid(fnSockDefWakeup)
 }
 
@@ -446,6 +445,10 @@ func (n *Net) tcpRcvForRequest(k *kernel.Kernel, r *requestSock, s *skb.SKB, in 
 	}
 	e.Note = "the final ACK of the handshake"
 	child := n.tcpV4SynRecvSock(k, r)
+	if r.retrans == 0 { // tcp_synack_rtt_meas: Karn, no sample from a retransmitted SYN-ACK
+		n.tcpRttEstimator(k, child, k.Now()-r.sentAt)
+	}
+	n.inetCskCompleteHashdance(k, l, r, child)
 	k.RetS(fnTCPCheckReq, child.name())
 	k.Call(fnTCPChildProcess, s)
 	n.tcpRcvStateProcess(k, child, s)
@@ -455,9 +458,8 @@ func (n *Net) tcpRcvForRequest(k *kernel.Kernel, r *requestSock, s *skb.SKB, in 
 }
 
 // tcpV4SynRecvSock is tcp_v4_syn_recv_sock() → tcp_create_openreq_child:
-// a full socket in SYN_RECV for the connection, which
-// inet_csk_complete_hashdance puts in the established hash, in place of
-// the request, and on the listener's accept queue.
+// a full socket in SYN_RECV for the connection, which takes the
+// request's place in the established hash (inet_ehash_nolisten).
 func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	l := r.listener
 	k.Call(fnTCPV4SynRecvSock)
@@ -487,21 +489,29 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	c.sk.IPID = uint16(n.K.Sim.Rand().Uint32())
 	k.Event(trace.State, nil).Note = fmt.Sprintf("%s created in TCP_SYN_RECV for %s:%d", sk.Name, r.raddr, r.rport)
 	k.RetS(fnTCPCreateOpenreq, sk.Name)
-	k.Call(fnCompleteHashdance).Note = "the child replaces the request sock in the established hash"
+	n.tcpEstablished = append(n.tcpEstablished, c) // inet_ehash_nolisten
+	n.tcpBound = append(n.tcpBound, c)
+	k.RetS(fnTCPV4SynRecvSock, sk.Name)
+	return c
+}
+
+// inetCskCompleteHashdance is inet_csk_complete_hashdance(), which
+// tcp_check_req calls once syn_recv_sock made the child: the request
+// leaves the listener's queue of request socks, its SYN-ACK timer
+// stopped (inet_csk_reqsk_queue_drop), and the child joins the accept
+// queue (inet_csk_reqsk_queue_add).
+func (n *Net) inetCskCompleteHashdance(k *kernel.Kernel, l *tcpSock, r *requestSock, c *tcpSock) {
+	k.Call(fnCompleteHashdance).Note = "the request sock is done: the child goes on the accept queue"
 	n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
+	k.DelTimer(&r.timer)
 	q := k.Event(trace.Dequeue, nil)
 	q.Queue, q.QLen = l.sk.QueueName("request socks (SYN_RECV)"), len(n.tcpReqs[l])
-	n.tcpEstablished = append(n.tcpEstablished, c)
-	n.tcpBound = append(n.tcpBound, c)
 	k.Call(fnReqskQueueAdd)
 	l.acceptQueue = append(l.acceptQueue, c)
 	a := k.Event(trace.Enqueue, nil)
-	a.Queue, a.QLen, a.Note = l.sk.QueueName(acceptQueueQ), len(l.acceptQueue), sk.Name+" waits for accept()"
+	a.Queue, a.QLen, a.Note = l.sk.QueueName(acceptQueueQ), len(l.acceptQueue), c.name()+" waits for accept()"
 	k.RetVoid(fnReqskQueueAdd)
-	k.RetS(fnCompleteHashdance, sk.Name)
-	k.RetS(fnTCPV4SynRecvSock, sk.Name)
-	n.tcpRttEstimator(k, c, k.Now()-r.sentAt) // tcp_synack_rtt_meas
-	return c
+	k.RetS(fnCompleteHashdance, c.name())
 }
 
 // tcpTimeWait is tcp_time_wait(): the socket is replaced by a small

@@ -268,6 +268,7 @@ func (n *Net) tcpPushPendingFrames(k *kernel.Kernel, tp *tcpSock) {
 func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 	e := k.Call(fnTCPWriteXmit)
 	sent := 0
+	isCwndLimited := false
 	mss := tp.mss
 	maxSegs := tp.tsoSegs(mss)
 	for len(tp.writeQueue) > 0 {
@@ -277,7 +278,6 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		inFlight := tp.packetsInFlight()
 		if inFlight >= tp.cwnd {
 			e.Note = fmt.Sprintf("tcp_cwnd_test: %d segments in flight, cwnd %d: wait for ACKs", inFlight, tp.cwnd)
-			tp.isCwndLimited = true
 			break
 		}
 		// tcp_cwnd_test's quota: never more than half the window at once.
@@ -303,8 +303,9 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 				break
 			}
 		} else {
-			if why := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" {
+			if why, cwndLimited := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" {
 				e.Note = "tcp_tso_should_defer: " + why
+				isCwndLimited = isCwndLimited || cwndLimited
 				break
 			}
 			if limit := tp.mssSplitPoint(s, mss, int(quota), inFlight); s.Len() > limit {
@@ -323,54 +324,101 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		n.tcpEventNewDataSent(k, tp, s)
 		sent++
 	}
-	// tcp_cwnd_validate: remember how much the window was really used,
-	// so that cwnd only grows when it is what limits the sender.
-	tp.maxPacketsOut = max(tp.maxPacketsOut, tp.packetsInFlight())
-	if len(tp.writeQueue) == 0 || tp.packetsInFlight() < tp.cwnd {
-		tp.isCwndLimited = false
+	isCwndLimited = isCwndLimited || tp.packetsInFlight() >= tp.cwnd
+	if sent > 0 || isCwndLimited {
+		n.tcpCwndValidate(k, tp, isCwndLimited)
 	}
 	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && len(tp.writeQueue) > 0)
 }
 
+var fnTCPCwndAppLimited = kernel.NewFn("tcp_cwnd_application_limited", tcpOutputC, "tcp")
+
+// tcpCwndValidate is tcp_cwnd_validate() (RFC 7661): per window of data
+// (until snd_una passes cwnd_usage_seq) remember whether cwnd limited
+// the sender, or else the most packets out, so that tcp_cong_avoid grows
+// only a window in use. A sender idle or application-limited for an RTO
+// has its unused cwnd decayed (tcp_cwnd_application_limited).
+func (n *Net) tcpCwndValidate(k *kernel.Kernel, tp *tcpSock, isCwndLimited bool) {
+	out := tp.packetsOut()
+	if int32(tp.sndUna-tp.cwndUsageSeq) >= 0 || isCwndLimited || !tp.isCwndLimited && out > tp.maxPacketsOut {
+		tp.isCwndLimited = isCwndLimited
+		tp.maxPacketsOut = out
+		tp.cwndUsageSeq = tp.sndNxt
+	}
+	if tp.cwndLimited() {
+		tp.sndCwndUsed = 0
+		tp.sndCwndStamp = k.Now()
+		return
+	}
+	tp.sndCwndUsed = max(tp.sndCwndUsed, out)
+	if k.Now()-tp.sndCwndStamp >= tp.rto { // tcp_slow_start_after_idle
+		n.tcpCwndApplicationLimited(k, tp)
+	}
+}
+
+// tcpCwndApplicationLimited is tcp_cwnd_application_limited(): the
+// application (or the receiver's window), not cwnd, limited the sender
+// for an RTO: cwnd falls halfway to what was used (at least the initial
+// window), ssthresh keeping the memory of the old cwnd.
+func (n *Net) tcpCwndApplicationLimited(k *kernel.Kernel, tp *tcpSock) {
+	if tp.ca == caOpen && !tp.noSpace {
+		used := max(tp.sndCwndUsed, tcpInitCwnd)
+		if used < tp.cwnd {
+			e := k.Call(fnTCPCwndAppLimited)
+			old := tp.cwnd
+			tp.ssthresh = max(tp.ssthresh, tp.cwnd>>1+tp.cwnd>>2) // tcp_current_ssthresh
+			tp.cwnd = (tp.cwnd + used) >> 1
+			e.Note = fmt.Sprintf("at most %d of cwnd %d used for an RTO: cwnd %d → %d, ssthresh %d", used, old, old, tp.cwnd, tp.ssthresh)
+			k.RetVoid(fnTCPCwndAppLimited)
+		}
+		tp.sndCwndUsed = 0
+	}
+	tp.sndCwndStamp = k.Now()
+}
+
 // tsoShouldDefer is tcp_tso_should_defer(): whether to hold a GSO skb
 // that the windows would cut short, expecting an ACK soon to open them
-// further; it says why, or "" to send now. It never waits in recovery,
+// further; it says why, or "" to send now, and whether it is cwnd that
+// holds it. It never waits in recovery,
 // after a millisecond without sending, when a full 64 KB (max_segs) or a
 // third of the window (tcp_tso_win_divisor) can go, with nothing in
 // flight, or when the next ACK is more than half an RTT away.
-func (tp *tcpSock) tsoShouldDefer(k *kernel.Kernel, s *skb.SKB, inFlight uint32, maxSegs int) string {
+func (tp *tcpSock) tsoShouldDefer(k *kernel.Kernel, s *skb.SKB, inFlight uint32, maxSegs int) (string, bool) {
 	if tp.ca >= caRecovery || k.Now()-tp.wstamp > 1_000_000 {
-		return ""
+		return "", false
 	}
 	cb := s.TCPSkbCB()
 	sendWin := int(tp.sndUna + tp.sndWnd - cb.Seq())
 	congWin := int(tp.cwnd-inFlight) * tp.mss
 	limit := min(sendWin, congWin)
 	if limit >= maxSegs*tp.mss || s != tp.writeQueue[len(tp.writeQueue)-1] && limit >= s.Len() {
-		return ""
+		return "", false
 	}
 	if limit >= min(int(tp.sndWnd), int(tp.cwnd)*tp.mss)/3 {
-		return ""
+		return "", false
 	}
 	if len(tp.rtxQueue) == 0 {
-		return ""
+		return "", false
 	}
 	srtt := tp.srtt * 1000 >> 3 // ns
 	howFar := tp.rtxQueue[0].MstampNs + srtt - k.Now()
 	if howFar-min(srtt>>1, 1_000_000) > 0 {
-		return ""
+		return "", false
 	}
-	if congWin < sendWin && congWin <= s.Len() || congWin >= sendWin && sendWin <= s.Len() ||
-		cb.Flags()&header.TCPFin == 0 {
-		return fmt.Sprintf("only %d of %d bytes may go now and an ACK is due: wait for it and send a fuller skb", limit, s.Len())
+	why := fmt.Sprintf("only %d of %d bytes may go now and an ACK is due: wait for it and send a fuller skb", limit, s.Len())
+	if congWin < sendWin && congWin <= s.Len() {
+		return why, true
 	}
-	return ""
+	if congWin >= sendWin && sendWin <= s.Len() || cb.Flags()&header.TCPFin == 0 {
+		return why, false
+	}
+	return "", false
 }
 
 // nagleHolds is tcp_nagle_check's condition for a partial segment:
 // corked, or Nagle on with an earlier small segment unacknowledged.
 func (tp *tcpSock) nagleHolds(inFlight uint32) bool {
-	return tp.corked || !tp.nagleOff && inFlight > 0 && int32(tp.sndSml-tp.sndUna) > 0
+	return tp.corked || !tp.nagleOff && !tp.naglePush && inFlight > 0 && int32(tp.sndSml-tp.sndUna) > 0
 }
 
 // gsoMaxSize is sk_gso_max_size: GSO_LEGACY_MAX_SIZE, what every device
@@ -577,6 +625,7 @@ func (n *Net) tcpEventNewDataSent(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	if !tp.retransmitTimer.Pending() {
 		n.resetXmitTimer(k, tp)
 	}
+	n.tcpCheckSpace(k, tp)
 	k.RetVoid(fnTCPEventNewData)
 }
 
