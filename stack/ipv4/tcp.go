@@ -49,6 +49,8 @@ const (
 	tcpDelackMaxNs       = 200_000_000     // TCP_DELACK_MAX = HZ/5
 	tcpTimewaitLenNs     = 60_000_000_000  // TCP_TIMEWAIT_LEN
 	tcpSynRetries        = 6               // net.ipv4.tcp_syn_retries
+	tcpSynackRetries     = 5               // net.ipv4.tcp_synack_retries
+	tcpInvalidRatelimit  = 500_000_000     // net.ipv4.tcp_invalid_ratelimit, HZ/2
 	tcpSynLinearTimeouts = 4               // net.ipv4.tcp_syn_linear_timeouts
 	tcpRetries2          = 15              // net.ipv4.tcp_retries2
 	tcpRmemDefault       = 131072          // net.ipv4.tcp_rmem[1]
@@ -145,9 +147,11 @@ type requestSock struct {
 	wscale, sndWscale  int
 	tsRecent, tsOffset uint32
 	rcvWnd             uint32
-	timer              kernel.Timer
-	retrans            int
-	sentAt             int64 // when the SYN-ACK left
+	timer              kernel.Timer // rsk_timer: reqsk_timer_handler
+	retrans            int          // num_retrans: SYN-ACKs sent again
+	numTimeout         int          // num_timeout: times the timer fired
+	lastOOW            int64        // last_oow_ack_time: 0 for never
+	sentAt             int64        // when the first SYN-ACK left
 }
 
 func (tp *tcpSock) name() string { return tp.sk.Name }

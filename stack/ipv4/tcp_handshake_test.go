@@ -1,6 +1,8 @@
 package ipv4_test
 
 import (
+	"skbscope/stack/header"
+	"skbscope/stack/trace"
 	"testing"
 
 	"skbscope/scenario"
@@ -29,5 +31,110 @@ func TestCheckReqHashdance(t *testing.T) {
 	}
 	if q := calls(tr, "B", "inet_csk_reqsk_queue_add"); len(q) != 1 || !inside(tr, q[0], hd[0]) {
 		t.Errorf("inet_csk_reqsk_queue_add %v, want one inside the hashdance", q)
+	}
+}
+
+// synackTimes are the times B sent a SYN-ACK to the stranger.
+func synackTimes(tr *trace.Trace) []int64 {
+	var r []int64
+	for _, s := range segments(tr) {
+		if s.from == "B" && s.flags&(header.TCPSyn|header.TCPAck) == header.TCPSyn|header.TCPAck {
+			r = append(r, s.t)
+		}
+	}
+	return r
+}
+
+// TestSynackRetransmit: a SYN whose SYN-ACK is never acknowledged.
+// reqsk_timer_handler resends it (inet_rtx_syn_ack → tcp_rtx_synack →
+// tcp_v4_send_synack) after 1, 2, 4, 8 and 16 s, tcp_synack_retries (5)
+// times, and after 32 s more drops the request
+// (__inet_csk_reqsk_queue_drop): a late ACK then meets the listener,
+// which resets it.
+func TestSynackRetransmit(t *testing.T) {
+	f := world(t, 70_000_000_000, nil, []scenario.Program{server()})
+	withStranger(f)
+	f.Inject = []scenario.Inject{
+		{AtNs: 1_000_000, To: "B.eth0", Frame: strangerSegment(1000, 0, header.TCPSyn, 1)},
+		{AtNs: 65_000_000_000, To: "B.eth0", Frame: strangerSegment(1001, 1, header.TCPAck, 2)},
+	}
+	tr := simulate(t, f)
+	got := synackTimes(tr)
+	if len(got) != 6 {
+		t.Fatalf("%d SYN-ACKs at %v, want 6", len(got), got)
+	}
+	for i, want := range []int64{1, 2, 4, 8, 16} {
+		gap := got[i+1] - got[i]
+		if gap < want*1_000_000_000 || gap > want*1_000_000_000+10_000_000 {
+			t.Errorf("SYN-ACK %d came %d ns after the one before, want %d s", i+2, gap, want)
+		}
+	}
+	th := calls(tr, "B", "reqsk_timer_handler")
+	if len(th) != 6 {
+		t.Fatalf("%d reqsk_timer_handler calls, want 6", len(th))
+	}
+	for i, c := range th[:5] {
+		if tr.Events[c].Ctx != "timer:reqsk_timer_handler" {
+			t.Errorf("reqsk_timer_handler runs in %s", tr.Events[c].Ctx)
+		}
+		rtx := calls(tr, "B", "tcp_rtx_synack")
+		if len(rtx) != 5 || !inside(tr, rtx[i], c) || parentFn(tr, rtx[i]) != "inet_rtx_syn_ack" {
+			t.Fatalf("tcp_rtx_synack %v is not inet_rtx_syn_ack's, in the timer", rtx)
+		}
+	}
+	drop := calls(tr, "B", "__inet_csk_reqsk_queue_drop")
+	if len(drop) != 1 || !inside(tr, drop[0], th[5]) {
+		t.Fatalf("__inet_csk_reqsk_queue_drop %v, want one in the sixth timer", drop)
+	}
+	if d := tr.Events[drop[0]].T - got[0]; d < 63_000_000_000 || d > 63_100_000_000 {
+		t.Errorf("the request was dropped %d ns after the first SYN-ACK, want 63 s", d)
+	}
+	var rst []segment
+	for _, s := range segments(tr) {
+		if s.from == "B" && s.flags&header.TCPRst != 0 {
+			rst = append(rst, s)
+		}
+	}
+	if len(rst) != 1 || rst[0].seq != 1 {
+		t.Errorf("the late ACK got %v, want one RST with seq 1", rst)
+	}
+}
+
+// TestSynRetransmittedToRequest: the stranger sends its SYN again after
+// 500 ms: tcp_check_req answers at once with the SYN-ACK again
+// (inet_rtx_syn_ack) and restarts the timer; a third copy 100 ms later
+// is within tcp_invalid_ratelimit and gets nothing.
+func TestSynRetransmittedToRequest(t *testing.T) {
+	f := world(t, 3_000_000_000, nil, []scenario.Program{server()})
+	withStranger(f)
+	syn := strangerSegment(1000, 0, header.TCPSyn, 1)
+	f.Inject = []scenario.Inject{
+		{AtNs: 1_000_000, To: "B.eth0", Frame: syn},
+		{AtNs: 501_000_000, To: "B.eth0", Frame: syn},
+		{AtNs: 601_000_000, To: "B.eth0", Frame: syn},
+	}
+	tr := simulate(t, f)
+	got := synackTimes(tr)
+	// 1 ms, 501 ms (the answer to the copy), then the timer, restarted
+	// at 501 ms: 1.501 s, then 2 s later 3.501 s (after the end).
+	if len(got) != 3 {
+		t.Fatalf("SYN-ACKs at %v, want 3", got)
+	}
+	for i, want := range []int64{1_000_000, 501_000_000, 1_501_000_000} {
+		if got[i] < want || got[i] > want+5_000_000 {
+			t.Errorf("SYN-ACK %d at %d ns, want about %d", i+1, got[i], want)
+		}
+	}
+	cr := calls(tr, "B", "tcp_check_req")
+	if len(cr) != 2 {
+		t.Fatalf("%d tcp_check_req calls, want 2 (the copies)", len(cr))
+	}
+	if rtx := calls(tr, "B", "inet_rtx_syn_ack"); len(rtx) < 1 || !inside(tr, rtx[0], cr[0]) {
+		t.Error("the first copy was not answered from tcp_check_req")
+	}
+	for _, c := range calls(tr, "B", "inet_rtx_syn_ack") {
+		if inside(tr, c, cr[1]) {
+			t.Error("the copy within the rate limit was answered")
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package ipv4_test
 
 import (
+	"encoding/hex"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -165,4 +167,39 @@ func nextSibling(tr *trace.Trace, i int) int {
 		}
 	}
 	return -1
+}
+
+// A third party, 192.0.2.3 (MAC 02:00:00:00:00:0c), whose frames the
+// tests inject into B: B knows its address, but it never answers.
+var (
+	strangerIP  = netip.MustParseAddr("192.0.2.3")
+	strangerMAC = header.MAC{2, 0, 0, 0, 0, 0x0c}
+	hostB       = netip.MustParseAddr("192.0.2.2")
+	hostBMAC    = header.MAC{2, 0, 0, 0, 0, 0x0b}
+)
+
+// strangerSegment is a frame from the stranger's port 40000 to B's port
+// 80, with Linux's SYN options when it is a SYN.
+func strangerSegment(seq, ack uint32, flags uint8, tsVal uint32) string {
+	opts := header.TCPOptions{WScale: -1, TS: true, TSVal: tsVal}
+	if flags&header.TCPSyn != 0 {
+		opts = header.TCPOptions{MSS: 1460, SACKPerm: true, TS: true, TSVal: tsVal, WScale: 7}
+	}
+	ob := header.AppendTCPOptions(nil, opts)
+	tcp := make([]byte, header.TCPMinLen+len(ob))
+	header.TCP(tcp).Encode(40000, 80, seq, ack, len(tcp), flags, 64240)
+	copy(tcp[header.TCPMinLen:], ob)
+	header.TCP(tcp).SetChecksum(header.TransportChecksum(strangerIP, hostB, header.ProtoTCP, tcp))
+	ip := make([]byte, header.IPv4MinLen)
+	header.IPv4(ip).Encode(0, 1, header.IPv4DF, 64, header.ProtoTCP, strangerIP, hostB)
+	header.IPv4(ip).SetTotalLen(len(ip) + len(tcp))
+	header.IPv4(ip).SetChecksum()
+	eth := make([]byte, 14)
+	header.Ethernet(eth).Encode(hostBMAC, strangerMAC, header.EtherTypeIPv4)
+	return hex.EncodeToString(append(append(eth, ip...), tcp...))
+}
+
+// withStranger lets B reach the stranger (a static neighbour entry).
+func withStranger(f *scenario.File) {
+	f.Hosts[1].Neighbours = append(f.Hosts[1].Neighbours, scenario.Neighbour{Addr: strangerIP.String(), LLAddr: "02:00:00:00:00:0c", Dev: "eth0"})
 }

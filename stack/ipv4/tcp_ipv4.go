@@ -19,6 +19,7 @@ const (
 	tcpMinisocksC  = "net/ipv4/tcp_minisocks.c"
 	inetConnSockC  = "net/ipv4/inet_connection_sock.c"
 	acceptQueueQ   = "icsk_accept_queue"
+	reqQueueQ      = "request socks (SYN_RECV)"
 	dropNoSocketT  = skb.Reason("SKB_DROP_REASON_NO_SOCKET")
 	dropTCPCsum    = skb.Reason("SKB_DROP_REASON_TCP_CSUM")
 	dropTCPFlags   = skb.Reason("SKB_DROP_REASON_TCP_FLAGS")
@@ -391,10 +392,12 @@ func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 		r.wscale = ws
 	}
 	e.Note = fmt.Sprintf("SYN from %s:%d: request sock, ISN %d, mss %d%s", r.raddr, r.rport, r.isn, r.mss, optNote(o))
-	k.Call(fnReqskQueueHashAdd).Note = "the request sock joins the established hash as TCP_NEW_SYN_RECV; SYN-ACK timer armed"
+	k.Call(fnReqskQueueHashAdd).Note = "the request sock joins the established hash as TCP_NEW_SYN_RECV; SYN-ACK timer armed for 1 s (TCP_TIMEOUT_INIT)"
 	n.tcpReqs[l] = append(n.tcpReqs[l], r)
 	q := k.Event(trace.Enqueue, nil)
-	q.Queue, q.QLen = l.sk.QueueName("request socks (SYN_RECV)"), len(n.tcpReqs[l])
+	q.Queue, q.QLen = l.sk.QueueName(reqQueueQ), len(n.tcpReqs[l])
+	r.timer = kernel.Timer{Name: "reqsk_timer_handler", Fn: func() { n.reqskTimerHandler(n.K, r) }}
+	k.ModTimer(&r.timer, k.Now()+tcpTimeoutInitNs)
 	k.RetVoid(fnReqskQueueHashAdd)
 	n.tcpV4SendSynack(k, r)
 	core.ConsumeSkb(k, s)
@@ -406,7 +409,9 @@ func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 // ip_build_and_send_pkt().
 func (n *Net) tcpV4SendSynack(k *kernel.Kernel, r *requestSock) {
 	k.Call(fnTCPV4SendSynack)
-	r.sentAt = k.Now()
+	if r.retrans == 0 {
+		r.sentAt = k.Now() // snt_synack
+	}
 	k.Call(fnTCPMakeSynack)
 	opts := header.TCPOptions{MSS: uint16(r.mss), SACKPerm: r.sackOK, TS: r.tstampOK, WScale: r.wscale}
 	if r.tstampOK {
@@ -433,6 +438,21 @@ func (n *Net) tcpRcvForRequest(k *kernel.Kernel, r *requestSock, s *skb.SKB, in 
 		e.Note = "RST: the request is dropped"
 		n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
 		core.KfreeSkbReason(k, s, dropTCPReset)
+		k.RetS(fnTCPCheckReq, "NULL")
+		return
+	}
+	if in.seq == r.rcvIsn && in.fl&(header.TCPRst|header.TCPSyn|header.TCPAck) == header.TCPSyn {
+		// tcp_oow_rate_limited: at most one answer per tcp_invalid_ratelimit.
+		if r.lastOOW != 0 && k.Now()-r.lastOOW < tcpInvalidRatelimit {
+			e.Note = "the SYN again, within tcp_invalid_ratelimit of the last answer: ignored"
+		} else {
+			r.lastOOW = k.Now()
+			e.Note = "the SYN again (our SYN-ACK was lost?): send the SYN-ACK again"
+			if n.inetRtxSynAck(k, r) == 0 {
+				k.ModTimer(&r.timer, k.Now()+r.timeout()) // mod_timer_pending
+			}
+		}
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
 		k.RetS(fnTCPCheckReq, "NULL")
 		return
 	}
@@ -505,7 +525,7 @@ func (n *Net) inetCskCompleteHashdance(k *kernel.Kernel, l *tcpSock, r *requestS
 	n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
 	k.DelTimer(&r.timer)
 	q := k.Event(trace.Dequeue, nil)
-	q.Queue, q.QLen = l.sk.QueueName("request socks (SYN_RECV)"), len(n.tcpReqs[l])
+	q.Queue, q.QLen = l.sk.QueueName(reqQueueQ), len(n.tcpReqs[l])
 	k.Call(fnReqskQueueAdd)
 	l.acceptQueue = append(l.acceptQueue, c)
 	a := k.Event(trace.Enqueue, nil)
@@ -544,4 +564,81 @@ func (n *Net) tcpTimewaitStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB,
 	}
 	core.ConsumeSkb(k, s)
 	k.RetS(fnTCPTwStateProcess, "TCP_TW_SUCCESS")
+}
+
+var (
+	fnReqskTimerHandler = kernel.NewFn("reqsk_timer_handler", inetConnSockC, "tcp")
+	fnInetRtxSynAck     = kernel.NewFn("inet_rtx_syn_ack", inetConnSockC, "tcp")
+	fnTCPRtxSynack      = kernel.NewFn("tcp_rtx_synack", tcpOutputC, "tcp")
+	fnReqskQueueDrop    = kernel.NewFn("__inet_csk_reqsk_queue_drop", inetConnSockC, "tcp")
+)
+
+// timeout is reqsk_timeout(req, TCP_RTO_MAX): the SYN-ACK timer's
+// interval, TCP_TIMEOUT_INIT doubled for each time it fired.
+func (r *requestSock) timeout() int64 {
+	return min(int64(tcpTimeoutInitNs)<<min(r.numTimeout, 20), tcpRTOMaxNs)
+}
+
+// reqskTimerHandler is reqsk_timer_handler(): no final ACK came within
+// the timeout. Resend the SYN-ACK (inet_rtx_syn_ack) and wait twice as
+// long, up to tcp_synack_retries (5) times, fewer for old requests when
+// the queue is more than half full of them; then drop the request.
+func (n *Net) reqskTimerHandler(k *kernel.Kernel, r *requestSock) {
+	e := k.Call(fnReqskTimerHandler)
+	defer k.RetVoid(fnReqskTimerHandler)
+	l := r.listener
+	if l.state != tcpListen {
+		e.Note = "the listener is gone"
+		n.reqskQueueDrop(k, r)
+		return
+	}
+	maxRetries := tcpSynackRetries
+	reqs := n.tcpReqs[l]
+	if qlen := len(reqs); qlen<<1 > max(8, l.maxBacklog) {
+		young := 0
+		for _, x := range reqs {
+			if x.numTimeout == 0 {
+				young++
+			}
+		}
+		for young <<= 1; maxRetries > 2 && qlen >= young; young <<= 1 {
+			maxRetries--
+		}
+	}
+	if r.numTimeout >= maxRetries { // syn_ack_recalc: expire
+		e.Note = fmt.Sprintf("%d SYN-ACKs unanswered (tcp_synack_retries %d): the request is dropped", r.numTimeout+1, maxRetries)
+		n.reqskQueueDrop(k, r)
+		return
+	}
+	if n.inetRtxSynAck(k, r) != 0 {
+		n.reqskQueueDrop(k, r)
+		return
+	}
+	r.numTimeout++
+	k.ModTimer(&r.timer, k.Now()+r.timeout())
+	e.Note = fmt.Sprintf("no final ACK: SYN-ACK sent again (%d of %d), next try in %d s", r.numTimeout, maxRetries, r.timeout()/1_000_000_000)
+}
+
+// inetRtxSynAck is inet_rtx_syn_ack() → rsk_ops->rtx_syn_ack
+// (tcp_rtx_synack) → tcp_v4_send_synack: the SYN-ACK again, counted in
+// num_retrans.
+func (n *Net) inetRtxSynAck(k *kernel.Kernel, r *requestSock) int {
+	k.Call(fnInetRtxSynAck)
+	k.Call(fnTCPRtxSynack)
+	n.tcpV4SendSynack(k, r)
+	k.RetS(fnTCPRtxSynack, "0")
+	r.retrans++
+	return int(kernel.Ret(k, fnInetRtxSynAck, kernel.Err(0)))
+}
+
+// reqskQueueDrop is __inet_csk_reqsk_queue_drop(): the request leaves
+// the established hash and the listener's queue, its timer stopped.
+func (n *Net) reqskQueueDrop(k *kernel.Kernel, r *requestSock) {
+	k.Call(fnReqskQueueDrop)
+	l := r.listener
+	n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
+	k.DelTimer(&r.timer)
+	q := k.Event(trace.Dequeue, nil)
+	q.Queue, q.QLen, q.Note = l.sk.QueueName(reqQueueQ), len(n.tcpReqs[l]), "request dropped"
+	k.RetS(fnReqskQueueDrop, "true")
 }
