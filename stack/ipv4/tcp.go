@@ -118,11 +118,14 @@ type tcpSock struct {
 	naglePush                 bool  // inside a push with TCP_NAGLE_PUSH: Nagle does not hold
 	ownedByUser               bool  // sock_owned_by_user
 	bindLocked                bool  // SOCK_BINDPORT_LOCK: bound by bind(), kept at close
+	lastOOW                   int64 // last_oow_ack_time: 0 for never
 	deferredWrite             bool  // TCP_WRITE_TIMER_DEFERRED
 	deferredDelack            bool  // TCP_DELACK_TIMER_DEFERRED
 	writeQueue, rtxQueue      []*skb.SKB
 	backlog                   []*skb.SKB // sk->sk_backlog
 	retransmitTimer, delackTm kernel.Timer
+	icskPending               icskTimer // what retransmitTimer is armed for
+	probesOut                 int       // icsk_probes_out: zero-window probes unanswered
 	twTimer                   kernel.Timer
 	finSent                   bool
 	wstamp                    int64 // tcp_wstamp_ns: when TCP last sent
@@ -134,6 +137,16 @@ type tcpSock struct {
 	acceptQueue []*tcpSock
 	maxBacklog  int
 }
+
+// icskTimer is icsk_pending: which event the retransmit timer
+// (icsk_retransmit_timer, tcp_write_timer) is armed for.
+type icskTimer int
+
+const (
+	icskTimeRetrans   icskTimer = 1 // ICSK_TIME_RETRANS: the RTO
+	icskTimeProbe0    icskTimer = 3 // ICSK_TIME_PROBE0: a zero-window probe
+	icskTimeLossProbe icskTimer = 5 // ICSK_TIME_LOSS_PROBE: a tail loss probe
+)
 
 // requestSock is a struct request_sock in TCP_NEW_SYN_RECV: a SYN that
 // got a SYN-ACK, waiting in the established hash for the final ACK.
@@ -645,9 +658,25 @@ func (n *Net) tcpCleanupRbuf(k *kernel.Kernel, tp *tcpSock, copied int) {
 	e := k.Call(fnTCPCleanupRbuf)
 	// A full segment unacknowledged, or a small pushed one that the reader
 	// has just drained on a connection not in ping-pong mode: ACK now.
+	timeToAck := false
 	if tp.ackPending && (tp.rcvNxt-tp.rcvWup > uint32(tp.advmss) ||
 		copied > 0 && !tp.pingpong && len(tp.sk.ReceiveQueue) == 0) {
 		e.Note = "a delayed ACK is owed and the reader drained the queue: send it now"
+		timeToAck = true
+	}
+	// Reading may have opened the window: if the window we could offer
+	// now is at least twice what the peer was last told is left, say so
+	// (a window update), so a sender stalled by a small or zero window
+	// need not wait for its probe.
+	if copied > 0 && !timeToAck && tp.sk.Shutdown&socket.RcvShutdown == 0 {
+		if now := tp.receiveWindow(); 2*now <= uint32(tp.sk.RcvBuf/2) {
+			if w := tp.selectWindowNow(); w != 0 && w >= 2*now {
+				e.Note = fmt.Sprintf("the reader freed space: window %d → %d, a window update", now, w)
+				timeToAck = true
+			}
+		}
+	}
+	if timeToAck {
 		n.tcpSendAck(k, tp)
 	}
 	k.RetVoid(fnTCPCleanupRbuf)
@@ -812,7 +841,7 @@ func (n *Net) tcpDisconnect(k *kernel.Kernel, tp *tcpSock) int {
 		n.tcpBound = slices.DeleteFunc(n.tcpBound, func(x *tcpSock) bool { return x == tp })
 		tp.sk.Num = 0 // inet_put_port: an autobound port goes back
 	}
-	k.DelTimer(&tp.retransmitTimer) // tcp_clear_xmit_timers
+	tp.clearXmitTimer(k) // tcp_clear_xmit_timers
 	k.DelTimer(&tp.delackTm)
 	k.DelTimer(&tp.rackTimer)
 	purgeQueue(k, tp.sk, &tp.sk.ReceiveQueue, receiveQueue, skb.NotSpecified)

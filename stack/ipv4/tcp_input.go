@@ -211,11 +211,25 @@ func (n *Net) tcpValidateIncoming(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in 
 	if in.opts.TS {
 		tp.tsRecent = in.opts.TSVal
 	}
-	wnd := max(tp.rcvWnd, 1)
-	if int32(in.end-tp.rcvWup) < 0 && in.dlen > 0 || int32(in.seq-(tp.rcvNxt+wnd)) >= 0 {
-		e.Note = fmt.Sprintf("seq %d-%d is outside the window [%d, %d): dupack", in.seq, in.end, tp.rcvNxt, tp.rcvNxt+wnd)
-		n.tcpSendAck(k, tp)
-		core.KfreeSkbReason(k, s, dropTCPInvSeq)
+	// tcp_sequence: not wholly before the window, not beyond it.
+	reason := skb.Reason("")
+	wnd := tp.receiveWindow()
+	if int32(in.end-tp.rcvWup) < 0 {
+		reason = dropTCPOldSeq
+	} else if int32(in.seq-(tp.rcvNxt+wnd)) > 0 {
+		reason = dropTCPInvSeq
+	}
+	if reason != "" {
+		e.Note = fmt.Sprintf("seq %d-%d is outside the window [%d, %d]", in.seq, in.end, tp.rcvNxt, tp.rcvNxt+wnd)
+		if in.fl&header.TCPRst == 0 {
+			if tp.oowRateLimited(k, in) {
+				e.Note += ": the dupack is rate-limited"
+			} else {
+				e.Note += ": dupack"
+				n.tcpSendDupack(k, tp, in)
+			}
+		}
+		core.KfreeSkbReason(k, s, reason)
 		return kernel.Ret(k, fnTCPValidateIncoming, false)
 	}
 	if in.fl&header.TCPRst != 0 {
@@ -315,16 +329,26 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 	}
 	acked := in.ack - tp.sndUna
 	prior := tp.sndUna
+	priorPackets := tp.packetsOut()
 	tp.sndUna = in.ack
 	ackedSegs := 0
 	if acked > 0 {
 		ackedSegs = n.tcpCleanRtxQueue(k, tp)
 		tp.retransmits, tp.backoff = 0, 0
 		if len(tp.rtxQueue) == 0 {
-			k.DelTimer(&tp.retransmitTimer)
+			tp.clearXmitTimer(k)
 		} else {
 			n.resetXmitTimer(k, tp)
 		}
+	}
+	if priorPackets == 0 {
+		// no_queue: nothing was in flight, so this answers a window
+		// probe (or is a window update).
+		n.tcpAckProbe(k, tp)
+		e.Note = fmt.Sprintf("nothing in flight; snd_wnd %d", tp.sndWnd)
+		r := k.RetS(fnTCPAck, "1")
+		r.Vals = tp.vals()
+		return true
 	}
 	if len(in.opts.SACK) > 0 && tp.sackOK {
 		n.tcpSacktag(k, tp, in.opts.SACK)
@@ -690,4 +714,57 @@ func (n *Net) tcpFin(k *kernel.Kernel, tp *tcpSock) {
 	}
 	tp.stateChange(k)
 	k.RetVoid(fnTCPFin)
+}
+
+var fnTCPSendDupack = kernel.NewFn("tcp_send_dupack", tcpInputC, "tcp")
+
+// tcpSendDupack is tcp_send_dupack(): answer a segment outside the
+// window with an ACK of where we are (rcv_nxt and the window). Data
+// received before means our ACK was lost: quick-ack mode.
+func (n *Net) tcpSendDupack(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) {
+	e := k.Call(fnTCPSendDupack)
+	if in.end != in.seq && int32(in.seq-tp.rcvNxt) < 0 {
+		e.Note = "data we already have: our ACK was lost, quick-ack mode"
+		tp.quick = tcpMaxQuickacks // tcp_enter_quickack_mode
+	}
+	n.tcpSendAck(k, tp)
+	k.RetVoid(fnTCPSendDupack)
+}
+
+// oowRateLimited is tcp_oow_rate_limited(): answers to out-of-window
+// segments without data (a window probe, a stray ACK) go out at most
+// once per tcp_invalid_ratelimit (500 ms).
+func (tp *tcpSock) oowRateLimited(k *kernel.Kernel, in *tcpRcvInfo) bool {
+	if in.seq != in.end && in.fl&header.TCPSyn == 0 {
+		return false
+	}
+	if tp.lastOOW != 0 && k.Now()-tp.lastOOW < tcpInvalidRatelimit {
+		return true
+	}
+	tp.lastOOW = k.Now()
+	return false
+}
+
+var fnTCPAckProbe = kernel.NewFn("tcp_ack_probe", tcpInputC, "tcp")
+
+// tcpAckProbe is tcp_ack_probe(): an ACK with nothing in flight while
+// data waits. If the window now takes the first waiting skb, stop
+// probing (tcp_data_snd_check will send it); otherwise probe again after
+// the backed-off interval.
+func (n *Net) tcpAckProbe(k *kernel.Kernel, tp *tcpSock) {
+	if len(tp.writeQueue) == 0 {
+		return
+	}
+	e := k.Call(fnTCPAckProbe)
+	if int32(tp.writeQueue[0].TCPSkbCB().EndSeq()-(tp.sndUna+tp.sndWnd)) <= 0 {
+		e.Note = fmt.Sprintf("the window (%d) is open again: stop probing", tp.sndWnd)
+		tp.backoff = 0
+		if tp.icskPending == icskTimeProbe0 {
+			tp.clearXmitTimer(k)
+		}
+	} else {
+		e.Note = fmt.Sprintf("the window (%d) is still too small", tp.sndWnd)
+		n.resetTimer(k, tp, icskTimeProbe0, tp.probe0When())
+	}
+	k.RetVoid(fnTCPAckProbe)
 }

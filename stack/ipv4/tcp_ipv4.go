@@ -26,6 +26,7 @@ const (
 	dropListenOvf  = skb.Reason("SKB_DROP_REASON_TCP_LISTEN_OVERFLOW")
 	dropTCPOldData = skb.Reason("SKB_DROP_REASON_TCP_OLD_DATA")
 	dropTCPInvSeq  = skb.Reason("SKB_DROP_REASON_TCP_INVALID_SEQUENCE")
+	dropTCPOldSeq  = skb.Reason("SKB_DROP_REASON_TCP_OLD_SEQUENCE")
 	dropTCPReset   = skb.Reason("SKB_DROP_REASON_TCP_RESET")
 )
 
@@ -140,7 +141,7 @@ func (n *Net) tcpDone(k *kernel.Kernel, tp *tcpSock) {
 	}
 	n.tcpUnhash(tp)
 	n.tcpBound = slices.DeleteFunc(n.tcpBound, func(x *tcpSock) bool { return x == tp })
-	k.DelTimer(&tp.retransmitTimer)
+	tp.clearXmitTimer(k)
 	k.DelTimer(&tp.delackTm)
 	k.DelTimer(&tp.rackTimer)
 	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName, skb.NotSpecified)
@@ -387,7 +388,7 @@ func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 		rmss -= 12 // TCPOLEN_TSTAMP_ALIGNED
 	}
 	var ws int
-	r.rcvWnd, ws = selectInitialWindow(k, tcpRmemDefault/2, rmss)
+	r.rcvWnd, ws = selectInitialWindow(k, l.sk.RcvBuf/2, rmss) // tcp_openreq_init_rwin: the listener's buffer
 	if o.WScale >= 0 {
 		r.wscale = ws
 	}
@@ -490,6 +491,11 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	sk.Name = fmt.Sprintf("%s.child%d", l.name(), n.nsk)
 	sk.Wq.Name, sk.WqWrite.Name = sk.Name+" sk_wq", sk.Name+" sk_wq (writers)"
 	c := n.newTCPSock(sk)
+	// sk_clone_lock: the listener's buffer sizes (and SO_SNDBUF/SO_RCVBUF
+	// locks) and priority carry over.
+	sk.SndBuf, sk.RcvBuf, sk.SndBufLocked, sk.RcvBufLocked = l.sk.SndBuf, l.sk.RcvBuf, l.sk.SndBufLocked, l.sk.RcvBufLocked
+	sk.Priority = l.sk.Priority
+	c.nagleOff = l.nagleOff
 	c.parent = l
 	c.state = tcpSynRecv
 	c.writeSeq, c.sndUna, c.sndNxt = r.isn+1, r.isn+1, r.isn+1
@@ -540,7 +546,7 @@ func (n *Net) inetCskCompleteHashdance(k *kernel.Kernel, l *tcpSock, r *requestS
 func (n *Net) tcpTimeWait(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPTimeWait).Note = "TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN)"
 	tp.setState(k, tcpTimeWait)
-	k.DelTimer(&tp.retransmitTimer)
+	tp.clearXmitTimer(k)
 	k.DelTimer(&tp.delackTm)
 	tp.twTimer = kernel.Timer{Name: "tw_timer_handler", Fn: func() {
 		k.Call(fnInetTwskKill).Note = tp.name() + "'s time-wait sock is gone"

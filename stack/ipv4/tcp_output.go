@@ -92,9 +92,23 @@ func (n *Net) tcpConnect(k *kernel.Kernel, tp *tcpSock, mtu int) int {
 
 // resetXmitTimer is inet_csk_reset_xmit_timer(ICSK_TIME_RETRANS, rto).
 func (n *Net) resetXmitTimer(k *kernel.Kernel, tp *tcpSock) {
-	k.Call(fnInetCskResetXmitTmr).Note = fmt.Sprintf("retransmit timer in %.0f ms (rto)", float64(tp.rto)/1e6)
-	k.ModTimer(&tp.retransmitTimer, k.Now()+tp.rto)
+	n.resetTimer(k, tp, icskTimeRetrans, tp.rto)
+}
+
+// resetTimer is inet_csk_reset_xmit_timer(): arm the retransmit timer
+// for what (RTO, zero-window probe, loss probe) in when ns.
+func (n *Net) resetTimer(k *kernel.Kernel, tp *tcpSock, what icskTimer, when int64) {
+	name := map[icskTimer]string{icskTimeRetrans: "ICSK_TIME_RETRANS", icskTimeProbe0: "ICSK_TIME_PROBE0", icskTimeLossProbe: "ICSK_TIME_LOSS_PROBE"}[what]
+	k.Call(fnInetCskResetXmitTmr).Note = fmt.Sprintf("%s in %.0f ms", name, float64(when)/1e6)
+	tp.icskPending = what
+	k.ModTimer(&tp.retransmitTimer, k.Now()+when)
 	k.RetVoid(fnInetCskResetXmitTmr)
+}
+
+// clearXmitTimer is inet_csk_clear_xmit_timer(): nothing is pending.
+func (tp *tcpSock) clearXmitTimer(k *kernel.Kernel) {
+	tp.icskPending = 0
+	k.DelTimer(&tp.retransmitTimer)
 }
 
 // tcpTransmitSkb is tcp_transmit_skb() → __tcp_transmit_skb(): clone the
@@ -180,16 +194,64 @@ func optNote(o header.TCPOptions) string {
 }
 
 // selectWindow is tcp_select_window(): the receive window to advertise,
-// scaled; a SYN's window is never scaled.
+// scaled; a SYN's window is never scaled. The offered window never
+// shrinks: its right edge (rcv_wup + rcv_wnd) only moves right, so with
+// a reader that does not read the window closes as data arrives, down to
+// zero.
 func (tp *tcpSock) selectWindow(flags uint8) uint16 {
-	free := uint32(max(tp.sk.RcvBuf/2-tp.sk.RmemAlloc, 0))
-	wnd := max(tp.rcvWnd, free)
 	if flags&header.TCPSyn != 0 {
 		return uint16(min(tp.rcvWnd, 65535))
 	}
+	cur := tp.receiveWindow()
+	wnd := tp.selectWindowNow()
+	if wnd < cur { // never shrink the offered window
+		wnd = alignUp(cur, 1<<tp.rcvWscale)
+	}
 	tp.rcvWnd = wnd
 	tp.rcvWup = tp.rcvNxt
-	return uint16(min(wnd>>tp.rcvWscale, 65535))
+	return uint16(min(wnd, 65535<<tp.rcvWscale) >> tp.rcvWscale)
+}
+
+// receiveWindow is tcp_receive_window(): what is left of the window we
+// last offered.
+func (tp *tcpSock) receiveWindow() uint32 {
+	return uint32(max(int32(tp.rcvWup+tp.rcvWnd-tp.rcvNxt), 0))
+}
+
+func alignUp(x, a uint32) uint32 { return (x + a - 1) / a * a }
+
+// selectWindowNow is __tcp_select_window(): the window the free receive
+// buffer allows (half of it: tcp_win_from_space's default scaling
+// ratio). Once less than half the buffer is free, a window smaller than
+// one segment or 1/16 of the buffer is offered as zero (receiver-side
+// silly window avoidance), and quick-ack mode ends. rcv_ssthresh, which
+// makes Linux open the window gradually, is not modelled.
+func (tp *tcpSock) selectWindowNow() uint32 {
+	mss := tp.mss
+	free := max((tp.sk.RcvBuf-tp.sk.RmemAlloc)/2, 0) // tcp_space
+	full := tp.sk.RcvBuf / 2                         // tcp_full_space
+	if mss > full {
+		if mss = full; mss <= 0 {
+			return 0
+		}
+	}
+	if free < full>>1 {
+		tp.quick = 0
+		free = free >> tp.rcvWscale << tp.rcvWscale
+		if free < full>>4 || free < mss {
+			return 0
+		}
+	}
+	if tp.rcvWscale > 0 {
+		return alignUp(uint32(free), 1<<tp.rcvWscale)
+	}
+	w := int(tp.rcvWnd)
+	if w <= free-mss || w > free {
+		w = free / mss * mss
+	} else if mss == full && free > w+full>>1 {
+		w = free
+	}
+	return uint32(w)
 }
 
 // eventAckSent is tcp_event_ack_sent(): an ACK went out, so no delayed
@@ -247,13 +309,17 @@ func (n *Net) ipQueueXmit(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) int {
 	return int(kernel.Ret(k, fnIPQueueXmit, kernel.Err(err)))
 }
 
-// tcpPushPendingFrames is __tcp_push_pending_frames() → tcp_write_xmit().
+// tcpPushPendingFrames is __tcp_push_pending_frames() → tcp_write_xmit():
+// if nothing could be sent with nothing in flight (the peer's window is
+// closed), no ACK will come to restart sending: tcp_check_probe_timer.
 func (n *Net) tcpPushPendingFrames(k *kernel.Kernel, tp *tcpSock) {
 	if len(tp.writeQueue) == 0 {
 		return
 	}
 	k.Call(fnTCPPushPending)
-	n.tcpWriteXmit(k, tp)
+	if n.tcpWriteXmit(k, tp) {
+		n.tcpCheckProbeTimer(k, tp)
+	}
 	k.RetVoid(fnTCPPushPending)
 }
 
@@ -328,7 +394,7 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 	if sent > 0 || isCwndLimited {
 		n.tcpCwndValidate(k, tp, isCwndLimited)
 	}
-	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && len(tp.writeQueue) > 0)
+	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && tp.packetsOut() == 0 && len(tp.writeQueue) > 0)
 }
 
 var fnTCPCwndAppLimited = kernel.NewFn("tcp_cwnd_application_limited", tcpOutputC, "tcp")
@@ -619,10 +685,11 @@ func (n *Net) tcpEventNewDataSent(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		tp.pingpong = true
 		e.Note = "a reply within ato of the last data received: ping-pong mode"
 	}
+	prior := tp.packetsOut()
 	tp.sndNxt = s.TCPSkbCB().EndSeq()
 	tp.rtxQueue = append(tp.rtxQueue, s)
 	k.Enqueue(tp.sk.QueueName(rtxQueueName), len(tp.rtxQueue), s).Note = "kept until acknowledged"
-	if !tp.retransmitTimer.Pending() {
+	if prior == 0 || tp.icskPending == icskTimeLossProbe { // tcp_rearm_rto
 		n.resetXmitTimer(k, tp)
 	}
 	n.tcpCheckSpace(k, tp)
@@ -716,4 +783,111 @@ func (n *Net) tcpRetransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	}
 	n.tcpTransmitSkb(k, tp, s, true)
 	k.RetS(fnTCPRetransmitSkb, "0")
+}
+
+var (
+	fnTCPCheckProbeTimer = kernel.NewFn("tcp_check_probe_timer", "include/net/tcp.h", "tcp")
+	fnTCPSendProbe0      = kernel.NewFn("tcp_send_probe0", tcpOutputC, "tcp")
+	fnTCPWriteWakeup     = kernel.NewFn("tcp_write_wakeup", tcpOutputC, "tcp")
+	fnTCPXmitProbeSkb    = kernel.NewFn("tcp_xmit_probe_skb", tcpOutputC, "tcp")
+)
+
+// probe0Base is tcp_probe0_base(): the RTO, at least TCP_RTO_MIN.
+func (tp *tcpSock) probe0Base() int64 { return max(tp.rto, tcpRTOMinNs) }
+
+// probe0When is tcp_probe0_when(): the probe interval, doubled for each
+// unanswered probe (icsk_backoff), at most TCP_RTO_MAX.
+func (tp *tcpSock) probe0When() int64 {
+	return min(tp.probe0Base()<<min(tp.backoff, 10), tcpRTOMaxNs)
+}
+
+// tcpCheckProbeTimer is tcp_check_probe_timer(): data waits, nothing is
+// in flight and no timer runs: arm the zero-window probe timer
+// (ICSK_TIME_PROBE0) for one RTO.
+func (n *Net) tcpCheckProbeTimer(k *kernel.Kernel, tp *tcpSock) {
+	if tp.packetsOut() != 0 || tp.icskPending != 0 {
+		return
+	}
+	k.Call(fnTCPCheckProbeTimer).Note = fmt.Sprintf("the peer's window (%d) has no room and nothing is in flight: probe it", tp.sndWnd)
+	n.resetTimer(k, tp, icskTimeProbe0, tp.probe0Base())
+	k.RetVoid(fnTCPCheckProbeTimer)
+}
+
+// tcpSendProbe0 is tcp_send_probe0(): probe the peer's window
+// (tcp_write_wakeup), then, unless that got data going, wait twice as
+// long for the next probe.
+func (n *Net) tcpSendProbe0(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPSendProbe0)
+	err := n.tcpWriteWakeup(k, tp)
+	if tp.packetsOut() != 0 || len(tp.writeQueue) == 0 {
+		e.Note = "data is flowing again: no more probes"
+		tp.probesOut, tp.backoff = 0, 0
+		k.RetVoid(fnTCPSendProbe0)
+		return
+	}
+	tp.probesOut++
+	if err <= 0 && tp.backoff < tcpRetries2 {
+		tp.backoff++
+	}
+	when := tp.probe0When()
+	e.Note = fmt.Sprintf("probe %d; the next in %d ms", tp.probesOut, when/1_000_000)
+	n.resetTimer(k, tp, icskTimeProbe0, when)
+	k.RetVoid(fnTCPSendProbe0)
+}
+
+// tcpWriteWakeup is tcp_write_wakeup(): if the window has opened a
+// little, send what fits of the first unsent skb (cut with tcp_fragment
+// if need be) with PSH; if it is closed, send a probe ACK
+// (tcp_xmit_probe_skb).
+func (n *Net) tcpWriteWakeup(k *kernel.Kernel, tp *tcpSock) int {
+	e := k.Call(fnTCPWriteWakeup)
+	if tp.state == tcpClose {
+		return int(kernel.Ret(k, fnTCPWriteWakeup, kernel.Err(-1)))
+	}
+	wndEnd := tp.sndUna + tp.sndWnd
+	if len(tp.writeQueue) == 0 || int32(tp.writeQueue[0].TCPSkbCB().Seq()-wndEnd) >= 0 {
+		e.Note = "the window is closed: a probe ACK"
+		return int(kernel.Ret(k, fnTCPWriteWakeup, kernel.Err(n.tcpXmitProbeSkb(k, tp))))
+	}
+	s := tp.writeQueue[0]
+	cb := s.TCPSkbCB()
+	segSize := int(wndEnd - cb.Seq())
+	if segSize < int(cb.EndSeq()-cb.Seq()) || s.Len() > tp.mss {
+		segSize = min(segSize, tp.mss)
+		n.tcpFragmentWriteQueue(k, tp, s, segSize)
+	}
+	tp.setSkbTSOSegs(s, tp.mss)
+	cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	e.Note = fmt.Sprintf("the window has room for %d bytes: send them", s.Len())
+	tp.writeQueue = tp.writeQueue[1:]
+	k.Dequeue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
+	err := n.tcpTransmitSkb(k, tp, s, true)
+	if err == 0 {
+		n.tcpEventNewDataSent(k, tp, s)
+	} else {
+		tp.writeQueue = append([]*skb.SKB{s}, tp.writeQueue...)
+	}
+	return int(kernel.Ret(k, fnTCPWriteWakeup, kernel.Err(err)))
+}
+
+// tcpFragmentWriteQueue is tcp_fragment(TCP_FRAG_IN_WRITE_QUEUE): cut an
+// unsent skb after length bytes; the rest follows it on the write queue.
+func (n *Net) tcpFragmentWriteQueue(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, length int) {
+	e := k.Call(fnTCPFragment, s)
+	buff := n.splitSkb(k, tp, s, length, tp.mss)
+	tp.writeQueue = append([]*skb.SKB{s, buff}, tp.writeQueue[1:]...)
+	k.Enqueue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), buff)
+	e.Note = fmt.Sprintf("%d + %d bytes", s.Len(), buff.Len())
+	k.RetS(fnTCPFragment, "0", s, buff)
+}
+
+// tcpXmitProbeSkb is tcp_xmit_probe_skb(): a bare ACK with the sequence
+// number snd_una - 1, already acknowledged, so that the receiver must
+// answer with an ACK telling its current window.
+func (n *Net) tcpXmitProbeSkb(k *kernel.Kernel, tp *tcpSock) int {
+	k.Call(fnTCPXmitProbeSkb).Note = fmt.Sprintf("ACK with seq %d (snd_una - 1): the peer must answer with its window", tp.sndUna-1)
+	s := core.AllocSkb(k, maxTCPHeader)
+	_ = s.Reserve(maxTCPHeader)
+	s.TCPSkbCB().Set(tp.sndUna-1, tp.sndUna-1, header.TCPAck)
+	return int(kernel.Ret(k, fnTCPXmitProbeSkb, kernel.Err(n.tcpTransmitSkb(k, tp, s, false))))
 }

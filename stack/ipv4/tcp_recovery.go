@@ -375,7 +375,7 @@ func (n *Net) tcpXmitRetransmitQueue(k *kernel.Kernel, tp *tcpSock) {
 		sent++
 	}
 	e.Note = fmt.Sprintf("%d segment(s) retransmitted", sent)
-	if sent > 0 && !tp.retransmitTimer.Pending() {
+	if sent > 0 && tp.icskPending != icskTimeRetrans {
 		n.resetXmitTimer(k, tp)
 	}
 	k.RetVoid(fnTCPXmitRetransQ)

@@ -32,9 +32,50 @@ func (n *Net) tcpWriteTimer(k *kernel.Kernel, tp *tcpSock) {
 // RTO (linearly for the first tcp_syn_linear_timeouts SYNs), and give up
 // after tcp_syn_retries (+ the linear ones) for a SYN or tcp_retries2.
 func (n *Net) tcpWriteTimerHandler(k *kernel.Kernel, tp *tcpSock) {
-	k.Call(fnTCPWriteTimer)
-	if len(tp.rtxQueue) == 0 || tp.state == tcpClose {
-		k.RetVoid(fnTCPWriteTimer)
+	e := k.Call(fnTCPWriteTimer)
+	defer k.RetVoid(fnTCPWriteTimer)
+	if tp.state == tcpClose || tp.state == tcpListen || tp.icskPending == 0 {
+		return
+	}
+	switch ev := tp.icskPending; ev {
+	case icskTimeProbe0:
+		e.Note = "ICSK_TIME_PROBE0"
+		tp.icskPending = 0
+		n.tcpProbeTimer(k, tp)
+	default:
+		e.Note = "ICSK_TIME_RETRANS"
+		tp.icskPending = 0
+		n.tcpRetransmitTimer(k, tp)
+	}
+}
+
+var fnTCPProbeTimer = kernel.NewFn("tcp_probe_timer", tcpTimerC, "tcp")
+
+// tcpProbeTimer is tcp_probe_timer(): the zero-window probe timer fired.
+// If data is in flight again, or nothing waits, there is nothing to
+// probe. The receiver may keep its window closed for ever as long as it
+// answers (RFC 1122); tcp_retries2 (15) unanswered probes abort the
+// connection (tcp_write_err: -ETIMEDOUT).
+func (n *Net) tcpProbeTimer(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPProbeTimer)
+	defer k.RetVoid(fnTCPProbeTimer)
+	if tp.packetsOut() != 0 || len(tp.writeQueue) == 0 {
+		tp.probesOut = 0
+		e.Note = "nothing to probe for"
+		return
+	}
+	if tp.probesOut >= tcpRetries2 {
+		e.Note = fmt.Sprintf("%d probes unanswered: the connection is dead (-ETIMEDOUT)", tp.probesOut)
+		tp.sk.Err = -kernel.ETIMEDOUT
+		n.tcpDone(k, tp)
+		return
+	}
+	n.tcpSendProbe0(k, tp)
+}
+
+// tcpRetransmitTimer is tcp_retransmit_timer().
+func (n *Net) tcpRetransmitTimer(k *kernel.Kernel, tp *tcpSock) {
+	if len(tp.rtxQueue) == 0 {
 		return
 	}
 	e := k.Call(fnTCPRetransmitTimer)
@@ -58,7 +99,6 @@ func (n *Net) tcpWriteTimerHandler(k *kernel.Kernel, tp *tcpSock) {
 		n.resetXmitTimer(k, tp)
 	}
 	k.RetVoid(fnTCPRetransmitTimer)
-	k.RetVoid(fnTCPWriteTimer)
 }
 
 // tcpDelackTimer is tcp_delack_timer(): deferred while the socket is
