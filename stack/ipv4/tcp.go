@@ -98,6 +98,11 @@ type tcpSock struct {
 	cc                        congOps
 	ca                        caState
 	highSeq                   uint32
+	priorCwnd                 uint32 // cwnd when the reduction began (PRR)
+	prrDelivered, prrOut      int    // segments delivered and sent since then
+	tlpHighSeq                uint32 // snd_nxt when a tail loss probe went; 0: none out
+	tlpRetrans                bool   // the probe was a retransmission
+	pushOne                   bool   // tcp_write_xmit's push_one == 2: one segment, cwnd or not
 	sackedOut, lostOut        int
 	retransOut                int
 	rackMstamp, rackRTT       int64

@@ -203,3 +203,12 @@ func strangerSegment(seq, ack uint32, flags uint8, tsVal uint32) string {
 func withStranger(f *scenario.File) {
 	f.Hosts[1].Neighbours = append(f.Hosts[1].Neighbours, scenario.Neighbour{Addr: strangerIP.String(), LLAddr: "02:00:00:00:00:0c", Dev: "eth0"})
 }
+
+func mustLoad(t *testing.T, name string) *scenario.File {
+	t.Helper()
+	f, err := scenario.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

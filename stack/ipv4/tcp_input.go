@@ -332,33 +332,45 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 	priorPackets := tp.packetsOut()
 	tp.sndUna = in.ack
 	ackedSegs := 0
-	if acked > 0 {
-		ackedSegs = n.tcpCleanRtxQueue(k, tp)
-		tp.retransmits, tp.backoff = 0, 0
-		if len(tp.rtxQueue) == 0 {
-			tp.clearXmitTimer(k)
-		} else {
-			n.resetXmitTimer(k, tp)
-		}
-	}
 	if priorPackets == 0 {
 		// no_queue: nothing was in flight, so this answers a window
 		// probe (or is a window update).
 		n.tcpAckProbe(k, tp)
+		if tp.tlpHighSeq != 0 {
+			n.tcpProcessTLPAck(k, tp, in.ack, acked > 0, false)
+		}
 		e.Note = fmt.Sprintf("nothing in flight; snd_wnd %d", tp.sndWnd)
 		r := k.RetS(fnTCPAck, "1")
 		r.Vals = tp.vals()
 		return true
 	}
+	newlySacked := 0
 	if len(in.opts.SACK) > 0 && tp.sackOK {
-		n.tcpSacktag(k, tp, in.opts.SACK)
+		newlySacked = n.tcpSacktag(k, tp, in.opts.SACK)
 	}
-	if tp.sackedOut > 0 || tp.lostOut > 0 || tp.ca != caOpen {
-		n.tcpRackMarkLost(k, tp)
-		n.tcpFastretransAlert(k, tp)
+	if acked > 0 {
+		ackedSegs = n.tcpCleanRtxQueue(k, tp)
+		tp.retransmits, tp.backoff = 0, 0
 	}
-	if ackedSegs > 0 && tp.ca != caRecovery && (tp.state == tcpEstablished || tp.state == tcpCloseWait) {
+	if tp.tlpHighSeq != 0 {
+		n.tcpProcessTLPAck(k, tp, in.ack, acked > 0, newlySacked > 0)
+	}
+	rexmit, newlyLost := false, 0
+	if tp.sackedOut > 0 || tp.lostOut > 0 || tp.ca != caOpen { // tcp_ack_is_dubious
+		newlyLost = n.tcpRackMarkLost(k, tp)
+		rexmit = n.tcpFastretransAlert(k, tp)
+	}
+	if acked > 0 { // FLAG_SET_XMIT_TIMER
+		n.tcpSetXmitTimer(k, tp)
+	}
+	// tcp_cong_control: PRR while cwnd is being reduced, else growth.
+	if tp.inCwndReduction() {
+		n.tcpCwndReduction(k, tp, ackedSegs+newlySacked, newlyLost, acked > 0)
+	} else if ackedSegs > 0 && (tp.state == tcpEstablished || tp.state == tcpCloseWait) {
 		n.tcpCongAvoid(k, tp, uint32(ackedSegs))
+	}
+	if rexmit { // tcp_xmit_recovery
+		n.tcpXmitRetransmitQueue(k, tp)
 	}
 	e.Note = fmt.Sprintf("snd_una %d → %d (%d bytes acknowledged), snd_wnd %d", prior, tp.sndUna, acked, tp.sndWnd)
 	r := k.RetS(fnTCPAck, "1")
@@ -767,4 +779,102 @@ func (n *Net) tcpAckProbe(k *kernel.Kernel, tp *tcpSock) {
 		n.resetTimer(k, tp, icskTimeProbe0, tp.probe0When())
 	}
 	k.RetVoid(fnTCPAckProbe)
+}
+
+var (
+	fnTCPProcessTLPAck   = kernel.NewFn("tcp_process_tlp_ack", tcpInputC, "tcp")
+	fnTCPInitCwndReduct  = kernel.NewFn("tcp_init_cwnd_reduction", tcpInputC, "tcp")
+	fnTCPCwndReduction   = kernel.NewFn("tcp_cwnd_reduction", tcpInputC, "tcp")
+)
+
+// tcpProcessTLPAck is tcp_process_tlp_ack(): the first ACK at or beyond
+// tlp_high_seq after a tail loss probe. A probe of new data, or a
+// duplicate ACK (the original and the probe both arrived), means no
+// loss; an ACK beyond tlp_high_seq after a retransmitted probe means the
+// probe repaired a loss: cwnd is reduced once (CWR), as for any loss.
+func (n *Net) tcpProcessTLPAck(k *kernel.Kernel, tp *tcpSock, ack uint32, unaAdvanced, dataSacked bool) {
+	if int32(ack-tp.tlpHighSeq) < 0 {
+		return
+	}
+	e := k.Call(fnTCPProcessTLPAck)
+	switch {
+	case !tp.tlpRetrans:
+		e.Note = "the probe was new data and it is acknowledged"
+		tp.tlpHighSeq = 0
+	case int32(ack-tp.tlpHighSeq) > 0:
+		e.Note = "the retransmitted probe repaired a loss: reduce cwnd (TCP_CA_CWR)"
+		n.tcpInitCwndReduction(k, tp)
+		tp.ca = caCWR
+		n.tcpEndCwndReduction(k, tp)
+		tp.ca = caOpen // tcp_try_keep_open
+	case !unaAdvanced && !dataSacked:
+		e.Note = "a duplicate ACK: the original and the probe both arrived, no loss"
+		tp.tlpHighSeq = 0
+	}
+	k.RetVoid(fnTCPProcessTLPAck)
+}
+
+// inCwndReduction is tcp_in_cwnd_reduction(): TCP_CA_CWR or Recovery.
+func (tp *tcpSock) inCwndReduction() bool { return tp.ca == caCWR || tp.ca == caRecovery }
+
+// tcpInitCwndReduction is tcp_init_cwnd_reduction(): a loss (or ECN)
+// starts a reduction of cwnd to the congestion control's ssthresh,
+// spread over the next round trip by PRR; high_seq marks its end.
+func (n *Net) tcpInitCwndReduction(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPInitCwndReduct)
+	tp.highSeq = tp.sndNxt
+	tp.tlpHighSeq = 0
+	tp.cwndCnt = 0
+	tp.priorCwnd = tp.cwnd
+	tp.prrDelivered, tp.prrOut = 0, 0
+	tp.ssthresh = tp.cc.ssthresh(tp)
+	e.Note = fmt.Sprintf("%s: ssthresh %d; cwnd %d comes down to it over one round trip (PRR)", tp.cc.name(), tp.ssthresh, tp.cwnd)
+	k.RetVoid(fnTCPInitCwndReduct)
+}
+
+// tcpCwndReduction is tcp_cwnd_reduction(), Proportional Rate Reduction
+// (RFC 6937): for every segment delivered, send about ssthresh/prior_cwnd
+// of one while more than ssthresh is in flight; below it, grow back
+// towards ssthresh no faster than slow start. cwnd is set to what is in
+// flight plus what may be sent now; the first call always allows the
+// fast retransmit.
+func (n *Net) tcpCwndReduction(k *kernel.Kernel, tp *tcpSock, newlyAckedSacked, newlyLost int, unaAdvanced bool) {
+	if newlyAckedSacked <= 0 || tp.priorCwnd == 0 {
+		return
+	}
+	e := k.Call(fnTCPCwndReduction)
+	inFlight := int(tp.packetsInFlight())
+	delta := int(tp.ssthresh) - inFlight
+	tp.prrDelivered += newlyAckedSacked
+	var sndcnt int
+	if delta < 0 {
+		sndcnt = (int(tp.ssthresh)*tp.prrDelivered+int(tp.priorCwnd)-1)/int(tp.priorCwnd) - tp.prrOut
+	} else {
+		sndcnt = max(tp.prrDelivered-tp.prrOut, newlyAckedSacked)
+		if unaAdvanced && newlyLost == 0 {
+			sndcnt++
+		}
+		sndcnt = min(delta, sndcnt)
+	}
+	if tp.prrOut == 0 {
+		sndcnt = max(sndcnt, 1)
+	}
+	sndcnt = max(sndcnt, 0)
+	old := tp.cwnd
+	tp.cwnd = uint32(inFlight + sndcnt)
+	e.Note = fmt.Sprintf("%d delivered (prr_delivered %d, prr_out %d), %d in flight, ssthresh %d: cwnd %d → %d",
+		newlyAckedSacked, tp.prrDelivered, tp.prrOut, inFlight, tp.ssthresh, old, tp.cwnd)
+	k.RetVoid(fnTCPCwndReduction)
+}
+
+// tcpEndCwndReduction is tcp_end_cwnd_reduction(): the reduction is
+// over (high_seq acknowledged, or a TLP-detected loss): cwnd = ssthresh.
+func (n *Net) tcpEndCwndReduction(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPEndCwndReduct)
+	if tp.ssthresh < 0x7fffffff && tp.inCwndReduction() {
+		tp.cwnd = tp.ssthresh
+		tp.sndCwndStamp = k.Now()
+	}
+	e.Note = fmt.Sprintf("cwnd = ssthresh %d", tp.ssthresh)
+	k.RetVoid(fnTCPEndCwndReduct)
 }

@@ -342,12 +342,19 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		cb := s.TCPSkbCB()
 		tsoSegs := tp.setSkbTSOSegs(s, mss)
 		inFlight := tp.packetsInFlight()
-		if inFlight >= tp.cwnd {
+		var quota uint32
+		switch {
+		case inFlight < tp.cwnd:
+			// tcp_cwnd_test's quota: never more than half the window at once.
+			quota = min(max(tp.cwnd>>1, 1), tp.cwnd-inFlight, uint32(maxSegs))
+		case tp.pushOne:
+			quota = 1 // a loss probe goes whatever cwnd says
+		default:
 			e.Note = fmt.Sprintf("tcp_cwnd_test: %d segments in flight, cwnd %d: wait for ACKs", inFlight, tp.cwnd)
+		}
+		if quota == 0 {
 			break
 		}
-		// tcp_cwnd_test's quota: never more than half the window at once.
-		quota := min(max(tp.cwnd>>1, 1), tp.cwnd-inFlight, uint32(maxSegs))
 		first := cb.EndSeq()
 		if s.Len() > mss {
 			first = cb.Seq() + uint32(mss)
@@ -369,7 +376,7 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 				break
 			}
 		} else {
-			if why, cwndLimited := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" {
+			if why, cwndLimited := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" && !tp.pushOne {
 				e.Note = "tcp_tso_should_defer: " + why
 				isCwndLimited = isCwndLimited || cwndLimited
 				break
@@ -388,11 +395,22 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 			tp.sndSml = s.TCPSkbCB().EndSeq() // tcp_minshall_update
 		}
 		n.tcpEventNewDataSent(k, tp, s)
-		sent++
+		sent += pcount(s)
+		if tp.pushOne {
+			break
+		}
 	}
 	isCwndLimited = isCwndLimited || tp.packetsInFlight() >= tp.cwnd
 	if sent > 0 || isCwndLimited {
 		n.tcpCwndValidate(k, tp, isCwndLimited)
+	}
+	if sent > 0 {
+		if tp.inCwndReduction() {
+			tp.prrOut += sent
+		}
+		if !tp.pushOne { // one loss probe per tail loss episode
+			n.tcpScheduleLossProbe(k, tp, false)
+		}
 	}
 	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && tp.packetsOut() == 0 && len(tp.writeQueue) > 0)
 }
@@ -689,8 +707,8 @@ func (n *Net) tcpEventNewDataSent(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	tp.sndNxt = s.TCPSkbCB().EndSeq()
 	tp.rtxQueue = append(tp.rtxQueue, s)
 	k.Enqueue(tp.sk.QueueName(rtxQueueName), len(tp.rtxQueue), s).Note = "kept until acknowledged"
-	if prior == 0 || tp.icskPending == icskTimeLossProbe { // tcp_rearm_rto
-		n.resetXmitTimer(k, tp)
+	if prior == 0 || tp.icskPending == icskTimeLossProbe {
+		n.tcpRearmRTO(k, tp)
 	}
 	n.tcpCheckSpace(k, tp)
 	k.RetVoid(fnTCPEventNewData)
@@ -890,4 +908,132 @@ func (n *Net) tcpXmitProbeSkb(k *kernel.Kernel, tp *tcpSock) int {
 	_ = s.Reserve(maxTCPHeader)
 	s.TCPSkbCB().Set(tp.sndUna-1, tp.sndUna-1, header.TCPAck)
 	return int(kernel.Ret(k, fnTCPXmitProbeSkb, kernel.Err(n.tcpTransmitSkb(k, tp, s, false))))
+}
+
+var (
+	fnTCPScheduleLossProbe = kernel.NewFn("tcp_schedule_loss_probe", tcpOutputC, "tcp")
+	fnTCPSendLossProbe     = kernel.NewFn("tcp_send_loss_probe", tcpOutputC, "tcp")
+	fnTCPRearmRTO          = kernel.NewFn("tcp_rearm_rto", tcpInputC, "tcp")
+)
+
+// tcpTimeoutMinNs is TCP_TIMEOUT_MIN (2 jiffies).
+const tcpTimeoutMinNs = 2_000_000
+
+// tcpScheduleLossProbe is tcp_schedule_loss_probe(): with SACK, in Open
+// or CWR, and data in flight, arm the retransmit timer as
+// ICSK_TIME_LOSS_PROBE for two smoothed RTTs (plus 2 ms, or plus rto_min
+// when only one segment is out, to allow for a delayed ACK), but never
+// later than the RTO would fire. advancingRTO: the RTO is being restarted
+// now (tcp_set_xmit_timer), so a whole RTO is the cap.
+func (n *Net) tcpScheduleLossProbe(k *kernel.Kernel, tp *tcpSock, advancingRTO bool) bool {
+	if tp.packetsOut() == 0 || !tp.sackOK || tp.ca != caOpen && tp.ca != caCWR {
+		return false
+	}
+	e := k.Call(fnTCPScheduleLossProbe)
+	timeout := int64(tcpTimeoutInitNs)
+	if tp.srtt != 0 {
+		timeout = tp.srtt >> 2 * 1000 // 2 × srtt
+		if tp.packetsOut() == 1 {
+			timeout += tcpRTOMinNs
+		} else {
+			timeout += tcpTimeoutMinNs
+		}
+	}
+	rtoDelta := tp.rto
+	if !advancingRTO {
+		rtoDelta = tp.rtoDelta(k)
+	}
+	if rtoDelta > 0 {
+		timeout = min(timeout, rtoDelta)
+	}
+	e.Note = fmt.Sprintf("a tail loss probe in %.1f ms unless an ACK comes first", float64(timeout)/1e6)
+	n.resetTimer(k, tp, icskTimeLossProbe, timeout)
+	k.RetS(fnTCPScheduleLossProbe, "true")
+	return true
+}
+
+// rtoDelta is tcp_rto_delta_us(): how long until the RTO of the oldest
+// unacknowledged segment.
+func (tp *tcpSock) rtoDelta(k *kernel.Kernel) int64 {
+	if len(tp.rtxQueue) == 0 {
+		return tp.rto
+	}
+	return tp.rto - (k.Now() - tp.rtxQueue[0].MstampNs)
+}
+
+// tcpSetXmitTimer is tcp_set_xmit_timer(): after an ACK that
+// acknowledged data, a loss probe if one may be scheduled, else the RTO.
+func (n *Net) tcpSetXmitTimer(k *kernel.Kernel, tp *tcpSock) {
+	if !n.tcpScheduleLossProbe(k, tp, true) {
+		n.tcpRearmRTO(k, tp)
+	}
+}
+
+// tcpRearmRTO is tcp_rearm_rto(): nothing in flight clears the timer;
+// otherwise the RTO, counted from the oldest segment's send time when a
+// loss probe (or reordering timer) stood in for it.
+func (n *Net) tcpRearmRTO(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPRearmRTO)
+	defer k.RetVoid(fnTCPRearmRTO)
+	if tp.packetsOut() == 0 {
+		e.Note = "nothing in flight: no timer"
+		tp.clearXmitTimer(k)
+		return
+	}
+	rto := tp.rto
+	if tp.icskPending == icskTimeLossProbe {
+		e.Note = "the RTO of the oldest segment, which the loss probe stood in for"
+		rto = max(tp.rtoDelta(k), 1000)
+	}
+	n.resetTimer(k, tp, icskTimeRetrans, rto)
+}
+
+// tcpSendLossProbe is tcp_send_loss_probe(), Tail Loss Probe (RFC 8985):
+// the loss probe timer fired, no ACK for two RTTs. Send one segment to
+// get an ACK (and with it SACK information that lets RACK see a tail
+// loss) instead of waiting for the RTO: new data if the window allows,
+// ignoring cwnd, else the last segment sent again. One probe per episode
+// (tlp_high_seq); then the RTO is armed again.
+func (n *Net) tcpSendLossProbe(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPSendLossProbe)
+	defer k.RetVoid(fnTCPSendLossProbe)
+	if tp.tlpHighSeq != 0 {
+		e.Note = "a probe is already out: back to the RTO"
+		n.tcpRearmRTO(k, tp)
+		return
+	}
+	tp.tlpRetrans = false
+	if len(tp.writeQueue) > 0 {
+		first := tp.writeQueue[0].TCPSkbCB().Seq() + uint32(min(tp.writeQueue[0].Len(), tp.mss))
+		if int32(first-(tp.sndUna+tp.sndWnd)) <= 0 { // tcp_snd_wnd_test
+			before := tp.packetsOut()
+			tp.pushOne = true
+			n.tcpWriteXmit(k, tp)
+			tp.pushOne = false
+			if tp.packetsOut() > before {
+				e.Note = "new data as the probe"
+				tp.tlpHighSeq = tp.sndNxt
+				tp.icskPending = 0
+			}
+			n.tcpRearmRTO(k, tp)
+			return
+		}
+	}
+	if len(tp.rtxQueue) == 0 {
+		tp.icskPending = 0
+		return
+	}
+	i := len(tp.rtxQueue) - 1
+	s := tp.rtxQueue[i]
+	if pc := pcount(s); pc > 1 && s.Len() > (pc-1)*tp.mss {
+		n.tcpFragment(k, tp, i, (pc-1)*tp.mss)
+		s = tp.rtxQueue[i+1]
+	}
+	e.Note = fmt.Sprintf("the last segment again (seq %d, %d bytes)", s.TCPSkbCB().Seq(), s.Len())
+	n.tcpRetransmitSkbInner(k, tp, s)
+	s.TCPSkbCB().SetSacked(s.TCPSkbCB().Sacked() | skb.TCPCBEverRetrans)
+	tp.tlpRetrans = true
+	tp.tlpHighSeq = tp.sndNxt
+	tp.icskPending = 0
+	n.tcpRearmRTO(k, tp)
 }

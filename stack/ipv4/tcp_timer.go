@@ -38,6 +38,9 @@ func (n *Net) tcpWriteTimerHandler(k *kernel.Kernel, tp *tcpSock) {
 		return
 	}
 	switch ev := tp.icskPending; ev {
+	case icskTimeLossProbe:
+		e.Note = "ICSK_TIME_LOSS_PROBE"
+		n.tcpSendLossProbe(k, tp)
 	case icskTimeProbe0:
 		e.Note = "ICSK_TIME_PROBE0"
 		tp.icskPending = 0
