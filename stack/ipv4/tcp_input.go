@@ -782,9 +782,9 @@ func (n *Net) tcpAckProbe(k *kernel.Kernel, tp *tcpSock) {
 }
 
 var (
-	fnTCPProcessTLPAck   = kernel.NewFn("tcp_process_tlp_ack", tcpInputC, "tcp")
-	fnTCPInitCwndReduct  = kernel.NewFn("tcp_init_cwnd_reduction", tcpInputC, "tcp")
-	fnTCPCwndReduction   = kernel.NewFn("tcp_cwnd_reduction", tcpInputC, "tcp")
+	fnTCPProcessTLPAck  = kernel.NewFn("tcp_process_tlp_ack", tcpInputC, "tcp")
+	fnTCPInitCwndReduct = kernel.NewFn("tcp_init_cwnd_reduction", tcpInputC, "tcp")
+	fnTCPCwndReduction  = kernel.NewFn("tcp_cwnd_reduction", tcpInputC, "tcp")
 )
 
 // tcpProcessTLPAck is tcp_process_tlp_ack(): the first ACK at or beyond
