@@ -81,6 +81,7 @@ type tcpSock struct {
 	sackOK, tstampOK, wsOK    bool
 	sndWscale, rcvWscale      int
 	tsRecent, tsOffset        uint32
+	tsRecentStamp             int64 // when ts_recent was stored
 	cwnd, ssthresh, cwndCnt   uint32
 	maxPacketsOut             uint32 // most packets_out in this window (tcp_cwnd_validate)
 	cwndUsageSeq              uint32 // the window maxPacketsOut and isCwndLimited hold for ends here

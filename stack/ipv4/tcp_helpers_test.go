@@ -181,14 +181,20 @@ var (
 // strangerSegment is a frame from the stranger's port 40000 to B's port
 // 80, with Linux's SYN options when it is a SYN.
 func strangerSegment(seq, ack uint32, flags uint8, tsVal uint32) string {
+	return strangerSegmentData(seq, ack, flags, tsVal, nil)
+}
+
+// strangerSegmentData is strangerSegment with a payload.
+func strangerSegmentData(seq, ack uint32, flags uint8, tsVal uint32, data []byte) string {
 	opts := header.TCPOptions{WScale: -1, TS: true, TSVal: tsVal}
 	if flags&header.TCPSyn != 0 {
 		opts = header.TCPOptions{MSS: 1460, SACKPerm: true, TS: true, TSVal: tsVal, WScale: 7}
 	}
 	ob := header.AppendTCPOptions(nil, opts)
-	tcp := make([]byte, header.TCPMinLen+len(ob))
+	tcp := make([]byte, header.TCPMinLen+len(ob), header.TCPMinLen+len(ob)+len(data))
 	header.TCP(tcp).Encode(40000, 80, seq, ack, len(tcp), flags, 64240)
 	copy(tcp[header.TCPMinLen:], ob)
+	tcp = append(tcp, data...)
 	header.TCP(tcp).SetChecksum(header.TransportChecksum(strangerIP, hostB, header.ProtoTCP, tcp))
 	ip := make([]byte, header.IPv4MinLen)
 	header.IPv4(ip).Encode(0, 1, header.IPv4DF, 64, header.ProtoTCP, strangerIP, hostB)

@@ -173,7 +173,7 @@ func (n *Net) tcpRcvSynsentStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SK
 		tp.rcvWscale = 0
 	}
 	if o.TS {
-		tp.tsRecent = o.TSVal
+		tp.storeTSRecent(k, o.TSVal)
 	}
 	if o.MSS != 0 {
 		tp.mss = min(tp.advmss, int(o.MSS))
@@ -208,9 +208,17 @@ func (n *Net) tcpFinishConnect(k *kernel.Kernel, tp *tcpSock) {
 // not expected here.
 func (n *Net) tcpValidateIncoming(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) bool {
 	e := k.Call(fnTCPValidateIncoming, s)
-	if in.opts.TS {
-		tp.tsRecent = in.opts.TSVal
+	if tp.tstampOK && in.opts.TS && n.tcpPawsDiscard(k, tp, in) && in.fl&header.TCPRst == 0 {
+		e.Note = fmt.Sprintf("TSval %d is older than ts_recent %d: PAWS", in.opts.TSVal, tp.tsRecent)
+		if tp.oowRateLimited(k, in) {
+			e.Note += ": the dupack is rate-limited"
+		} else {
+			n.tcpSendDupack(k, tp, in)
+		}
+		core.KfreeSkbReason(k, s, dropTCPPaws)
+		return kernel.Ret(k, fnTCPValidateIncoming, false)
 	}
+	in.updateTS = true // FLAG_UPDATE_TS_RECENT: tcp_ack stores ts_recent once the segment passed
 	// tcp_sequence: not wholly before the window, not beyond it.
 	reason := skb.Reason("")
 	wnd := tp.receiveWindow()
@@ -259,9 +267,12 @@ func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	fast := in.seq == tp.rcvNxt && len(tp.ofoQueue) == 0 && len(in.opts.SACK) == 0 && tp.ca == caOpen &&
 		in.fl&(header.TCPSyn|header.TCPFin|header.TCPRst|header.TCPUrg) == 0 &&
 		in.fl&header.TCPAck != 0 && int32(in.ack-tp.sndUna) >= 0 && int32(in.ack-tp.sndNxt) <= 0
+	// Timestamp header prediction: an older TSval than ts_recent takes the
+	// slow path, where PAWS looks at it.
+	fast = fast && !(tp.tstampOK && in.opts.TS && int32(in.opts.TSVal-tp.tsRecent) < 0)
 	if fast {
-		if in.opts.TS {
-			tp.tsRecent = in.opts.TSVal
+		if in.opts.TS && tp.rcvNxt == tp.rcvWup {
+			tp.storeTSRecent(k, in.opts.TSVal) // tcp_store_ts_recent
 		}
 		if in.dlen == 0 {
 			e.Note = "header prediction hit: a pure ACK"
@@ -322,6 +333,9 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 		e.Note = "an old ACK"
 		k.RetS(fnTCPAck, "0")
 		return true
+	}
+	if in.updateTS && in.opts.TS && int32(in.seq-tp.rcvWup) <= 0 && tp.pawsCheck(k, in.opts.TSVal, 0) {
+		tp.storeTSRecent(k, in.opts.TSVal) // tcp_replace_ts_recent
 	}
 	if tp.state != tcpSynSent && in.fl&header.TCPSyn == 0 {
 		tp.sndWnd = uint32(in.th.Window()) << tp.sndWscale
@@ -878,3 +892,47 @@ func (n *Net) tcpEndCwndReduction(k *kernel.Kernel, tp *tcpSock) {
 	e.Note = fmt.Sprintf("cwnd = ssthresh %d", tp.ssthresh)
 	k.RetVoid(fnTCPEndCwndReduct)
 }
+
+var fnTCPPawsDiscard = kernel.NewFn("tcp_paws_discard", tcpInputC, "tcp")
+
+// tcpPawsWindow is TCP_PAWS_WINDOW: the tolerance of the PAWS test, in
+// TSval ticks.
+const tcpPawsWindow = 1
+
+// tcpPawsDiscard is tcp_paws_discard(), Protection Against Wrapped
+// Sequences (RFC 7323): a segment whose TSval is older than ts_recent,
+// the newest timestamp seen at the left edge of the window, is an old
+// duplicate and must not be accepted, even if its sequence numbers fit.
+// A pure duplicate ACK that is merely reordered (tcp_disordered_ack) is
+// let through.
+func (n *Net) tcpPawsDiscard(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
+	if tp.pawsCheck(k, in.opts.TSVal, tcpPawsWindow) {
+		return false
+	}
+	e := k.Call(fnTCPPawsDiscard)
+	// tcp_disordered_ack: a pure ACK at rcv_nxt acknowledging snd_una,
+	// not updating the window, within an RTO's worth of ticks.
+	disordered := in.fl&header.TCPAck != 0 && in.seq == in.end && in.seq == tp.rcvNxt && in.ack == tp.sndUna &&
+		uint32(in.th.Window())<<tp.sndWscale == tp.sndWnd && int64(int32(tp.tsRecent-in.opts.TSVal)) <= tp.rto/1_000_000*1200/1000
+	if disordered {
+		e.Note = "a reordered duplicate ACK: let through"
+	} else {
+		e.Note = fmt.Sprintf("TSval %d < ts_recent %d: an old duplicate", in.opts.TSVal, tp.tsRecent)
+	}
+	return kernel.Ret(k, fnTCPPawsDiscard, !disordered)
+}
+
+// pawsCheck is tcp_paws_check(): TSval is not older than ts_recent by
+// more than win, or ts_recent is 24 days stale (TCP_PAWS_WRAP) or unset.
+func (tp *tcpSock) pawsCheck(k *kernel.Kernel, tsval uint32, win int32) bool {
+	return int32(tp.tsRecent-tsval) <= win || k.Now()-tp.tsRecentStamp >= tcpPawsWrapNs || tp.tsRecent == 0
+}
+
+// storeTSRecent is tcp_store_ts_recent().
+func (tp *tcpSock) storeTSRecent(k *kernel.Kernel, tsval uint32) {
+	tp.tsRecent, tp.tsRecentStamp = tsval, k.Now()
+}
+
+// tcpPawsWrapNs is TCP_PAWS_WRAP (INT_MAX seconds): after that long a
+// ts_recent is too old to compare with.
+const tcpPawsWrapNs = int64(1<<31-1) * 1_000_000_000

@@ -27,6 +27,7 @@ const (
 	dropTCPOldData = skb.Reason("SKB_DROP_REASON_TCP_OLD_DATA")
 	dropTCPInvSeq  = skb.Reason("SKB_DROP_REASON_TCP_INVALID_SEQUENCE")
 	dropTCPOldSeq  = skb.Reason("SKB_DROP_REASON_TCP_OLD_SEQUENCE")
+	dropTCPPaws    = skb.Reason("SKB_DROP_REASON_TCP_RFC7323_PAWS")
 	dropTCPReset   = skb.Reason("SKB_DROP_REASON_TCP_RESET")
 )
 
@@ -196,6 +197,9 @@ type tcpRcvInfo struct {
 	ack  uint32
 	fl   uint8
 	dlen int
+	// updateTS is FLAG_UPDATE_TS_RECENT: the slow path validated the
+	// segment, so tcp_ack may store its timestamp.
+	updateTS bool
 }
 
 // tcpV4Rcv is tcp_v4_rcv(): check the header and checksum, fill
@@ -505,7 +509,7 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	if c.wsOK {
 		c.rcvWscale, c.sndWscale = r.wscale, r.sndWscale
 	}
-	c.tsRecent, c.tsOffset = r.tsRecent, r.tsOffset
+	c.tsRecent, c.tsOffset, c.tsRecentStamp = r.tsRecent, r.tsOffset, k.Now()
 	c.rcvWnd = r.rcvWnd
 	c.advmss = r.mss
 	c.mss = r.mss
