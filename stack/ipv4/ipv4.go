@@ -33,6 +33,11 @@ type Net struct {
 	tcpReqs                                map[*tcpSock][]*requestSock
 	nsk                                    int
 
+	// tsq is the TSQ tasklet (tsq_tasklet, per CPU in the kernel) and
+	// tsqList the sockets queued on it (TSQF_QUEUED).
+	tsq     kernel.Tasklet
+	tsqList []*tcpSock
+
 	DefaultTTL                  int    // net.ipv4.ip_default_ttl
 	LocalPortLow, LocalPortHigh int    // net.ipv4.ip_local_port_range
 	DefaultSndBuf               int    // net.core.wmem_default

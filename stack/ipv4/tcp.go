@@ -88,6 +88,9 @@ type tcpSock struct {
 	sndCwndUsed               uint32 // most packets_out while not cwnd-limited
 	sndCwndStamp              int64  // when cwnd was last found in use (snd_cwnd_stamp)
 	noSpace                   bool   // SOCK_NOSPACE: a writer ran out of send buffer
+	wmemAlloc                 int    // sk_wmem_alloc: truesize of the clones below TCP (qdisc, driver)
+	tsqThrottled, tsqQueued   bool   // TSQF_THROTTLED, TSQF_QUEUED
+	deferredTSQ               bool   // TCP_TSQ_DEFERRED
 	rcvqSpace                 int    // rcvq_space.space: bytes the reader took in one RTT
 	rcvqSeq                   uint32 // rcvq_space.seq
 	rcvqTime                  int64  // rcvq_space.time
@@ -473,7 +476,7 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 					// free memory.
 					tp.noSpace = true
 					if copied > 0 {
-						n.tcpPush(k, tp, false, true)
+						n.tcpPush(k, tp, false, true, sizeGoal)
 					}
 					if msg.Flags&socket.MsgDontwait != 0 {
 						if copied == 0 {
@@ -507,7 +510,7 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			tp.writeSeq += uint32(chunk)
 		}
 		if copied > 0 {
-			n.tcpPush(k, tp, msg.Flags&socket.MsgMore != 0, false)
+			n.tcpPush(k, tp, msg.Flags&socket.MsgMore != 0, false, sizeGoal)
 		}
 		finish(copied)
 	}
@@ -538,7 +541,7 @@ func (n *Net) tcpStreamAllocSkb(k *kernel.Kernel, tp *tcpSock, size int) *skb.SK
 // a later push (an ACK arriving) applies plain Nagle again. nagglePush
 // is TCP_NAGLE_PUSH, which sendmsg uses before it sleeps for memory: a
 // partial segment goes whatever Nagle would say.
-func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, more, naglePush bool) {
+func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, more, naglePush bool, sizeGoal int) {
 	e := k.Call(fnTCPPush)
 	if len(tp.writeQueue) == 0 {
 		k.RetVoid(fnTCPPush)
@@ -549,6 +552,14 @@ func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, more, naglePush bool) {
 	if !more {
 		cb := tp.writeQueue[len(tp.writeQueue)-1].TCPSkbCB()
 		cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	}
+	if tail := tp.writeQueue[len(tp.writeQueue)-1]; n.tcpShouldAutocork(k, tp, tail, sizeGoal) {
+		tp.tsqThrottled = true // TCPAutoCorking
+		if tp.wmemAlloc > tail.Truesize {
+			e.Note = "autocorked: TSQ_THROTTLED, tcp_wfree will push"
+			k.RetVoid(fnTCPPush)
+			return
+		}
 	}
 	switch {
 	case tp.corked:

@@ -128,6 +128,10 @@ func (n *Net) tcpTransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, clo
 	tp.wstamp = k.Now()
 	if cloneIt {
 		s = core.SkbClone(k, s)
+		// skb_set_owner_w with tcp_wfree: the clone counts in
+		// sk_wmem_alloc until the driver frees it (TSQ).
+		tp.wmemAlloc += s.Truesize
+		s.Destructor = func(s *skb.SKB) { n.tcpWfree(k, tp, s) }
 	}
 	cb := s.TCPSkbCB()
 	flags := cb.Flags()
@@ -385,6 +389,10 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 				n.tsoFragment(k, tp, s, limit, mss)
 			}
 		}
+		if n.tcpSmallQueueCheck(k, tp, s, 0) {
+			e.Note = "TSQ: enough of this socket's data waits in the qdisc and the driver: wait for a TX completion"
+			break
+		}
 		tp.writeQueue = tp.writeQueue[1:]
 		k.Dequeue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
 		if n.tcpTransmitSkb(k, tp, s, true) < 0 {
@@ -553,15 +561,7 @@ func (n *Net) tcpSendMss(k *kernel.Kernel, tp *tcpSock) int {
 // (twice cwnd × mss per srtt in slow start, 1.2 times after); min_rtt is
 // the smallest sample ever, not the kernel's windowed minimum.
 func (tp *tcpSock) tsoSegs(mss int) int {
-	ratio := uint64(120)
-	if tp.cwnd < tp.ssthresh/2 {
-		ratio = 200
-	}
-	rate := uint64(mss) * ((1_000_000 / 100) << 3) * ratio * uint64(max(tp.cwnd, tp.packetsOut()))
-	if tp.srtt > 0 {
-		rate /= uint64(tp.srtt)
-	}
-	bytes := rate >> 10 // sk_pacing_shift
+	bytes := tp.pacingRate(mss) >> 10 // sk_pacing_shift
 	if tp.minRTT > 0 {
 		if r := tp.minRTT >> 9; r < 32 { // tcp_tso_rtt_log
 			bytes += gsoMaxSize >> r
@@ -1036,4 +1036,114 @@ func (n *Net) tcpSendLossProbe(k *kernel.Kernel, tp *tcpSock) {
 	tp.tlpHighSeq = tp.sndNxt
 	tp.icskPending = 0
 	n.tcpRearmRTO(k, tp)
+}
+
+// pacingRate is sk_pacing_rate as tcp_update_pacing_rate sets it, in
+// bytes per second: cwnd × mss per srtt, twice that in slow start, 1.2
+// times after.
+func (tp *tcpSock) pacingRate(mss int) uint64 {
+	ratio := uint64(120)
+	if tp.cwnd < tp.ssthresh/2 {
+		ratio = 200
+	}
+	rate := uint64(mss) * ((1_000_000 / 100) << 3) * ratio * uint64(max(tp.cwnd, tp.packetsOut()))
+	if tp.srtt > 0 {
+		rate /= uint64(tp.srtt)
+	}
+	return rate
+}
+
+var (
+	fnTCPSmallQueueCheck = kernel.NewFn("tcp_small_queue_check", tcpOutputC, "tcp")
+	fnTCPWfree           = kernel.NewFn("tcp_wfree", tcpOutputC, "tcp")
+	fnTCPTaskletFunc     = kernel.NewFn("tcp_tasklet_func", tcpOutputC, "tcp")
+	fnTCPTsqHandler      = kernel.NewFn("tcp_tsq_handler", tcpOutputC, "tcp")
+	fnTCPShouldAutocork  = kernel.NewFn("tcp_should_autocork", tcpC, "tcp")
+)
+
+// tcpLimitOutputBytes is net.ipv4.tcp_limit_output_bytes.
+const tcpLimitOutputBytes = 16 * 65536
+
+// tcpSmallQueueCheck is tcp_small_queue_check(), TCP Small Queues: a
+// socket may have only about a millisecond of data at its pacing rate
+// (at least two skbs, at most tcp_limit_output_bytes, << factor) below
+// it in the qdisc and driver. Beyond that it sets TSQ_THROTTLED and
+// stops; tcp_wfree resumes it when the driver frees an skb. With at
+// most one skb on the retransmit queue it never waits.
+func (n *Net) tcpSmallQueueCheck(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, factor uint) bool {
+	limit := max(2*s.Truesize, int(tp.pacingRate(tp.mss)>>10))
+	limit = min(limit, tcpLimitOutputBytes) << factor // SK_PACING_NONE: no fq pacing
+	if tp.wmemAlloc <= limit || len(tp.rtxQueue) <= 1 {
+		return false
+	}
+	k.Call(fnTCPSmallQueueCheck, s).Note = fmt.Sprintf("sk_wmem_alloc %d > limit %d: TSQ_THROTTLED", tp.wmemAlloc, limit)
+	tp.tsqThrottled = true
+	return kernel.Ret(k, fnTCPSmallQueueCheck, true)
+}
+
+// tcpWfree is tcp_wfree(), the destructor of every data skb TCP hands
+// to IP: the driver freed it, so its truesize leaves sk_wmem_alloc. If
+// the socket was throttled (TSQ_THROTTLED, by TSQ or autocorking), it is
+// queued for the TSQ tasklet (TSQF_QUEUED), which sends more.
+func (n *Net) tcpWfree(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
+	e := k.Call(fnTCPWfree, s)
+	tp.wmemAlloc -= s.Truesize
+	if tp.tsqThrottled && !tp.tsqQueued {
+		tp.tsqThrottled, tp.tsqQueued = false, true
+		e.Note = tp.name() + " was throttled: queue it for the TSQ tasklet"
+		n.tsqList = append(n.tsqList, tp)
+		if n.tsq.Fn == nil {
+			n.tsq = kernel.Tasklet{Name: "tsq_tasklet", Fn: func() { n.tcpTaskletFunc(k) }}
+		}
+		if len(n.tsqList) == 1 {
+			k.TaskletSchedule(&n.tsq)
+		}
+	}
+	k.RetVoid(fnTCPWfree)
+}
+
+// tcpTaskletFunc is tcp_tasklet_func(), the TSQ tasklet: for each queued
+// socket, send more (tcp_tsq_handler), or, if a task owns it, leave that
+// to release_sock (TCP_TSQ_DEFERRED).
+func (n *Net) tcpTaskletFunc(k *kernel.Kernel) {
+	k.Call(fnTCPTaskletFunc)
+	list := n.tsqList
+	n.tsqList = nil
+	for _, tp := range list {
+		tp.tsqQueued = false
+		if tp.ownedByUser {
+			tp.deferredTSQ = true
+			continue
+		}
+		n.tcpTsqHandler(k, tp)
+	}
+	k.RetVoid(fnTCPTaskletFunc)
+}
+
+// tcpTsqHandler is tcp_tsq_handler() → tcp_tsq_write(): in a state that
+// sends, retransmit what is lost if cwnd allows, then tcp_write_xmit.
+func (n *Net) tcpTsqHandler(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPTsqHandler)
+	switch tp.state {
+	case tcpEstablished, tcpFinWait1, tcpClosing, tcpCloseWait, tcpLastAck:
+		if tp.lostOut > tp.retransOut && tp.cwnd > tp.packetsInFlight() {
+			n.tcpXmitRetransmitQueue(k, tp)
+		}
+		if len(tp.writeQueue) > 0 {
+			n.tcpWriteXmit(k, tp)
+		}
+	}
+	k.RetVoid(fnTCPTsqHandler)
+}
+
+// tcpShouldAutocork is tcp_should_autocork(): hold a partial skb back in
+// tcp_push while an earlier skb of this socket is still in the qdisc or
+// the driver: its TX completion (tcp_wfree) will push, and more bytes
+// may have joined by then.
+func (n *Net) tcpShouldAutocork(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, sizeGoal int) bool {
+	if s.Len() >= sizeGoal || len(tp.rtxQueue) == 0 || tp.wmemAlloc <= s.Truesize {
+		return false
+	}
+	k.Call(fnTCPShouldAutocork, s).Note = fmt.Sprintf("%d bytes < size_goal %d, sk_wmem_alloc %d: autocork", s.Len(), sizeGoal, tp.wmemAlloc)
+	return kernel.Ret(k, fnTCPShouldAutocork, true)
 }

@@ -129,10 +129,14 @@ var fnTCPReleaseCb = kernel.NewFn("tcp_release_cb", "net/ipv4/tcp_output.c", "tc
 // tcpReleaseCb is tcp_release_cb(), run by release_sock: the timer work
 // deferred while the task owned the socket.
 func (n *Net) tcpReleaseCb(k *kernel.Kernel, tp *tcpSock) {
-	if !tp.deferredWrite && !tp.deferredDelack {
+	if !tp.deferredWrite && !tp.deferredDelack && !tp.deferredTSQ {
 		return
 	}
 	k.Call(fnTCPReleaseCb)
+	if tp.deferredTSQ {
+		tp.deferredTSQ = false
+		n.tcpTsqHandler(k, tp)
+	}
 	if tp.deferredWrite {
 		tp.deferredWrite = false
 		n.tcpWriteTimerHandler(k, tp)
