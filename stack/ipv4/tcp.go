@@ -106,7 +106,8 @@ type tcpSock struct {
 	prrDelivered, prrOut      int    // segments delivered and sent since then
 	tlpHighSeq                uint32 // snd_nxt when a tail loss probe went; 0: none out
 	tlpRetrans                bool   // the probe was a retransmission
-	pushOne                   bool   // tcp_write_xmit's push_one == 2: one segment, cwnd or not
+	pushOne                   int    // tcp_write_xmit's push_one: 1 one skb (tcp_push_one), 2 a loss probe, cwnd or not
+	pushedSeq                 uint32 // write_seq at the last PSH mark (tcp_mark_push)
 	sackedOut, lostOut        int
 	retransOut                int
 	rackMstamp, rackRTT       int64
@@ -508,6 +509,18 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			cb := s.TCPSkbCB()
 			cb.Set(cb.Seq(), cb.EndSeq()+uint32(chunk), cb.Flags())
 			tp.writeSeq += uint32(chunk)
+			// A full skb with more to copy: push now rather than at the
+			// end of the write.
+			if copied < len(data) && s.Len() >= sizeGoal {
+				if tp.forcedPush() {
+					tp.markPush(s)
+					tp.naglePush = true
+					n.tcpPushPendingFrames(k, tp)
+					tp.naglePush = false
+				} else if s == tp.writeQueue[0] {
+					n.tcpPushOne(k, tp)
+				}
+			}
 		}
 		if copied > 0 {
 			n.tcpPush(k, tp, msg.Flags&socket.MsgMore != 0, false, sizeGoal)
@@ -549,9 +562,8 @@ func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, more, naglePush bool, sizeG
 	}
 	tp.corked, tp.naglePush = more, naglePush && !more
 	defer func() { tp.corked, tp.naglePush = false, false }()
-	if !more {
-		cb := tp.writeQueue[len(tp.writeQueue)-1].TCPSkbCB()
-		cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	if !more || tp.forcedPush() {
+		tp.markPush(tp.writeQueue[len(tp.writeQueue)-1])
 	}
 	if tail := tp.writeQueue[len(tp.writeQueue)-1]; n.tcpShouldAutocork(k, tp, tail, sizeGoal) {
 		tp.tsqThrottled = true // TCPAutoCorking

@@ -502,7 +502,7 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	c.nagleOff = l.nagleOff
 	c.parent = l
 	c.state = tcpSynRecv
-	c.writeSeq, c.sndUna, c.sndNxt = r.isn+1, r.isn+1, r.isn+1
+	c.writeSeq, c.sndUna, c.sndNxt, c.pushedSeq = r.isn+1, r.isn+1, r.isn+1, r.isn+1
 	c.rcvNxt, c.copiedSeq, c.rcvWup = r.rcvIsn+1, r.rcvIsn+1, r.rcvIsn+1
 	c.sackOK, c.tstampOK = r.sackOK, r.tstampOK
 	c.wsOK = r.wscale >= 0 && r.sndWscale >= 0

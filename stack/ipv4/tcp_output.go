@@ -74,7 +74,7 @@ func (n *Net) tcpConnect(k *kernel.Kernel, tp *tcpSock, mtu int) int {
 	tp.advmss = mtu - header.IPv4MinLen - header.TCPMinLen
 	tp.mss = tp.advmss
 	tp.rcvWnd, tp.rcvWscale = selectInitialWindow(k, tp.sk.RcvBuf/2, tp.advmss)
-	tp.sndUna, tp.sndNxt = tp.writeSeq, tp.writeSeq
+	tp.sndUna, tp.sndNxt, tp.pushedSeq = tp.writeSeq, tp.writeSeq, tp.writeSeq
 	tp.rcvNxt, tp.copiedSeq = 0, 0
 	k.RetVoid(fnTCPConnectInit)
 	s := n.tcpStreamAllocSkb(k, tp, 0)
@@ -351,7 +351,7 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		case inFlight < tp.cwnd:
 			// tcp_cwnd_test's quota: never more than half the window at once.
 			quota = min(max(tp.cwnd>>1, 1), tp.cwnd-inFlight, uint32(maxSegs))
-		case tp.pushOne:
+		case tp.pushOne == 2:
 			quota = 1 // a loss probe goes whatever cwnd says
 		default:
 			e.Note = fmt.Sprintf("tcp_cwnd_test: %d segments in flight, cwnd %d: wait for ACKs", inFlight, tp.cwnd)
@@ -380,7 +380,7 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 				break
 			}
 		} else {
-			if why, cwndLimited := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" && !tp.pushOne {
+			if why, cwndLimited := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" && tp.pushOne == 0 {
 				e.Note = "tcp_tso_should_defer: " + why
 				isCwndLimited = isCwndLimited || cwndLimited
 				break
@@ -404,7 +404,7 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		}
 		n.tcpEventNewDataSent(k, tp, s)
 		sent += pcount(s)
-		if tp.pushOne {
+		if tp.pushOne != 0 {
 			break
 		}
 	}
@@ -416,7 +416,7 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		if tp.inCwndReduction() {
 			tp.prrOut += sent
 		}
-		if !tp.pushOne { // one loss probe per tail loss episode
+		if tp.pushOne != 2 { // one loss probe per tail loss episode
 			n.tcpScheduleLossProbe(k, tp, false)
 		}
 	}
@@ -1007,9 +1007,9 @@ func (n *Net) tcpSendLossProbe(k *kernel.Kernel, tp *tcpSock) {
 		first := tp.writeQueue[0].TCPSkbCB().Seq() + uint32(min(tp.writeQueue[0].Len(), tp.mss))
 		if int32(first-(tp.sndUna+tp.sndWnd)) <= 0 { // tcp_snd_wnd_test
 			before := tp.packetsOut()
-			tp.pushOne = true
+			tp.pushOne = 2
 			n.tcpWriteXmit(k, tp)
-			tp.pushOne = false
+			tp.pushOne = 0
 			if tp.packetsOut() > before {
 				e.Note = "new data as the probe"
 				tp.tlpHighSeq = tp.sndNxt
@@ -1146,4 +1146,31 @@ func (n *Net) tcpShouldAutocork(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, sizeG
 	}
 	k.Call(fnTCPShouldAutocork, s).Note = fmt.Sprintf("%d bytes < size_goal %d, sk_wmem_alloc %d: autocork", s.Len(), sizeGoal, tp.wmemAlloc)
 	return kernel.Ret(k, fnTCPShouldAutocork, true)
+}
+
+var fnTCPPushOne = kernel.NewFn("tcp_push_one", tcpOutputC, "tcp")
+
+// tcpPushOne is tcp_push_one(): tcp_sendmsg filled the skb at the head of
+// the write queue: send it now (tcp_write_xmit with push_one, Nagle off
+// as TCP_NAGLE_PUSH, no TSO deferral) while the rest of the write is
+// still being copied.
+func (n *Net) tcpPushOne(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPPushOne).Note = "a full skb at the head of the write queue: send it while the copy goes on"
+	tp.pushOne, tp.naglePush = 1, true
+	n.tcpWriteXmit(k, tp)
+	tp.pushOne, tp.naglePush = 0, false
+	k.RetVoid(fnTCPPushOne)
+}
+
+// forcedPush is forced_push(): more than half the peer's largest window
+// written since the last PSH.
+func (tp *tcpSock) forcedPush() bool {
+	return int32(tp.writeSeq-(tp.pushedSeq+tp.maxWindow>>1)) > 0
+}
+
+// markPush is tcp_mark_push(): PSH on s, and remember where.
+func (tp *tcpSock) markPush(s *skb.SKB) {
+	cb := s.TCPSkbCB()
+	cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	tp.pushedSeq = tp.writeSeq
 }

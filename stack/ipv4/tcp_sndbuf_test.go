@@ -83,3 +83,31 @@ func TestSendmsgWaitForSpace(t *testing.T) {
 		t.Error("the send buffer never grew in tcp_new_space")
 	}
 }
+
+// TestSendmsgPushOne: a write of several size_goals. As soon as the skb
+// at the head of the write queue is full and more bytes are left to
+// copy, tcp_sendmsg_locked sends it (tcp_push_one, one skb, no TSO
+// deferral) instead of waiting for the end of the write.
+func TestSendmsgPushOne(t *testing.T) {
+	_, tr := run(t, bulk(t, 200_000, 1_000_000_000))
+	po := calls(tr, "A", "tcp_push_one")
+	if len(po) == 0 {
+		t.Fatal("no tcp_push_one")
+	}
+	sm := calls(tr, "A", "tcp_sendmsg_locked")
+	if len(sm) == 0 || !inside(tr, po[0], sm[0]) {
+		t.Fatal("tcp_push_one is not in the first tcp_sendmsg_locked")
+	}
+	sent := false
+	for _, x := range calls(tr, "A", "__tcp_transmit_skb") {
+		sent = sent || inside(tr, x, po[0])
+	}
+	if !sent {
+		t.Error("tcp_push_one sent nothing")
+	}
+	for _, p := range calls(tr, "A", "tcp_push") {
+		if inside(tr, p, sm[0]) && p < po[0] {
+			t.Error("tcp_push ran before the first full skb was pushed")
+		}
+	}
+}
