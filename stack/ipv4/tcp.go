@@ -112,7 +112,6 @@ type tcpSock struct {
 	retransOut                int
 	rackMstamp, rackRTT       int64
 	rackEndSeq                uint32
-	rackTimer                 kernel.Timer
 	ofoQueue                  []*skb.SKB
 	sacks                     [][2]uint32 // selective_acks we report
 	srtt, rttvar, rto         int64       // ns
@@ -153,9 +152,10 @@ type tcpSock struct {
 type icskTimer int
 
 const (
-	icskTimeRetrans   icskTimer = 1 // ICSK_TIME_RETRANS: the RTO
-	icskTimeProbe0    icskTimer = 3 // ICSK_TIME_PROBE0: a zero-window probe
-	icskTimeLossProbe icskTimer = 5 // ICSK_TIME_LOSS_PROBE: a tail loss probe
+	icskTimeRetrans    icskTimer = 1 // ICSK_TIME_RETRANS: the RTO
+	icskTimeReoTimeout icskTimer = 6 // ICSK_TIME_REO_TIMEOUT: RACK's reordering window
+	icskTimeProbe0     icskTimer = 3 // ICSK_TIME_PROBE0: a zero-window probe
+	icskTimeLossProbe  icskTimer = 5 // ICSK_TIME_LOSS_PROBE: a tail loss probe
 )
 
 // requestSock is a struct request_sock in TCP_NEW_SYN_RECV: a SYN that
@@ -245,7 +245,6 @@ func (n *Net) newTCPSock(sk *socket.Sock) *tcpSock {
 	sk.SndBuf, sk.RcvBuf = tcpWmemDefault, tcpRmemDefault
 	tp.retransmitTimer = kernel.Timer{Name: "tcp_write_timer", Fn: func() { n.tcpWriteTimer(n.K, tp) }}
 	tp.delackTm = kernel.Timer{Name: "tcp_delack_timer", Fn: func() { n.tcpDelackTimer(n.K, tp) }}
-	tp.rackTimer = kernel.Timer{Name: "tcp_rack_reo_timeout", Fn: func() { n.tcpRackReoTimeout(n.K, tp) }}
 	return tp
 }
 
@@ -872,7 +871,6 @@ func (n *Net) tcpDisconnect(k *kernel.Kernel, tp *tcpSock) int {
 	}
 	tp.clearXmitTimer(k) // tcp_clear_xmit_timers
 	k.DelTimer(&tp.delackTm)
-	k.DelTimer(&tp.rackTimer)
 	purgeQueue(k, tp.sk, &tp.sk.ReceiveQueue, receiveQueue, skb.NotSpecified)
 	tp.copiedSeq = tp.rcvNxt
 	n.tcpWriteQueuePurge(k, tp)

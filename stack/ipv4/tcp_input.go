@@ -369,12 +369,12 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 	if tp.tlpHighSeq != 0 {
 		n.tcpProcessTLPAck(k, tp, in.ack, acked > 0, newlySacked > 0)
 	}
-	rexmit, newlyLost := false, 0
+	rexmit, newlyLost, reoArmed := false, 0, false
 	if tp.sackedOut > 0 || tp.lostOut > 0 || tp.ca != caOpen { // tcp_ack_is_dubious
-		newlyLost = n.tcpRackMarkLost(k, tp)
+		newlyLost, reoArmed = n.tcpRackMarkLost(k, tp)
 		rexmit = n.tcpFastretransAlert(k, tp)
 	}
-	if acked > 0 { // FLAG_SET_XMIT_TIMER
+	if acked > 0 && !reoArmed { // FLAG_SET_XMIT_TIMER, unless RACK armed the timer
 		n.tcpSetXmitTimer(k, tp)
 	}
 	// tcp_cong_control: PRR while cwnd is being reduced, else growth.

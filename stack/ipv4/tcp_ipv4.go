@@ -144,7 +144,6 @@ func (n *Net) tcpDone(k *kernel.Kernel, tp *tcpSock) {
 	n.tcpBound = slices.DeleteFunc(n.tcpBound, func(x *tcpSock) bool { return x == tp })
 	tp.clearXmitTimer(k)
 	k.DelTimer(&tp.delackTm)
-	k.DelTimer(&tp.rackTimer)
 	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName, skb.NotSpecified)
 	n.tcpWriteQueuePurge(k, tp)
 	tp.stateChange(k)

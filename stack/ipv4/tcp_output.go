@@ -98,7 +98,8 @@ func (n *Net) resetXmitTimer(k *kernel.Kernel, tp *tcpSock) {
 // resetTimer is inet_csk_reset_xmit_timer(): arm the retransmit timer
 // for what (RTO, zero-window probe, loss probe) in when ns.
 func (n *Net) resetTimer(k *kernel.Kernel, tp *tcpSock, what icskTimer, when int64) {
-	name := map[icskTimer]string{icskTimeRetrans: "ICSK_TIME_RETRANS", icskTimeProbe0: "ICSK_TIME_PROBE0", icskTimeLossProbe: "ICSK_TIME_LOSS_PROBE"}[what]
+	name := map[icskTimer]string{icskTimeRetrans: "ICSK_TIME_RETRANS", icskTimeProbe0: "ICSK_TIME_PROBE0",
+		icskTimeLossProbe: "ICSK_TIME_LOSS_PROBE", icskTimeReoTimeout: "ICSK_TIME_REO_TIMEOUT"}[what]
 	k.Call(fnInetCskResetXmitTmr).Note = fmt.Sprintf("%s in %.0f ms", name, float64(when)/1e6)
 	tp.icskPending = what
 	k.ModTimer(&tp.retransmitTimer, k.Now()+when)
@@ -981,8 +982,8 @@ func (n *Net) tcpRearmRTO(k *kernel.Kernel, tp *tcpSock) {
 		return
 	}
 	rto := tp.rto
-	if tp.icskPending == icskTimeLossProbe {
-		e.Note = "the RTO of the oldest segment, which the loss probe stood in for"
+	if tp.icskPending == icskTimeLossProbe || tp.icskPending == icskTimeReoTimeout {
+		e.Note = "the RTO of the oldest segment, for which a loss probe or RACK's timer stood in"
 		rto = max(tp.rtoDelta(k), 1000)
 	}
 	n.resetTimer(k, tp, icskTimeRetrans, rto)

@@ -247,19 +247,37 @@ func (n *Net) tcpSacktag(k *kernel.Kernel, tp *tcpSock, blocks [][2]uint32) int 
 
 // tcpRackMarkLost is tcp_rack_mark_lost() → tcp_rack_detect_loss(): a
 // segment sent before one that was delivered is lost once it is later
-// than that delivery by more than the reordering window. With three or
-// more segments SACKed the window is zero (the old dupthresh rule);
-// otherwise it is a quarter of the minimum RTT, and a timer rechecks.
-func (n *Net) tcpRackMarkLost(k *kernel.Kernel, tp *tcpSock) int {
+// than that delivery by more than the reordering window: a quarter of
+// the minimum RTT (at most srtt), or none in recovery or with three
+// segments SACKed (the old dupthresh rule). For segments not yet that
+// late, the retransmit timer is armed as ICSK_TIME_REO_TIMEOUT; it
+// reports how many segments it marked and whether it armed the timer.
+func (n *Net) tcpRackMarkLost(k *kernel.Kernel, tp *tcpSock) (int, bool) {
 	if tp.rackMstamp == 0 {
-		return 0
+		return 0, false
 	}
 	e := k.Call(fnTCPRackMarkLost)
-	reo := int64(0)
-	if tp.sackedOut < 3 && tp.ca == caOpen {
-		reo = max(tp.srtt>>3*1000/4, 1000)
+	marked, wait, reo := tp.rackDetectLoss(k)
+	e.Note = fmt.Sprintf("reordering window %d us: %d segment(s) marked lost, lost_out %d", reo/1000, marked, tp.lostOut)
+	if wait > 0 {
+		e.Note += fmt.Sprintf("; check again in %d us", wait/1000)
+		n.resetTimer(k, tp, icskTimeReoTimeout, wait+tcpTimeoutMinUs*1000)
 	}
-	marked, wait := 0, int64(-1)
+	k.RetVoid(fnTCPRackMarkLost)
+	return marked, wait > 0
+}
+
+// tcpTimeoutMinUs is TCP_TIMEOUT_MIN_US.
+const tcpTimeoutMinUs = 2000
+
+// rackDetectLoss is tcp_rack_detect_loss(): mark what RACK finds lost;
+// it reports how many segments, how long until the next one may be
+// (0: none waits), and the reordering window it used (tcp_rack_reo_wnd;
+// reordering is never seen in the model, so the window is not widened).
+func (tp *tcpSock) rackDetectLoss(k *kernel.Kernel) (marked int, wait, reo int64) {
+	if tp.ca < caRecovery && tp.sackedOut < tcpReordering {
+		reo = min(tp.minRTT/4, tp.srtt>>3) * 1000
+	}
 	for _, s := range tp.rtxQueue {
 		cb := s.TCPSkbCB()
 		if cb.Sacked()&(skb.TCPCBSackedAcked|skb.TCPCBLost) != 0 || s.MstampNs > tp.rackMstamp ||
@@ -277,30 +295,31 @@ func (n *Net) tcpRackMarkLost(k *kernel.Kernel, tp *tcpSock) int {
 			cb.SetSacked(cb.Sacked()&^skb.TCPCBSackedRetrans | skb.TCPCBLost)
 			tp.lostOut += pcount(s)
 			marked += pcount(s)
-		} else if wait < 0 || remaining < wait {
+		} else if wait == 0 || remaining < wait {
 			wait = remaining
 		}
 	}
-	e.Note = fmt.Sprintf("reordering window %d us: %d segment(s) marked lost, lost_out %d", reo/1000, marked, tp.lostOut)
-	if wait > 0 && marked == 0 {
-		e.Note += fmt.Sprintf("; check again in %d us", wait/1000)
-		k.ModTimer(&tp.rackTimer, k.Now()+wait)
-	}
-	k.RetVoid(fnTCPRackMarkLost)
-	return marked
+	return marked, wait, reo
 }
 
-// tcpRackReoTimeout is tcp_rack_reo_timeout(): the reordering window
-// passed; whatever is still missing is lost: enter recovery (with one
-// PRR step) if not in it, and retransmit.
+// tcpRackReoTimeout is tcp_rack_reo_timeout() (ICSK_TIME_REO_TIMEOUT):
+// the reordering window passed; whatever is still missing is lost: enter
+// recovery (with one PRR step) if not in it, and retransmit; then the
+// RTO again.
 func (n *Net) tcpRackReoTimeout(k *kernel.Kernel, tp *tcpSock) {
-	k.Call(fnTCPRackReoTimeout)
-	if n.tcpRackMarkLost(k, tp) > 0 {
-		if tp.ca != caRecovery && tp.ca != caLoss {
+	e := k.Call(fnTCPRackReoTimeout)
+	prior := tp.packetsInFlight()
+	marked, _, _ := tp.rackDetectLoss(k)
+	e.Note = fmt.Sprintf("%d segment(s) now lost", marked)
+	if tp.packetsInFlight() != prior {
+		if tp.ca != caRecovery {
 			n.tcpEnterRecovery(k, tp)
-			n.tcpCwndReduction(k, tp, 1, 0, false)
+			n.tcpCwndReduction(k, tp, 1, marked, false)
 		}
 		n.tcpXmitRetransmitQueue(k, tp)
+	}
+	if tp.icskPending != icskTimeRetrans {
+		n.tcpRearmRTO(k, tp)
 	}
 	k.RetVoid(fnTCPRackReoTimeout)
 }

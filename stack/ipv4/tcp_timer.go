@@ -38,6 +38,9 @@ func (n *Net) tcpWriteTimerHandler(k *kernel.Kernel, tp *tcpSock) {
 		return
 	}
 	switch ev := tp.icskPending; ev {
+	case icskTimeReoTimeout:
+		e.Note = "ICSK_TIME_REO_TIMEOUT"
+		n.tcpRackReoTimeout(k, tp)
 	case icskTimeLossProbe:
 		e.Note = "ICSK_TIME_LOSS_PROBE"
 		n.tcpSendLossProbe(k, tp)
