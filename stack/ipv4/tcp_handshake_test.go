@@ -3,6 +3,7 @@ package ipv4_test
 import (
 	"skbscope/stack/header"
 	"skbscope/stack/trace"
+	"strings"
 	"testing"
 
 	"skbscope/scenario"
@@ -135,6 +136,72 @@ func TestSynRetransmittedToRequest(t *testing.T) {
 	for _, c := range calls(tr, "B", "inet_rtx_syn_ack") {
 		if inside(tr, c, cr[1]) {
 			t.Error("the copy within the rate limit was answered")
+		}
+	}
+}
+
+// TestAcceptQueueOverflow: a listener with backlog 1 that does not
+// accept for 3 s, and three connects. Two children fit the
+// accept queue (it is full only above the backlog); the third final ACK
+// finds it full: tcp_v4_syn_recv_sock returns NULL and tcp_check_req
+// ignores the ACK, keeping the request. The client is established
+// already; the SYN-ACKs the request's timer sends again get its
+// challenge ACKs (a SYN on a synchronized connection,
+// SKB_DROP_REASON_TCP_INVALID_SYN), and once the server has accepted,
+// one of those completes the third connection.
+func TestAcceptQueueOverflow(t *testing.T) {
+	// The first connect completes before the other two start, so their
+	// SYNs find one request sock at most, which is within the backlog
+	// (Linux would answer with syncookies above it).
+	steps := []scenario.Step{{Op: "socket", Type: "tcp", As: "a"}, {Op: "connect", Sock: "a", To: "192.0.2.2:80"}}
+	for _, s := range []string{"b", "c"} {
+		steps = append(steps, scenario.Step{Op: "socket", Type: "tcp", As: s, Nonblock: true},
+			scenario.Step{Op: "connect", Sock: s, To: "192.0.2.2:80"})
+	}
+	steps = append(steps, scenario.Step{Op: "sleep", Ns: 9_000_000_000})
+	srv := prog("server", 0, scenario.Step{Op: "socket", Type: "tcp", As: "l"}, scenario.Step{Op: "bind", Sock: "l", Addr: "0.0.0.0:80"},
+		scenario.Step{Op: "listen", Sock: "l", Count: 1}, scenario.Step{Op: "sleep", Ns: 3_000_000_000},
+		scenario.Step{Op: "accept", Sock: "l", As: "x"}, scenario.Step{Op: "accept", Sock: "l", As: "y"},
+		scenario.Step{Op: "accept", Sock: "l", As: "z"})
+	tr := simulate(t, world(t, 10_000_000_000, []scenario.Program{prog("client", 1000, steps...)}, []scenario.Program{srv}))
+	srs := calls(tr, "B", "tcp_v4_syn_recv_sock")
+	full := 0
+	for _, c := range srs {
+		if r := retOf(tr, c); r != nil && r.Ret == "NULL" {
+			full++
+		}
+	}
+	if len(srs) < 4 || full == 0 {
+		t.Fatalf("%d tcp_v4_syn_recv_sock calls, %d found the accept queue full", len(srs), full)
+	}
+	acc := calls(tr, "B", "__sys_accept4")
+	if len(acc) != 3 {
+		t.Fatalf("%d accepts", len(acc))
+	}
+	for i, c := range acc {
+		if r := retOf(tr, c); r == nil || strings.HasPrefix(r.Ret, "-") {
+			t.Errorf("accept %d returned %v", i+1, r)
+		}
+	}
+	if r := retOf(tr, acc[2]); r.T < 3_000_000_000+1 {
+		t.Errorf("the third accept returned at %d ns", r.T)
+	}
+	ch := calls(tr, "A", "tcp_send_challenge_ack")
+	if len(ch) == 0 || parentFn(tr, ch[0]) != "tcp_validate_incoming" {
+		t.Fatalf("tcp_send_challenge_ack %v", ch)
+	}
+	inv := 0
+	for _, e := range tr.Events {
+		if e.Host == "A" && e.Kind == trace.Drop && e.Reason == "SKB_DROP_REASON_TCP_INVALID_SYN" {
+			inv++
+		}
+	}
+	if inv == 0 {
+		t.Error("no SYN-ACK dropped as TCP_INVALID_SYN")
+	}
+	for _, s := range segments(tr) {
+		if s.flags&header.TCPRst != 0 {
+			t.Errorf("a RST from %s at %d", s.from, s.t)
 		}
 	}
 }

@@ -246,7 +246,32 @@ func (n *Net) tcpValidateIncoming(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in 
 		core.KfreeSkbReason(k, s, dropTCPReset)
 		return kernel.Ret(k, fnTCPValidateIncoming, false)
 	}
+	// Step 4: a SYN on a synchronized connection (RFC 5961 4.2), such as
+	// a SYN-ACK sent again because our ACK was lost or ignored, gets a
+	// challenge ACK and is dropped.
+	if in.fl&header.TCPSyn != 0 {
+		e.Note = "a SYN on a synchronized connection: challenge ACK"
+		n.tcpSendChallengeAck(k, tp)
+		core.KfreeSkbReason(k, s, dropTCPInvalidSyn)
+		return kernel.Ret(k, fnTCPValidateIncoming, false)
+	}
 	return kernel.Ret(k, fnTCPValidateIncoming, true)
+}
+
+var fnTCPSendChallengeAck = kernel.NewFn("tcp_send_challenge_ack", tcpInputC, "tcp")
+
+// tcpSendChallengeAck is tcp_send_challenge_ack() (RFC 5961): an ACK of
+// where we are, at most one per tcp_invalid_ratelimit per socket (the
+// global tcp_challenge_ack_limit is off by default in 6.12).
+func (n *Net) tcpSendChallengeAck(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPSendChallengeAck)
+	if tp.lastOOW != 0 && k.Now()-tp.lastOOW < tcpInvalidRatelimit {
+		e.Note = "rate-limited"
+	} else {
+		tp.lastOOW = k.Now()
+		n.tcpSendAck(k, tp)
+	}
+	k.RetVoid(fnTCPSendChallengeAck)
 }
 
 // tcpReset is tcp_reset(): the peer reset the connection; report err to

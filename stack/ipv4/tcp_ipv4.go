@@ -14,21 +14,21 @@ import (
 )
 
 const (
-	tcpIPv4C       = "net/ipv4/tcp_ipv4.c"
-	inetHashC      = "net/ipv4/inet_hashtables.c"
-	tcpMinisocksC  = "net/ipv4/tcp_minisocks.c"
-	inetConnSockC  = "net/ipv4/inet_connection_sock.c"
-	acceptQueueQ   = "icsk_accept_queue"
-	reqQueueQ      = "request socks (SYN_RECV)"
-	dropNoSocketT  = skb.Reason("SKB_DROP_REASON_NO_SOCKET")
-	dropTCPCsum    = skb.Reason("SKB_DROP_REASON_TCP_CSUM")
-	dropTCPFlags   = skb.Reason("SKB_DROP_REASON_TCP_FLAGS")
-	dropListenOvf  = skb.Reason("SKB_DROP_REASON_TCP_LISTEN_OVERFLOW")
-	dropTCPOldData = skb.Reason("SKB_DROP_REASON_TCP_OLD_DATA")
-	dropTCPInvSeq  = skb.Reason("SKB_DROP_REASON_TCP_INVALID_SEQUENCE")
-	dropTCPOldSeq  = skb.Reason("SKB_DROP_REASON_TCP_OLD_SEQUENCE")
-	dropTCPPaws    = skb.Reason("SKB_DROP_REASON_TCP_RFC7323_PAWS")
-	dropTCPReset   = skb.Reason("SKB_DROP_REASON_TCP_RESET")
+	tcpIPv4C          = "net/ipv4/tcp_ipv4.c"
+	inetHashC         = "net/ipv4/inet_hashtables.c"
+	tcpMinisocksC     = "net/ipv4/tcp_minisocks.c"
+	inetConnSockC     = "net/ipv4/inet_connection_sock.c"
+	acceptQueueQ      = "icsk_accept_queue"
+	reqQueueQ         = "request socks (SYN_RECV)"
+	dropNoSocketT     = skb.Reason("SKB_DROP_REASON_NO_SOCKET")
+	dropTCPCsum       = skb.Reason("SKB_DROP_REASON_TCP_CSUM")
+	dropTCPFlags      = skb.Reason("SKB_DROP_REASON_TCP_FLAGS")
+	dropTCPOldData    = skb.Reason("SKB_DROP_REASON_TCP_OLD_DATA")
+	dropTCPInvSeq     = skb.Reason("SKB_DROP_REASON_TCP_INVALID_SEQUENCE")
+	dropTCPOldSeq     = skb.Reason("SKB_DROP_REASON_TCP_OLD_SEQUENCE")
+	dropTCPPaws       = skb.Reason("SKB_DROP_REASON_TCP_RFC7323_PAWS")
+	dropTCPInvalidSyn = skb.Reason("SKB_DROP_REASON_TCP_INVALID_SYN")
+	dropTCPReset      = skb.Reason("SKB_DROP_REASON_TCP_RESET")
 )
 
 var (
@@ -359,17 +359,28 @@ func (n *Net) tcpSendControl(k *kernel.Kernel, saddr netip.Addr, sport uint16, d
 }
 
 // tcpV4ConnRequest is tcp_v4_conn_request() → tcp_conn_request(): a SYN
-// on a listener. Unless the accept queue is full, make a request sock
-// (TCP_NEW_SYN_RECV), hash it, and answer with a SYN-ACK.
+// on a listener. Unless the queue of request socks or the accept queue
+// is over the listen backlog, make a request sock (TCP_NEW_SYN_RECV),
+// hash it, and answer with a SYN-ACK. An overflowing SYN is dropped
+// (tcp_listendrop) and consumed: 6.12 has no drop reason for it. With
+// the request queue full Linux would answer with a syncookie
+// (tcp_syncookies = 1); the model has no syncookies and drops.
 func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 	k.Call(fnTCPV4ConnRequest, s)
 	e := k.Call(fnTCPConnRequest, s)
 	ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
 	th := header.TCP(s.Data())
 	o := th.Options()
-	if len(l.acceptQueue) >= l.maxBacklog {
-		e.Note = fmt.Sprintf("accept queue full (%d of backlog %d): the SYN is dropped (LISTEN_OVERFLOW)", len(l.acceptQueue), l.maxBacklog)
-		core.KfreeSkbReason(k, s, dropListenOvf)
+	full := ""
+	switch {
+	case len(n.tcpReqs[l]) > l.maxBacklog: // inet_csk_reqsk_queue_is_full
+		full = fmt.Sprintf("%d request socks, backlog %d: SYN flood? (no syncookies in the model) the SYN is dropped", len(n.tcpReqs[l]), l.maxBacklog)
+	case len(l.acceptQueue) > l.maxBacklog: // sk_acceptq_is_full
+		full = fmt.Sprintf("accept queue full (%d, backlog %d): LISTENOVERFLOWS, the SYN is dropped", len(l.acceptQueue), l.maxBacklog)
+	}
+	if full != "" {
+		e.Note = full
+		core.ConsumeSkb(k, s) // tcp_rcv_state_process consumes every SYN
 		k.RetS(fnTCPConnRequest, "0")
 		k.RetS(fnTCPV4ConnRequest, "0")
 		return
@@ -440,7 +451,7 @@ func (n *Net) tcpRcvForRequest(k *kernel.Kernel, r *requestSock, s *skb.SKB, in 
 	e := k.Call(fnTCPCheckReq, s)
 	if in.fl&header.TCPRst != 0 {
 		e.Note = "RST: the request is dropped"
-		n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
+		n.reqskQueueDrop(k, r)
 		core.KfreeSkbReason(k, s, dropTCPReset)
 		k.RetS(fnTCPCheckReq, "NULL")
 		return
@@ -462,13 +473,23 @@ func (n *Net) tcpRcvForRequest(k *kernel.Kernel, r *requestSock, s *skb.SKB, in 
 	}
 	if in.fl&header.TCPAck == 0 || in.ack != r.isn+1 {
 		e.Note = fmt.Sprintf("not the ACK of our SYN-ACK (ack %d, want %d): reset", in.ack, r.isn+1)
-		n.tcpV4SendReset(k, s, in)
+		n.tcpV4SendReset(k, s, in) // embryonic_reset
+		n.reqskQueueDrop(k, r)
 		core.KfreeSkbReason(k, s, dropTCPFlags)
 		k.RetS(fnTCPCheckReq, "NULL")
 		return
 	}
 	e.Note = "the final ACK of the handshake"
 	child := n.tcpV4SynRecvSock(k, r)
+	if child == nil {
+		// listen_overflow: without tcp_abort_on_overflow the ACK is
+		// ignored (req->acked); the SYN-ACK timer sends the SYN-ACK again
+		// and the peer's next ACK may find room.
+		e.Note = "the accept queue is full: the ACK is ignored, the request stays"
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		k.RetS(fnTCPCheckReq, "NULL")
+		return
+	}
 	if r.retrans == 0 { // tcp_synack_rtt_meas: Karn, no sample from a retransmitted SYN-ACK
 		n.tcpRttEstimator(k, child, k.Now()-r.sentAt)
 	}
@@ -483,10 +504,16 @@ func (n *Net) tcpRcvForRequest(k *kernel.Kernel, r *requestSock, s *skb.SKB, in 
 
 // tcpV4SynRecvSock is tcp_v4_syn_recv_sock() → tcp_create_openreq_child:
 // a full socket in SYN_RECV for the connection, which takes the
-// request's place in the established hash (inet_ehash_nolisten).
+// request's place in the established hash (inet_ehash_nolisten); nil
+// when the accept queue is over the backlog.
 func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	l := r.listener
-	k.Call(fnTCPV4SynRecvSock)
+	e := k.Call(fnTCPV4SynRecvSock)
+	if len(l.acceptQueue) > l.maxBacklog { // sk_acceptq_is_full
+		e.Note = fmt.Sprintf("accept queue full (%d, backlog %d): LISTENOVERFLOWS", len(l.acceptQueue), l.maxBacklog)
+		k.RetS(fnTCPV4SynRecvSock, "NULL")
+		return nil
+	}
 	k.Call(fnTCPCreateOpenreq)
 	sk := &socket.Sock{Family: socket.AFInet, Type: socket.SockStream, Protocol: header.ProtoTCP, TTL: -1,
 		Saddr: r.laddr, Daddr: r.raddr, Num: r.lport, Dport: r.rport}
