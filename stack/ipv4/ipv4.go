@@ -38,6 +38,8 @@ type Net struct {
 	tsq     kernel.Tasklet
 	tsqList []*tcpSock
 
+	cookieSecret uint64 // syncookie_secret; 0 until the first cookie
+
 	DefaultTTL                  int    // net.ipv4.ip_default_ttl
 	LocalPortLow, LocalPortHigh int    // net.ipv4.ip_local_port_range
 	DefaultSndBuf               int    // net.core.wmem_default

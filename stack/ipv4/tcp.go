@@ -127,6 +127,7 @@ type tcpSock struct {
 	naglePush                 bool  // inside a push with TCP_NAGLE_PUSH: Nagle does not hold
 	ownedByUser               bool  // sock_owned_by_user
 	bindLocked                bool  // SOCK_BINDPORT_LOCK: bound by bind(), kept at close
+	lastOverflow              int64 // a listener's last syncookie (tcp_synq_overflow); 0: never
 	lastOOW                   int64 // last_oow_ack_time: 0 for never
 	deferredWrite             bool  // TCP_WRITE_TIMER_DEFERRED
 	deferredDelack            bool  // TCP_DELACK_TIMER_DEFERRED
@@ -175,6 +176,7 @@ type requestSock struct {
 	numTimeout         int          // num_timeout: times the timer fired
 	lastOOW            int64        // last_oow_ack_time: 0 for never
 	sentAt             int64        // when the first SYN-ACK left
+	cookie             bool         // syncookie: the ISN encodes the request, nothing is kept
 }
 
 func (tp *tcpSock) name() string { return tp.sk.Name }

@@ -304,6 +304,21 @@ func (n *Net) tcpLookupListener(laddr netip.Addr, lport uint16) *tcpSock {
 // tcp_rcv_state_process.
 func (n *Net) tcpV4DoRcv(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	k.Call(fnTCPV4DoRcv, s)
+	if tp.state == tcpListen {
+		switch child, valid := n.tcpV4CookieCheck(k, tp, s); {
+		case child != nil:
+			k.Call(fnTCPChildProcess, s)
+			n.tcpRcvStateProcess(k, child, s)
+			k.RetS(fnTCPChildProcess, "0")
+			tp.stateChange(k)
+			k.RetS(fnTCPV4DoRcv, "0")
+			return
+		case valid:
+			core.KfreeSkbReason(k, s, skb.NotSpecified)
+			k.RetS(fnTCPV4DoRcv, "0")
+			return
+		}
+	}
 	if tp.state == tcpEstablished {
 		n.tcpRcvEstablished(k, tp, s)
 	} else {
@@ -361,25 +376,20 @@ func (n *Net) tcpSendControl(k *kernel.Kernel, saddr netip.Addr, sport uint16, d
 // tcpV4ConnRequest is tcp_v4_conn_request() → tcp_conn_request(): a SYN
 // on a listener. Unless the queue of request socks or the accept queue
 // is over the listen backlog, make a request sock (TCP_NEW_SYN_RECV),
-// hash it, and answer with a SYN-ACK. An overflowing SYN is dropped
-// (tcp_listendrop) and consumed: 6.12 has no drop reason for it. With
-// the request queue full Linux would answer with a syncookie
-// (tcp_syncookies = 1); the model has no syncookies and drops.
+// hash it, and answer with a SYN-ACK. With the request queue full
+// (a SYN flood?), the SYN-ACK carries a syncookie instead
+// (tcp_syncookies = 1) and no request sock is kept. A SYN the accept
+// queue has no room for is dropped (tcp_listendrop) and consumed: 6.12
+// has no drop reason for it.
 func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 	k.Call(fnTCPV4ConnRequest, s)
 	e := k.Call(fnTCPConnRequest, s)
 	ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
 	th := header.TCP(s.Data())
 	o := th.Options()
-	full := ""
-	switch {
-	case len(n.tcpReqs[l]) > l.maxBacklog: // inet_csk_reqsk_queue_is_full
-		full = fmt.Sprintf("%d request socks, backlog %d: SYN flood? (no syncookies in the model) the SYN is dropped", len(n.tcpReqs[l]), l.maxBacklog)
-	case len(l.acceptQueue) > l.maxBacklog: // sk_acceptq_is_full
-		full = fmt.Sprintf("accept queue full (%d, backlog %d): LISTENOVERFLOWS, the SYN is dropped", len(l.acceptQueue), l.maxBacklog)
-	}
-	if full != "" {
-		e.Note = full
+	wantCookie := len(n.tcpReqs[l]) > l.maxBacklog && n.tcpSynFloodAction(k, l) // inet_csk_reqsk_queue_is_full
+	if len(l.acceptQueue) > l.maxBacklog {                                      // sk_acceptq_is_full
+		e.Note = fmt.Sprintf("accept queue full (%d, backlog %d): LISTENOVERFLOWS, the SYN is dropped", len(l.acceptQueue), l.maxBacklog)
 		core.ConsumeSkb(k, s) // tcp_rcv_state_process consumes every SYN
 		k.RetS(fnTCPConnRequest, "0")
 		k.RetS(fnTCPV4ConnRequest, "0")
@@ -406,6 +416,15 @@ func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 	if o.WScale >= 0 {
 		r.wscale = ws
 	}
+	if wantCookie {
+		n.cookieV4InitSequence(k, l, r)
+		e.Note = fmt.Sprintf("SYN from %s:%d: no request sock, the ISN %d is a syncookie", r.raddr, r.rport, r.isn)
+		n.tcpV4SendSynack(k, r)
+		core.ConsumeSkb(k, s)
+		k.RetS(fnTCPConnRequest, "0")
+		k.RetS(fnTCPV4ConnRequest, "0")
+		return
+	}
 	e.Note = fmt.Sprintf("SYN from %s:%d: request sock, ISN %d, mss %d%s", r.raddr, r.rport, r.isn, r.mss, optNote(o))
 	k.Call(fnReqskQueueHashAdd).Note = "the request sock joins the established hash as TCP_NEW_SYN_RECV; SYN-ACK timer armed for 1 s (TCP_TIMEOUT_INIT)"
 	n.tcpReqs[l] = append(n.tcpReqs[l], r)
@@ -431,6 +450,9 @@ func (n *Net) tcpV4SendSynack(k *kernel.Kernel, r *requestSock) {
 	opts := header.TCPOptions{MSS: uint16(r.mss), SACKPerm: r.sackOK, TS: r.tstampOK, WScale: r.wscale}
 	if r.tstampOK {
 		opts.TSVal, opts.TSEcr = tsNow(k)+r.tsOffset, r.tsRecent
+		if r.cookie {
+			opts.TSVal = cookieInitTimestamp(k, r) // the options the cookie cannot hold
+		}
 	}
 	k.RetS(fnTCPMakeSynack, "skb")
 	e := k.Call(fnIPBuildAndSendPkt)
@@ -562,12 +584,18 @@ func (n *Net) inetCskCompleteHashdance(k *kernel.Kernel, l *tcpSock, r *requestS
 	k.DelTimer(&r.timer)
 	q := k.Event(trace.Dequeue, nil)
 	q.Queue, q.QLen = l.sk.QueueName(reqQueueQ), len(n.tcpReqs[l])
+	n.inetCskReqskQueueAdd(k, l, c)
+	k.RetS(fnCompleteHashdance, c.name())
+}
+
+// inetCskReqskQueueAdd is inet_csk_reqsk_queue_add(): the child joins
+// the listener's accept queue.
+func (n *Net) inetCskReqskQueueAdd(k *kernel.Kernel, l, c *tcpSock) {
 	k.Call(fnReqskQueueAdd)
 	l.acceptQueue = append(l.acceptQueue, c)
 	a := k.Event(trace.Enqueue, nil)
 	a.Queue, a.QLen, a.Note = l.sk.QueueName(acceptQueueQ), len(l.acceptQueue), c.name()+" waits for accept()"
 	k.RetVoid(fnReqskQueueAdd)
-	k.RetS(fnCompleteHashdance, c.name())
 }
 
 // tcpTimeWait is tcp_time_wait(): the socket is replaced by a small
