@@ -13,7 +13,7 @@ import (
 var lessonFS embed.FS
 
 // order is the teaching order of the embedded lessons.
-var order = []string{"udp-sendto", "udp-a-to-b", "arp", "arp-unanswered", "ping", "udp-no-listener", "loopback", "qdisc-overflow", "qdisc-bands", "tbf", "fq-codel", "cs8900-vs-dm9000", "tcpdump-tap", "device-down", "fragmentation", "ip-forward", "offloads", "oops", "ppp-sendto", "tcp-handshake", "tcp-refused", "tcp-send", "tcp-loopback", "tcp-loss", "tcp-cwnd", "tcp-close", "netfilter-drop"}
+var order = []string{"udp-sendto", "udp-a-to-b", "arp", "arp-unanswered", "ping", "udp-no-listener", "loopback", "qdisc-overflow", "qdisc-bands", "tbf", "fq-codel", "cs8900-vs-dm9000", "tcpdump-tap", "device-down", "fragmentation", "ip-forward", "offloads", "oops", "ppp-sendto", "tcp-handshake", "tcp-refused", "tcp-send", "tcp-loopback", "tcp-loss", "tcp-cwnd", "tcp-zero-window", "tcp-close", "netfilter-drop"}
 
 // Lesson is one embedded scenario as the lessons page lists it.
 type Lesson struct {

@@ -33,6 +33,13 @@ type Net struct {
 	tcpReqs                                map[*tcpSock][]*requestSock
 	nsk                                    int
 
+	// tsq is the TSQ tasklet (tsq_tasklet, per CPU in the kernel) and
+	// tsqList the sockets queued on it (TSQF_QUEUED).
+	tsq     kernel.Tasklet
+	tsqList []*tcpSock
+
+	cookieSecret uint64 // syncookie_secret; 0 until the first cookie
+
 	DefaultTTL int // net.ipv4.ip_default_ttl
 	// Forwarding is net.ipv4.ip_forward: packets for other hosts are
 	// routed on (ip_forward) instead of dropped.

@@ -3,6 +3,7 @@ package ipv4
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"skbscope/stack/core"
 	"skbscope/stack/header"
@@ -48,6 +49,8 @@ const (
 	tcpDelackMaxNs       = 200_000_000     // TCP_DELACK_MAX = HZ/5
 	tcpTimewaitLenNs     = 60_000_000_000  // TCP_TIMEWAIT_LEN
 	tcpSynRetries        = 6               // net.ipv4.tcp_syn_retries
+	tcpSynackRetries     = 5               // net.ipv4.tcp_synack_retries
+	tcpInvalidRatelimit  = 500_000_000     // net.ipv4.tcp_invalid_ratelimit, HZ/2
 	tcpSynLinearTimeouts = 4               // net.ipv4.tcp_syn_linear_timeouts
 	tcpRetries2          = 15              // net.ipv4.tcp_retries2
 	tcpRmemDefault       = 131072          // net.ipv4.tcp_rmem[1]
@@ -78,20 +81,37 @@ type tcpSock struct {
 	sackOK, tstampOK, wsOK    bool
 	sndWscale, rcvWscale      int
 	tsRecent, tsOffset        uint32
+	tsRecentStamp             int64 // when ts_recent was stored
 	cwnd, ssthresh, cwndCnt   uint32
-	maxPacketsOut             uint32 // most in flight in this window (tcp_cwnd_validate)
+	maxPacketsOut             uint32 // most packets_out in this window (tcp_cwnd_validate)
+	cwndUsageSeq              uint32 // the window maxPacketsOut and isCwndLimited hold for ends here
+	sndCwndUsed               uint32 // most packets_out while not cwnd-limited
+	sndCwndStamp              int64  // when cwnd was last found in use (snd_cwnd_stamp)
+	noSpace                   bool   // SOCK_NOSPACE: a writer ran out of send buffer
+	wmemAlloc                 int    // sk_wmem_alloc: truesize of the clones below TCP (qdisc, driver)
+	tsqThrottled, tsqQueued   bool   // TSQF_THROTTLED, TSQF_QUEUED
+	deferredTSQ               bool   // TCP_TSQ_DEFERRED
 	rcvqSpace                 int    // rcvq_space.space: bytes the reader took in one RTT
 	rcvqSeq                   uint32 // rcvq_space.seq
 	rcvqTime                  int64  // rcvq_space.time
-	isCwndLimited             bool   // the last send stopped at cwnd
+	rcvRTT                    int64  // rcv_rtt_est.rtt_us << 3: the receiver's own RTT estimate
+	rcvRTTSeq                 uint32 // rcv_rtt_est.seq: a window after the measurement began
+	rcvRTTTime                int64  // rcv_rtt_est.time
+	rcvRTTLastTsecr           uint32 // rcv_rtt_last_tsecr
+	isCwndLimited             bool   // cwnd limited the sender in this window
 	cc                        congOps
 	ca                        caState
 	highSeq                   uint32
+	priorCwnd                 uint32 // cwnd when the reduction began (PRR)
+	prrDelivered, prrOut      int    // segments delivered and sent since then
+	tlpHighSeq                uint32 // snd_nxt when a tail loss probe went; 0: none out
+	tlpRetrans                bool   // the probe was a retransmission
+	pushOne                   int    // tcp_write_xmit's push_one: 1 one skb (tcp_push_one), 2 a loss probe, cwnd or not
+	pushedSeq                 uint32 // write_seq at the last PSH mark (tcp_mark_push)
 	sackedOut, lostOut        int
 	retransOut                int
 	rackMstamp, rackRTT       int64
 	rackEndSeq                uint32
-	rackTimer                 kernel.Timer
 	ofoQueue                  []*skb.SKB
 	sacks                     [][2]uint32 // selective_acks we report
 	srtt, rttvar, rto         int64       // ns
@@ -104,12 +124,18 @@ type tcpSock struct {
 	mdev, mdevMax, rttSeq     int64 // tcp_rtt_estimator's state (us; rttSeq is a seq)
 	nagleOff                  bool  // TCP_NODELAY
 	corked                    bool  // inside a tcp_push with MSG_MORE (TCP_NAGLE_CORK)
+	naglePush                 bool  // inside a push with TCP_NAGLE_PUSH: Nagle does not hold
 	ownedByUser               bool  // sock_owned_by_user
+	bindLocked                bool  // SOCK_BINDPORT_LOCK: bound by bind(), kept at close
+	lastOverflow              int64 // a listener's last syncookie (tcp_synq_overflow); 0: never
+	lastOOW                   int64 // last_oow_ack_time: 0 for never
 	deferredWrite             bool  // TCP_WRITE_TIMER_DEFERRED
 	deferredDelack            bool  // TCP_DELACK_TIMER_DEFERRED
 	writeQueue, rtxQueue      []*skb.SKB
 	backlog                   []*skb.SKB // sk->sk_backlog
 	retransmitTimer, delackTm kernel.Timer
+	icskPending               icskTimer // what retransmitTimer is armed for
+	probesOut                 int       // icsk_probes_out: zero-window probes unanswered
 	twTimer                   kernel.Timer
 	finSent                   bool
 	wstamp                    int64 // tcp_wstamp_ns: when TCP last sent
@@ -121,6 +147,17 @@ type tcpSock struct {
 	acceptQueue []*tcpSock
 	maxBacklog  int
 }
+
+// icskTimer is icsk_pending: which event the retransmit timer
+// (icsk_retransmit_timer, tcp_write_timer) is armed for.
+type icskTimer int
+
+const (
+	icskTimeRetrans    icskTimer = 1 // ICSK_TIME_RETRANS: the RTO
+	icskTimeReoTimeout icskTimer = 6 // ICSK_TIME_REO_TIMEOUT: RACK's reordering window
+	icskTimeProbe0     icskTimer = 3 // ICSK_TIME_PROBE0: a zero-window probe
+	icskTimeLossProbe  icskTimer = 5 // ICSK_TIME_LOSS_PROBE: a tail loss probe
+)
 
 // requestSock is a struct request_sock in TCP_NEW_SYN_RECV: a SYN that
 // got a SYN-ACK, waiting in the established hash for the final ACK.
@@ -134,9 +171,12 @@ type requestSock struct {
 	wscale, sndWscale  int
 	tsRecent, tsOffset uint32
 	rcvWnd             uint32
-	timer              kernel.Timer
-	retrans            int
-	sentAt             int64 // when the SYN-ACK left
+	timer              kernel.Timer // rsk_timer: reqsk_timer_handler
+	retrans            int          // num_retrans: SYN-ACKs sent again
+	numTimeout         int          // num_timeout: times the timer fired
+	lastOOW            int64        // last_oow_ack_time: 0 for never
+	sentAt             int64        // when the first SYN-ACK left
+	cookie             bool         // syncookie: the ISN encodes the request, nothing is kept
 }
 
 func (tp *tcpSock) name() string { return tp.sk.Name }
@@ -207,7 +247,6 @@ func (n *Net) newTCPSock(sk *socket.Sock) *tcpSock {
 	sk.SndBuf, sk.RcvBuf = tcpWmemDefault, tcpRmemDefault
 	tp.retransmitTimer = kernel.Timer{Name: "tcp_write_timer", Fn: func() { n.tcpWriteTimer(n.K, tp) }}
 	tp.delackTm = kernel.Timer{Name: "tcp_delack_timer", Fn: func() { n.tcpDelackTimer(n.K, tp) }}
-	tp.rackTimer = kernel.Timer{Name: "tcp_rack_reo_timeout", Fn: func() { n.tcpRackReoTimeout(n.K, tp) }}
 	return tp
 }
 
@@ -269,6 +308,7 @@ func (o streamOps) Bind(k *kernel.Kernel, sock *socket.Socket, addr netip.AddrPo
 			return -kernel.EADDRINUSE
 		}
 		sock.Sk.Num = addr.Port()
+		tcpOf(sock).bindLocked = true // SOCK_BINDPORT_LOCK
 		o.n.tcpBound = append(o.n.tcpBound, tcpOf(sock))
 		e.Note = fmt.Sprintf("inet_csk_get_port: bound to %s", addr)
 		return 0
@@ -433,8 +473,13 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			}
 			if s == nil {
 				if tp.sk.WmemAlloc >= tp.sk.SndBuf {
-					// Send what we have, then wait for ACKs to free memory.
-					n.tcpPush(k, tp, false)
+					// wait_for_space: send what this call queued, PSH and
+					// Nagle off (TCP_NAGLE_PUSH), then wait for ACKs to
+					// free memory.
+					tp.noSpace = true
+					if copied > 0 {
+						n.tcpPush(k, tp, false, true, sizeGoal)
+					}
 					if msg.Flags&socket.MsgDontwait != 0 {
 						if copied == 0 {
 							finish(-kernel.EAGAIN)
@@ -465,8 +510,22 @@ func (n *Net) tcpSendmsgLocked(k *kernel.Kernel, t *kernel.Task, tp *tcpSock, ms
 			cb := s.TCPSkbCB()
 			cb.Set(cb.Seq(), cb.EndSeq()+uint32(chunk), cb.Flags())
 			tp.writeSeq += uint32(chunk)
+			// A full skb with more to copy: push now rather than at the
+			// end of the write.
+			if copied < len(data) && s.Len() >= sizeGoal {
+				if tp.forcedPush() {
+					tp.markPush(s)
+					tp.naglePush = true
+					n.tcpPushPendingFrames(k, tp)
+					tp.naglePush = false
+				} else if s == tp.writeQueue[0] {
+					n.tcpPushOne(k, tp)
+				}
+			}
 		}
-		n.tcpPush(k, tp, msg.Flags&socket.MsgMore == 0)
+		if copied > 0 {
+			n.tcpPush(k, tp, msg.Flags&socket.MsgMore != 0, false, sizeGoal)
+		}
 		finish(copied)
 	}
 	loop()
@@ -493,17 +552,33 @@ func (n *Net) tcpStreamAllocSkb(k *kernel.Kernel, tp *tcpSock, size int) *skb.SK
 // MSG_MORE), mark the last skb PSH and send what the window, cwnd and
 // Nagle allow; with MSG_MORE this push is corked (TCP_NAGLE_CORK): a
 // last segment smaller than the MSS waits. The cork is this call's only:
-// a later push (an ACK arriving) applies plain Nagle again.
-func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, psh bool) {
+// a later push (an ACK arriving) applies plain Nagle again. nagglePush
+// is TCP_NAGLE_PUSH, which sendmsg uses before it sleeps for memory: a
+// partial segment goes whatever Nagle would say.
+func (n *Net) tcpPush(k *kernel.Kernel, tp *tcpSock, more, naglePush bool, sizeGoal int) {
 	e := k.Call(fnTCPPush)
-	tp.corked = !psh
-	defer func() { tp.corked = false }()
-	if l := len(tp.writeQueue); l > 0 && psh {
-		cb := tp.writeQueue[l-1].TCPSkbCB()
-		cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	if len(tp.writeQueue) == 0 {
+		k.RetVoid(fnTCPPush)
+		return
 	}
-	if tp.corked {
+	tp.corked, tp.naglePush = more, naglePush && !more
+	defer func() { tp.corked, tp.naglePush = false, false }()
+	if !more || tp.forcedPush() {
+		tp.markPush(tp.writeQueue[len(tp.writeQueue)-1])
+	}
+	if tail := tp.writeQueue[len(tp.writeQueue)-1]; n.tcpShouldAutocork(k, tp, tail, sizeGoal) {
+		tp.tsqThrottled = true // TCPAutoCorking
+		if tp.wmemAlloc > tail.Truesize {
+			e.Note = "autocorked: TSQ_THROTTLED, tcp_wfree will push"
+			k.RetVoid(fnTCPPush)
+			return
+		}
+	}
+	switch {
+	case tp.corked:
 		e.Note = "MSG_MORE: corked (TCP_NAGLE_CORK), a partial segment waits for more"
+	case tp.naglePush:
+		e.Note = "out of send buffer: PSH, and TCP_NAGLE_PUSH sends even a partial segment before the wait"
 	}
 	n.tcpPushPendingFrames(k, tp)
 	k.RetVoid(fnTCPPush)
@@ -613,9 +688,25 @@ func (n *Net) tcpCleanupRbuf(k *kernel.Kernel, tp *tcpSock, copied int) {
 	e := k.Call(fnTCPCleanupRbuf)
 	// A full segment unacknowledged, or a small pushed one that the reader
 	// has just drained on a connection not in ping-pong mode: ACK now.
+	timeToAck := false
 	if tp.ackPending && (tp.rcvNxt-tp.rcvWup > uint32(tp.advmss) ||
 		copied > 0 && !tp.pingpong && len(tp.sk.ReceiveQueue) == 0) {
 		e.Note = "a delayed ACK is owed and the reader drained the queue: send it now"
+		timeToAck = true
+	}
+	// Reading may have opened the window: if the window we could offer
+	// now is at least twice what the peer was last told is left, say so
+	// (a window update), so a sender stalled by a small or zero window
+	// need not wait for its probe.
+	if copied > 0 && !timeToAck && tp.sk.Shutdown&socket.RcvShutdown == 0 {
+		if now := tp.receiveWindow(); 2*now <= uint32(tp.sk.RcvBuf/2) {
+			if w := tp.selectWindowNow(); w != 0 && w >= 2*now {
+				e.Note = fmt.Sprintf("the reader freed space: window %d → %d, a window update", now, w)
+				timeToAck = true
+			}
+		}
+	}
+	if timeToAck {
 		n.tcpSendAck(k, tp)
 	}
 	k.RetVoid(fnTCPCleanupRbuf)
@@ -638,11 +729,7 @@ func (n *Net) tcpClose(k *kernel.Kernel, tp *tcpSock) {
 		e.Note = "a listener: drop the connections waiting on its accept queue"
 		tp.setState(k, tcpClose)
 		n.tcpUnhash(tp)
-		for _, c := range tp.acceptQueue {
-			n.tcpSendActiveReset(k, c)
-			n.tcpDone(k, c)
-		}
-		tp.acceptQueue = nil
+		n.inetCskListenStop(k, tp)
 	case tcpClose:
 	case tcpSynSent:
 		n.tcpDone(k, tp)
@@ -669,9 +756,10 @@ func (n *Net) tcpClose(k *kernel.Kernel, tp *tcpSock) {
 }
 
 var (
-	fnTCPSetsockopt = kernel.NewFn("do_tcp_setsockopt", tcpC, "tcp")
-	fnInetShutdown  = kernel.NewFn("inet_shutdown", afInetC, "socket")
-	fnTCPShutdown   = kernel.NewFn("tcp_shutdown", tcpC, "tcp")
+	fnTCPSetsockopt      = kernel.NewFn("do_tcp_setsockopt", tcpC, "tcp")
+	fnTCPSetsockoptOuter = kernel.NewFn("tcp_setsockopt", tcpC, "tcp")
+	fnInetShutdown       = kernel.NewFn("inet_shutdown", afInetC, "socket")
+	fnTCPShutdown        = kernel.NewFn("tcp_shutdown", tcpC, "tcp")
 )
 
 // TCP socket options (include/uapi/linux/tcp.h).
@@ -680,38 +768,66 @@ const (
 	tcpNodelay = 1
 )
 
-// Setsockopt is do_tcp_setsockopt() for TCP_NODELAY: turn Nagle off and
-// send what it was holding back (tcp_push_pending_frames).
+// Setsockopt is sock_common_setsockopt() → tcp_setsockopt(): SOL_TCP
+// options go to do_tcp_setsockopt, the others to the address family's
+// (icsk_af_ops->setsockopt, ip_setsockopt).
 func (o streamOps) Setsockopt(k *kernel.Kernel, sock *socket.Socket, level, opt, val int) int {
+	k.Call(fnSockCommonSetsockopt)
+	k.Call(fnTCPSetsockoptOuter)
+	var r int
+	if level != solTCP {
+		r = ipSetsockopt(k, sock.Sk, level, opt, val)
+	} else {
+		r = o.n.doTCPSetsockopt(k, tcpOf(sock), opt, val)
+	}
+	kernel.Ret(k, fnTCPSetsockoptOuter, kernel.Err(r))
+	return int(kernel.Ret(k, fnSockCommonSetsockopt, kernel.Err(r)))
+}
+
+// doTCPSetsockopt is do_tcp_setsockopt() for TCP_NODELAY: turn Nagle off
+// and send what it was holding back (tcp_push_pending_frames).
+func (n *Net) doTCPSetsockopt(k *kernel.Kernel, tp *tcpSock, opt, val int) int {
 	e := k.Call(fnTCPSetsockopt)
-	tp := tcpOf(sock)
-	if level != solTCP || opt != tcpNodelay {
+	tp.lockSock(k) // sockopt_lock_sock
+	if opt != tcpNodelay {
+		tp.releaseSock(k)
 		return int(kernel.Ret(k, fnTCPSetsockopt, kernel.Err(-kernel.ENOPROTOOPT)))
 	}
 	tp.nagleOff = val != 0
 	e.Note = fmt.Sprintf("TCP_NODELAY %v: Nagle's algorithm %s", tp.nagleOff, map[bool]string{true: "off", false: "on"}[tp.nagleOff])
 	if tp.nagleOff {
-		o.n.tcpPushPendingFrames(k, tp)
+		n.tcpPushPendingFrames(k, tp)
 	}
+	tp.releaseSock(k)
 	return int(kernel.Ret(k, fnTCPSetsockopt, kernel.Err(0)))
 }
 
 // Shutdown is inet_shutdown(): under the socket lock, how+1 becomes the
 // sk_shutdown bits (RCV_SHUTDOWN for SHUT_RD, SEND_SHUTDOWN for SHUT_WR),
 // and tcp_shutdown sends a FIN if sending was shut down. A socket in
-// TCP_CLOSE gets -ENOTCONN, its bits set all the same; a listener or a
-// connecting socket would be disconnected (tcp_disconnect), which the
-// model does not do: it answers -ENOTCONN there too.
+// TCP_CLOSE gets -ENOTCONN, its bits set all the same. A connect in
+// progress, and a listener shut down for reading, are aborted by
+// sk_prot->disconnect (tcp_disconnect): back to TCP_CLOSE, unconnected.
 func (o streamOps) Shutdown(k *kernel.Kernel, sock *socket.Socket, how int) int {
 	e := k.Call(fnInetShutdown)
 	tp := tcpOf(sock)
 	bits := how + 1
+	if bits&^(socket.RcvShutdown|socket.SendShutdown) != 0 || bits == 0 {
+		return int(kernel.Ret(k, fnInetShutdown, kernel.Err(-kernel.EINVAL)))
+	}
 	tp.lockSock(k)
 	rc := 0
 	switch tp.state {
-	case tcpListen, tcpSynSent:
-		e.Note = "a listener or a connect in progress: tcp_disconnect is not modelled"
-		rc = -kernel.ENOTCONN
+	case tcpListen:
+		if bits&socket.RcvShutdown == 0 {
+			e.Note = "SHUT_WR on a listener: nothing to do"
+			break
+		}
+		e.Note = "a listener shut down for reading: tcp_disconnect stops it"
+		rc = o.n.tcpDisconnect(k, tp)
+	case tcpSynSent:
+		e.Note = "a connect in progress: tcp_disconnect aborts it"
+		rc = o.n.tcpDisconnect(k, tp)
 	case tcpClose:
 		rc = -kernel.ENOTCONN
 		fallthrough
@@ -722,6 +838,85 @@ func (o streamOps) Shutdown(k *kernel.Kernel, sock *socket.Socket, how int) int 
 	tp.stateChange(k)
 	tp.releaseSock(k)
 	return int(kernel.Ret(k, fnInetShutdown, kernel.Err(rc)))
+}
+
+var (
+	fnTCPDisconnect     = kernel.NewFn("tcp_disconnect", tcpC, "tcp")
+	fnInetCskListenStop = kernel.NewFn("inet_csk_listen_stop", "net/ipv4/inet_connection_sock.c", "tcp")
+)
+
+// tcpDisconnect is tcp_disconnect(), the ABORT of RFC 793: TCP_CLOSE; a
+// listener's waiting connections are reset (inet_csk_listen_stop), a
+// synchronized connection gets a RST, a SYN_SENT one just reports
+// ECONNRESET; timers stop, every queue is purged, and the socket is
+// reset to a fresh one that may connect again, with write_seq moved past
+// anything the old peer could still accept.
+func (n *Net) tcpDisconnect(k *kernel.Kernel, tp *tcpSock) int {
+	e := k.Call(fnTCPDisconnect)
+	old := tp.state
+	if old != tcpClose {
+		tp.setState(k, tcpClose)
+	}
+	switch old {
+	case tcpListen:
+		n.inetCskListenStop(k, tp)
+	case tcpEstablished, tcpCloseWait, tcpFinWait1, tcpFinWait2, tcpSynRecv: // tcp_need_reset
+		n.tcpSendActiveReset(k, tp)
+		tp.sk.Err = -kernel.ECONNRESET
+	case tcpSynSent:
+		tp.sk.Err = -kernel.ECONNRESET
+	}
+	n.tcpUnhash(tp)
+	if !tp.bindLocked && old != tcpListen {
+		n.tcpBound = slices.DeleteFunc(n.tcpBound, func(x *tcpSock) bool { return x == tp })
+		tp.sk.Num = 0 // inet_put_port: an autobound port goes back
+	}
+	tp.clearXmitTimer(k) // tcp_clear_xmit_timers
+	k.DelTimer(&tp.delackTm)
+	purgeQueue(k, tp.sk, &tp.sk.ReceiveQueue, receiveQueue, skb.NotSpecified)
+	tp.copiedSeq = tp.rcvNxt
+	n.tcpWriteQueuePurge(k, tp)
+	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName, skb.NotSpecified)
+	tp.sk.Dport = 0
+	tp.sk.Shutdown = 0
+	tp.srtt, tp.mdev = 0, tcpTimeoutInitNs/1000
+	tp.writeSeq += tp.maxWindow + 2
+	if tp.writeSeq == 0 {
+		tp.writeSeq = 1
+	}
+	tp.backoff, tp.retransmits, tp.rto = 0, 0, tcpTimeoutInitNs
+	tp.ssthresh, tp.cwnd, tp.cwndCnt = 0x7fffffff, tcpInitCwnd, 0
+	tp.isCwndLimited, tp.maxPacketsOut, tp.noSpace = false, 0, false
+	tp.cc.reset()
+	tp.ca = caOpen
+	tp.sackedOut, tp.lostOut, tp.retransOut = 0, 0, 0
+	tp.rackMstamp, tp.rackRTT, tp.rackEndSeq = 0, 0, 0
+	tp.ackPending, tp.quickAck, tp.quick, tp.ato, tp.pingpong = false, false, 0, 0, false
+	tp.sacks = nil
+	e.Note = fmt.Sprintf("%s aborted: unconnected again, write_seq %d", old, tp.writeSeq)
+	return int(kernel.Ret(k, fnTCPDisconnect, kernel.Err(0)))
+}
+
+// inetCskListenStop is inet_csk_listen_stop(): the connections on the
+// accept queue that nobody accepted are forgotten (inet_child_forget:
+// their own disconnect resets them), and the request socks still
+// waiting for their final ACK go with the listener.
+func (n *Net) inetCskListenStop(k *kernel.Kernel, l *tcpSock) {
+	e := k.Call(fnInetCskListenStop)
+	e.Note = fmt.Sprintf("%d connection(s) on the accept queue, %d request sock(s)", len(l.acceptQueue), len(n.tcpReqs[l]))
+	for len(l.acceptQueue) > 0 {
+		c := l.acceptQueue[0]
+		l.acceptQueue = l.acceptQueue[1:]
+		q := k.Event(trace.Dequeue, nil)
+		q.Queue, q.QLen, q.Note = l.sk.QueueName(acceptQueueQ), len(l.acceptQueue), c.name()+" is forgotten"
+		n.tcpDisconnect(k, c)
+		n.tcpDone(k, c)
+	}
+	for _, r := range n.tcpReqs[l] {
+		k.DelTimer(&r.timer)
+	}
+	delete(n.tcpReqs, l)
+	k.RetVoid(fnInetCskListenStop)
 }
 
 // tcpShutdown is tcp_shutdown(): with SEND_SHUTDOWN, an established
@@ -747,28 +942,81 @@ func (n *Net) tcpShutdown(k *kernel.Kernel, tp *tcpSock, bits int) {
 }
 
 // tcpRcvSpaceAdjust is tcp_rcv_space_adjust(), receive buffer
-// autotuning: once per RTT, if the reader took more than last time, grow
-// sk_rcvbuf so the window can cover twice that (up to tcp_rmem[2]).
+// autotuning: once per receiver RTT (rcv_rtt_est, which the receiver
+// measures itself: tcp_rcv_rtt_measure, tcp_rcv_rtt_measure_ts), if the
+// reader took more than in the last one, grow sk_rcvbuf so the window
+// covers twice that plus the sender's growth (up to tcp_rmem[2]).
 func (n *Net) tcpRcvSpaceAdjust(k *kernel.Kernel, tp *tcpSock) {
 	e := k.Call(fnTCPRcvSpaceAdjust)
 	defer k.RetVoid(fnTCPRcvSpaceAdjust)
-	rtt := tp.srtt >> 3 * 1000 // ns
-	if tp.rcvqTime == 0 {
-		tp.rcvqTime, tp.rcvqSeq, tp.rcvqSpace = k.Now(), tp.copiedSeq, tcpInitCwnd*tp.advmss
+	elapsed := (k.Now() - tp.rcvqTime) / 1000 // us
+	if tp.rcvRTT == 0 || elapsed < tp.rcvRTT>>3 {
 		return
 	}
-	if rtt == 0 || k.Now()-tp.rcvqTime < rtt {
-		return
-	}
-	copied := int(tp.copiedSeq - tp.rcvqSeq)
+	copied := int(tp.copiedSeq-tp.rcvqSeq) - int(tp.rcvNxt-tp.copiedSeq)
 	if copied > tp.rcvqSpace {
 		rcvwin := 2*copied + 16*tp.advmss
-		rcvbuf := min(2*rcvwin, tcpRmemMax)
+		rcvwin += 2 * (rcvwin * (copied - tp.rcvqSpace) / max(tp.rcvqSpace, 1))
+		rcvbuf := min(2*rcvwin, tcpRmemMax) // tcp_space_from_win: half the buffer is window
 		if rcvbuf > tp.sk.RcvBuf && !tp.sk.RcvBufLocked {
-			e.Note = fmt.Sprintf("%d bytes read in one RTT: sk_rcvbuf %d → %d", copied, tp.sk.RcvBuf, rcvbuf)
+			e.Note = fmt.Sprintf("%d bytes read in one receiver RTT (%d us): sk_rcvbuf %d → %d", copied, tp.rcvRTT>>3, tp.sk.RcvBuf, rcvbuf)
 			tp.sk.RcvBuf = rcvbuf
 		}
 		tp.rcvqSpace = copied
 	}
 	tp.rcvqSeq, tp.rcvqTime = tp.copiedSeq, k.Now()
+}
+
+// initBufferSpace is the receive half of tcp_init_buffer_space(): the
+// autotuning measurement starts now, with one initial window as the
+// space to beat.
+func (tp *tcpSock) initBufferSpace(k *kernel.Kernel) {
+	tp.rcvqTime, tp.rcvqSeq = k.Now(), tp.copiedSeq
+	tp.rcvqSpace = min(int(tp.rcvWnd), tcpInitCwnd*tp.advmss)
+}
+
+// rcvRTTUpdate is tcp_rcv_rtt_update(): a new receiver RTT sample (us).
+// A smaller one is taken as it is; a larger one is smoothed in (1/8),
+// except a window-based one (winDep), which only ever lowers the
+// estimate.
+func (tp *tcpSock) rcvRTTUpdate(sample int64, winDep bool) {
+	m := sample << 3
+	if tp.rcvRTT == 0 || m < tp.rcvRTT {
+		tp.rcvRTT = m
+		return
+	}
+	if !winDep {
+		tp.rcvRTT = tp.rcvRTT - tp.rcvRTT>>3 + sample
+	}
+}
+
+// rcvRTTMeasure is tcp_rcv_rtt_measure(), without timestamps: the time
+// it takes to receive a window's worth of data after rcv_nxt is about
+// one RTT.
+func (tp *tcpSock) rcvRTTMeasure(k *kernel.Kernel) {
+	if tp.rcvRTTTime != 0 {
+		if int32(tp.rcvNxt-tp.rcvRTTSeq) < 0 {
+			return
+		}
+		tp.rcvRTTUpdate(max((k.Now()-tp.rcvRTTTime)/1000, 1), true)
+	}
+	tp.rcvRTTSeq = tp.rcvNxt + tp.rcvWnd
+	tp.rcvRTTTime = k.Now()
+}
+
+// rcvRTTMeasureTs is tcp_rcv_rtt_measure_ts(): a full-sized segment
+// echoing a timestamp we have not seen echoed before is a receiver RTT
+// sample: now minus the echoed TSval, in milliseconds (0 ms is no
+// sample: tcp_rtt_tsopt_us with min_delta 0).
+func (tp *tcpSock) rcvRTTMeasureTs(k *kernel.Kernel, in *tcpRcvInfo) {
+	if !in.opts.TS || in.opts.TSEcr == tp.rcvRTTLastTsecr {
+		return
+	}
+	tp.rcvRTTLastTsecr = in.opts.TSEcr
+	if int(in.end-in.seq) >= tp.mss {
+		delta := int64(int32(tsNow(k) + tp.tsOffset - in.opts.TSEcr))
+		if delta > 0 && delta < 1<<31/1000 {
+			tp.rcvRTTUpdate(delta*1000, false)
+		}
+	}
 }

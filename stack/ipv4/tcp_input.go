@@ -95,6 +95,7 @@ func (n *Net) tcpRcvStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		tp.maxWindow = tp.sndWnd
 		tp.setState(k, tcpEstablished)
 		n.tcpSndbufExpand(k, tp) // tcp_init_buffer_space
+		tp.initBufferSpace(k)
 		tp.stateChange(k)
 	case tcpFinWait1:
 		if tp.sndUna == tp.writeSeq {
@@ -121,7 +122,10 @@ func (n *Net) tcpRcvStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	case tcpEstablished, tcpFinWait1, tcpFinWait2, tcpCloseWait, tcpSynRecv:
 		if in.dlen > 0 || in.fl&header.TCPFin != 0 {
 			n.tcpDataQueue(k, tp, s, in)
-			n.tcpAckSndCheck(k, tp)
+			if tp.state != tcpClose {
+				n.tcpDataSndCheck(k, tp)
+				n.tcpAckSndCheck(k, tp)
+			}
 			done()
 			return
 		}
@@ -169,7 +173,7 @@ func (n *Net) tcpRcvSynsentStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SK
 		tp.rcvWscale = 0
 	}
 	if o.TS {
-		tp.tsRecent = o.TSVal
+		tp.storeTSRecent(k, o.TSVal)
 	}
 	if o.MSS != 0 {
 		tp.mss = min(tp.advmss, int(o.MSS))
@@ -194,6 +198,7 @@ func (n *Net) tcpFinishConnect(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPFinishConnect)
 	tp.setState(k, tcpEstablished)
 	n.tcpSndbufExpand(k, tp) // tcp_init_buffer_space
+	tp.initBufferSpace(k)
 	tp.stateChange(k)
 	k.RetVoid(fnTCPFinishConnect)
 }
@@ -203,14 +208,36 @@ func (n *Net) tcpFinishConnect(k *kernel.Kernel, tp *tcpSock) {
 // not expected here.
 func (n *Net) tcpValidateIncoming(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvInfo) bool {
 	e := k.Call(fnTCPValidateIncoming, s)
-	if in.opts.TS {
-		tp.tsRecent = in.opts.TSVal
+	if tp.tstampOK && in.opts.TS && n.tcpPawsDiscard(k, tp, in) && in.fl&header.TCPRst == 0 {
+		e.Note = fmt.Sprintf("TSval %d is older than ts_recent %d: PAWS", in.opts.TSVal, tp.tsRecent)
+		if tp.oowRateLimited(k, in) {
+			e.Note += ": the dupack is rate-limited"
+		} else {
+			n.tcpSendDupack(k, tp, in)
+		}
+		core.KfreeSkbReason(k, s, dropTCPPaws)
+		return kernel.Ret(k, fnTCPValidateIncoming, false)
 	}
-	wnd := max(tp.rcvWnd, 1)
-	if int32(in.end-tp.rcvWup) < 0 && in.dlen > 0 || int32(in.seq-(tp.rcvNxt+wnd)) >= 0 {
-		e.Note = fmt.Sprintf("seq %d-%d is outside the window [%d, %d): dupack", in.seq, in.end, tp.rcvNxt, tp.rcvNxt+wnd)
-		n.tcpSendAck(k, tp)
-		core.KfreeSkbReason(k, s, dropTCPInvSeq)
+	in.updateTS = true // FLAG_UPDATE_TS_RECENT: tcp_ack stores ts_recent once the segment passed
+	// tcp_sequence: not wholly before the window, not beyond it.
+	reason := skb.Reason("")
+	wnd := tp.receiveWindow()
+	if int32(in.end-tp.rcvWup) < 0 {
+		reason = dropTCPOldSeq
+	} else if int32(in.seq-(tp.rcvNxt+wnd)) > 0 {
+		reason = dropTCPInvSeq
+	}
+	if reason != "" {
+		e.Note = fmt.Sprintf("seq %d-%d is outside the window [%d, %d]", in.seq, in.end, tp.rcvNxt, tp.rcvNxt+wnd)
+		if in.fl&header.TCPRst == 0 {
+			if tp.oowRateLimited(k, in) {
+				e.Note += ": the dupack is rate-limited"
+			} else {
+				e.Note += ": dupack"
+				n.tcpSendDupack(k, tp, in)
+			}
+		}
+		core.KfreeSkbReason(k, s, reason)
 		return kernel.Ret(k, fnTCPValidateIncoming, false)
 	}
 	if in.fl&header.TCPRst != 0 {
@@ -219,7 +246,32 @@ func (n *Net) tcpValidateIncoming(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in 
 		core.KfreeSkbReason(k, s, dropTCPReset)
 		return kernel.Ret(k, fnTCPValidateIncoming, false)
 	}
+	// Step 4: a SYN on a synchronized connection (RFC 5961 4.2), such as
+	// a SYN-ACK sent again because our ACK was lost or ignored, gets a
+	// challenge ACK and is dropped.
+	if in.fl&header.TCPSyn != 0 {
+		e.Note = "a SYN on a synchronized connection: challenge ACK"
+		n.tcpSendChallengeAck(k, tp)
+		core.KfreeSkbReason(k, s, dropTCPInvalidSyn)
+		return kernel.Ret(k, fnTCPValidateIncoming, false)
+	}
 	return kernel.Ret(k, fnTCPValidateIncoming, true)
+}
+
+var fnTCPSendChallengeAck = kernel.NewFn("tcp_send_challenge_ack", tcpInputC, "tcp")
+
+// tcpSendChallengeAck is tcp_send_challenge_ack() (RFC 5961): an ACK of
+// where we are, at most one per tcp_invalid_ratelimit per socket (the
+// global tcp_challenge_ack_limit is off by default in 6.12).
+func (n *Net) tcpSendChallengeAck(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPSendChallengeAck)
+	if tp.lastOOW != 0 && k.Now()-tp.lastOOW < tcpInvalidRatelimit {
+		e.Note = "rate-limited"
+	} else {
+		tp.lastOOW = k.Now()
+		n.tcpSendAck(k, tp)
+	}
+	k.RetVoid(fnTCPSendChallengeAck)
 }
 
 // tcpReset is tcp_reset(): the peer reset the connection; report err to
@@ -240,9 +292,12 @@ func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	fast := in.seq == tp.rcvNxt && len(tp.ofoQueue) == 0 && len(in.opts.SACK) == 0 && tp.ca == caOpen &&
 		in.fl&(header.TCPSyn|header.TCPFin|header.TCPRst|header.TCPUrg) == 0 &&
 		in.fl&header.TCPAck != 0 && int32(in.ack-tp.sndUna) >= 0 && int32(in.ack-tp.sndNxt) <= 0
+	// Timestamp header prediction: an older TSval than ts_recent takes the
+	// slow path, where PAWS looks at it.
+	fast = fast && !(tp.tstampOK && in.opts.TS && int32(in.opts.TSVal-tp.tsRecent) < 0)
 	if fast {
-		if in.opts.TS {
-			tp.tsRecent = in.opts.TSVal
+		if in.opts.TS && tp.rcvNxt == tp.rcvWup {
+			tp.storeTSRecent(k, in.opts.TSVal) // tcp_store_ts_recent
 		}
 		if in.dlen == 0 {
 			e.Note = "header prediction hit: a pure ACK"
@@ -253,6 +308,7 @@ func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 			return
 		}
 		e.Note = "header prediction hit: in-order data (fast path)"
+		tp.rcvRTTMeasureTs(k, in)
 		_ = s.Pull(in.th.DataOff())
 		n.tcpQueueRcv(k, tp, s, in)
 		n.tcpEventDataRecv(k, tp)
@@ -276,6 +332,7 @@ func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		return
 	}
 	n.tcpAck(k, tp, in)
+	tp.rcvRTTMeasureTs(k, in)
 	if in.dlen > 0 || in.fl&header.TCPFin != 0 {
 		n.tcpDataQueue(k, tp, s, in)
 	} else {
@@ -302,32 +359,57 @@ func (n *Net) tcpAck(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
 		k.RetS(fnTCPAck, "0")
 		return true
 	}
+	if in.updateTS && in.opts.TS && int32(in.seq-tp.rcvWup) <= 0 && tp.pawsCheck(k, in.opts.TSVal, 0) {
+		tp.storeTSRecent(k, in.opts.TSVal) // tcp_replace_ts_recent
+	}
 	if tp.state != tcpSynSent && in.fl&header.TCPSyn == 0 {
 		tp.sndWnd = uint32(in.th.Window()) << tp.sndWscale
 		tp.maxWindow = max(tp.maxWindow, tp.sndWnd)
 	}
 	acked := in.ack - tp.sndUna
 	prior := tp.sndUna
+	priorPackets := tp.packetsOut()
 	tp.sndUna = in.ack
 	ackedSegs := 0
+	if priorPackets == 0 {
+		// no_queue: nothing was in flight, so this answers a window
+		// probe (or is a window update).
+		n.tcpAckProbe(k, tp)
+		if tp.tlpHighSeq != 0 {
+			n.tcpProcessTLPAck(k, tp, in.ack, acked > 0, false)
+		}
+		e.Note = fmt.Sprintf("nothing in flight; snd_wnd %d", tp.sndWnd)
+		r := k.RetS(fnTCPAck, "1")
+		r.Vals = tp.vals()
+		return true
+	}
+	newlySacked := 0
+	if len(in.opts.SACK) > 0 && tp.sackOK {
+		newlySacked = n.tcpSacktag(k, tp, in.opts.SACK)
+	}
 	if acked > 0 {
 		ackedSegs = n.tcpCleanRtxQueue(k, tp)
 		tp.retransmits, tp.backoff = 0, 0
-		if len(tp.rtxQueue) == 0 {
-			k.DelTimer(&tp.retransmitTimer)
-		} else {
-			n.resetXmitTimer(k, tp)
-		}
 	}
-	if len(in.opts.SACK) > 0 && tp.sackOK {
-		n.tcpSacktag(k, tp, in.opts.SACK)
+	if tp.tlpHighSeq != 0 {
+		n.tcpProcessTLPAck(k, tp, in.ack, acked > 0, newlySacked > 0)
 	}
-	if tp.sackedOut > 0 || tp.lostOut > 0 || tp.ca != caOpen {
-		n.tcpRackMarkLost(k, tp)
-		n.tcpFastretransAlert(k, tp)
+	rexmit, newlyLost, reoArmed := false, 0, false
+	if tp.sackedOut > 0 || tp.lostOut > 0 || tp.ca != caOpen { // tcp_ack_is_dubious
+		newlyLost, reoArmed = n.tcpRackMarkLost(k, tp)
+		rexmit = n.tcpFastretransAlert(k, tp)
 	}
-	if ackedSegs > 0 && tp.ca != caRecovery && (tp.state == tcpEstablished || tp.state == tcpCloseWait) {
+	if acked > 0 && !reoArmed { // FLAG_SET_XMIT_TIMER, unless RACK armed the timer
+		n.tcpSetXmitTimer(k, tp)
+	}
+	// tcp_cong_control: PRR while cwnd is being reduced, else growth.
+	if tp.inCwndReduction() {
+		n.tcpCwndReduction(k, tp, ackedSegs+newlySacked, newlyLost, acked > 0)
+	} else if ackedSegs > 0 && (tp.state == tcpEstablished || tp.state == tcpCloseWait) {
 		n.tcpCongAvoid(k, tp, uint32(ackedSegs))
+	}
+	if rexmit { // tcp_xmit_recovery
+		n.tcpXmitRetransmitQueue(k, tp)
 	}
 	e.Note = fmt.Sprintf("snd_una %d → %d (%d bytes acknowledged), snd_wnd %d", prior, tp.sndUna, acked, tp.sndWnd)
 	r := k.RetS(fnTCPAck, "1")
@@ -427,43 +509,114 @@ func (n *Net) tcpCongAvoid(k *kernel.Kernel, tp *tcpSock, acked uint32) {
 	defer k.RetVoid(fnTCPCongAvoid)
 	// tcp_is_cwnd_limited: grow only a window that is in use (in slow
 	// start, up to twice what was in flight).
-	limited := tp.isCwndLimited || tp.cwnd < tp.ssthresh && tp.cwnd < 2*tp.maxPacketsOut
-	if !limited {
-		e.Note = fmt.Sprintf("not cwnd-limited (%d in flight at most, cwnd %d): cwnd stays", tp.maxPacketsOut, tp.cwnd)
+	tp.sndCwndStamp = k.Now()
+	if !tp.cwndLimited() {
+		e.Note = fmt.Sprintf("not cwnd-limited (at most %d packets out in this window, cwnd %d): cwnd stays", tp.maxPacketsOut, tp.cwnd)
 		return
 	}
 	old := tp.cwnd
 	how := tp.cc.congAvoid(k, tp, acked)
 	e.Note = fmt.Sprintf("%s: cwnd %d → %d", how, old, tp.cwnd)
-	n.tcpSndbufExpand(k, tp)
+}
+
+// cwndLimited is tcp_is_cwnd_limited(): cwnd was what held the sender
+// back in this window, or, in slow start, the window is less than twice
+// what was out at most.
+func (tp *tcpSock) cwndLimited() bool {
+	return tp.isCwndLimited || tp.cwnd < tp.ssthresh && tp.cwnd < 2*tp.maxPacketsOut
 }
 
 var fnTCPSndbufExpand = kernel.NewFn("tcp_sndbuf_expand", tcpInputC, "tcp")
 
 // tcpSndbufExpand is tcp_sndbuf_expand(): the send buffer follows the
-// window: room for twice cwnd full-sized segments, up to tcp_wmem[2].
+// window: room for twice max(cwnd, 10, reordering + 1) segments of the
+// truesize a full-sized skb would have, up to tcp_wmem[2]. Not once
+// SO_SNDBUF fixed the size (tcp_init_buffer_space and
+// tcp_should_expand_sndbuf check SOCK_SNDBUF_LOCK).
 func (n *Net) tcpSndbufExpand(k *kernel.Kernel, tp *tcpSock) {
-	perMSS := skb.TrueSize(skb.KmallocSize(max(tp.mss, tp.advmss) + maxTCPHeader + skb.SharedInfoSize))
-	want := min(2*int(max(tp.cwnd, tcpInitCwnd))*perMSS, tcpWmemMax)
-	if tp.sk.SndBuf >= want || tp.sk.SndBufLocked {
+	if tp.sk.SndBufLocked {
 		return
 	}
-	k.Call(fnTCPSndbufExpand).Note = fmt.Sprintf("sk_sndbuf %d → %d (2 × cwnd %d × %d bytes)", tp.sk.SndBuf, want, max(tp.cwnd, tcpInitCwnd), perMSS)
-	tp.sk.SndBuf = want
-	if tp.sk.WqWrite.Len() > 0 {
-		k.WakeUp(&tp.sk.WqWrite)
+	e := k.Call(fnTCPSndbufExpand)
+	perMSS := skb.TrueSize(skb.KmallocSize(max(tp.mss, tp.advmss) + maxTCPHeader + skb.SharedInfoSize))
+	segs := max(tp.cwnd, tcpInitCwnd, tcpReordering+1)
+	want := min(2*int(segs)*perMSS, tcpWmemMax)
+	if tp.sk.SndBuf < want {
+		e.Note = fmt.Sprintf("sk_sndbuf %d → %d (2 × %d segments × %d bytes)", tp.sk.SndBuf, want, segs, perMSS)
+		tp.sk.SndBuf = want
+	} else {
+		e.Note = fmt.Sprintf("sk_sndbuf %d already holds 2 × %d segments", tp.sk.SndBuf, segs)
 	}
 	k.RetVoid(fnTCPSndbufExpand)
 }
 
+// tcpReordering is net.ipv4.tcp_reordering, the initial tp->reordering.
+const tcpReordering = 3
+
+var (
+	fnTCPCheckSpace      = kernel.NewFn("tcp_check_space", tcpInputC, "tcp")
+	fnTCPNewSpace        = kernel.NewFn("tcp_new_space", tcpInputC, "tcp")
+	fnSkStreamWriteSpace = kernel.NewFn("sk_stream_write_space", "net/core/stream.c", "socket")
+)
+
+// tcpCheckSpace is tcp_check_space(), after ACKs freed memory or data
+// left: if a writer ran out of send buffer (SOCK_NOSPACE), tcp_new_space.
+// Without SOCK_NOSPACE it does nothing, and the model does not trace it.
+func (n *Net) tcpCheckSpace(k *kernel.Kernel, tp *tcpSock) {
+	if !tp.noSpace {
+		return
+	}
+	k.Call(fnTCPCheckSpace)
+	n.tcpNewSpace(k, tp)
+	k.RetVoid(fnTCPCheckSpace)
+}
+
+// tcpNewSpace is tcp_new_space(): grow the send buffer if
+// tcp_should_expand_sndbuf says the window is not full (SO_SNDBUF not
+// set, packets in flight below cwnd), then sk->sk_write_space
+// (sk_stream_write_space).
+func (n *Net) tcpNewSpace(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPNewSpace)
+	switch {
+	case tp.sk.SndBufLocked:
+		e.Note = "tcp_should_expand_sndbuf: no, SO_SNDBUF fixed the size"
+	case tp.packetsInFlight() >= tp.cwnd:
+		e.Note = fmt.Sprintf("tcp_should_expand_sndbuf: no, cwnd %d is full", tp.cwnd)
+	default:
+		e.Note = "tcp_should_expand_sndbuf: yes, cwnd has room"
+		n.tcpSndbufExpand(k, tp)
+		tp.sndCwndStamp = k.Now()
+	}
+	n.skStreamWriteSpace(k, tp)
+	k.RetVoid(fnTCPNewSpace)
+}
+
+// skStreamWriteSpace is sk_stream_write_space(): once free send buffer is
+// at least half of what is queued (__sk_stream_is_writeable), clear
+// SOCK_NOSPACE and wake the writer sleeping in sk_stream_wait_memory.
+func (n *Net) skStreamWriteSpace(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnSkStreamWriteSpace)
+	queued := tp.sk.WmemAlloc
+	if tp.sk.SndBuf-queued >= queued/2 && queued < tp.sk.SndBuf {
+		tp.noSpace = false
+		e.Note = fmt.Sprintf("sk_wmem_queued %d of sk_sndbuf %d: writeable, %d writer(s) woken", queued, tp.sk.SndBuf, tp.sk.WqWrite.Len())
+		k.WakeUp(&tp.sk.WqWrite)
+	} else {
+		e.Note = fmt.Sprintf("sk_wmem_queued %d of sk_sndbuf %d: not writeable yet", queued, tp.sk.SndBuf)
+	}
+	k.RetVoid(fnSkStreamWriteSpace)
+}
+
 // tcpDataSndCheck is tcp_data_snd_check(): an ACK may have opened the
-// window: send what waits.
+// window: send what waits (tcp_push_pending_frames), then see whether a
+// writer waits for the memory the ACK freed (tcp_check_space).
 func (n *Net) tcpDataSndCheck(k *kernel.Kernel, tp *tcpSock) {
-	if len(tp.writeQueue) == 0 {
+	if len(tp.writeQueue) == 0 && !tp.noSpace {
 		return
 	}
 	k.Call(fnTCPDataSndCheck)
 	n.tcpPushPendingFrames(k, tp)
+	n.tcpCheckSpace(k, tp)
 	k.RetVoid(fnTCPDataSndCheck)
 }
 
@@ -546,6 +699,7 @@ func (n *Net) tcpEventDataRecv(k *kernel.Kernel, tp *tcpSock) {
 		e.Note = "a long gap: back to quick-ack mode"
 	}
 	tp.lrcvtime = now
+	tp.rcvRTTMeasure(k)
 	k.RetVoid(fnTCPEventDataRecv)
 }
 
@@ -612,3 +766,198 @@ func (n *Net) tcpFin(k *kernel.Kernel, tp *tcpSock) {
 	tp.stateChange(k)
 	k.RetVoid(fnTCPFin)
 }
+
+var fnTCPSendDupack = kernel.NewFn("tcp_send_dupack", tcpInputC, "tcp")
+
+// tcpSendDupack is tcp_send_dupack(): answer a segment outside the
+// window with an ACK of where we are (rcv_nxt and the window). Data
+// received before means our ACK was lost: quick-ack mode.
+func (n *Net) tcpSendDupack(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) {
+	e := k.Call(fnTCPSendDupack)
+	if in.end != in.seq && int32(in.seq-tp.rcvNxt) < 0 {
+		e.Note = "data we already have: our ACK was lost, quick-ack mode"
+		tp.quick = tcpMaxQuickacks // tcp_enter_quickack_mode
+	}
+	n.tcpSendAck(k, tp)
+	k.RetVoid(fnTCPSendDupack)
+}
+
+// oowRateLimited is tcp_oow_rate_limited(): answers to out-of-window
+// segments without data (a window probe, a stray ACK) go out at most
+// once per tcp_invalid_ratelimit (500 ms).
+func (tp *tcpSock) oowRateLimited(k *kernel.Kernel, in *tcpRcvInfo) bool {
+	if in.seq != in.end && in.fl&header.TCPSyn == 0 {
+		return false
+	}
+	if tp.lastOOW != 0 && k.Now()-tp.lastOOW < tcpInvalidRatelimit {
+		return true
+	}
+	tp.lastOOW = k.Now()
+	return false
+}
+
+var fnTCPAckProbe = kernel.NewFn("tcp_ack_probe", tcpInputC, "tcp")
+
+// tcpAckProbe is tcp_ack_probe(): an ACK with nothing in flight while
+// data waits. If the window now takes the first waiting skb, stop
+// probing (tcp_data_snd_check will send it); otherwise probe again after
+// the backed-off interval.
+func (n *Net) tcpAckProbe(k *kernel.Kernel, tp *tcpSock) {
+	if len(tp.writeQueue) == 0 {
+		return
+	}
+	e := k.Call(fnTCPAckProbe)
+	if int32(tp.writeQueue[0].TCPSkbCB().EndSeq()-(tp.sndUna+tp.sndWnd)) <= 0 {
+		e.Note = fmt.Sprintf("the window (%d) is open again: stop probing", tp.sndWnd)
+		tp.backoff = 0
+		if tp.icskPending == icskTimeProbe0 {
+			tp.clearXmitTimer(k)
+		}
+	} else {
+		e.Note = fmt.Sprintf("the window (%d) is still too small", tp.sndWnd)
+		n.resetTimer(k, tp, icskTimeProbe0, tp.probe0When())
+	}
+	k.RetVoid(fnTCPAckProbe)
+}
+
+var (
+	fnTCPProcessTLPAck  = kernel.NewFn("tcp_process_tlp_ack", tcpInputC, "tcp")
+	fnTCPInitCwndReduct = kernel.NewFn("tcp_init_cwnd_reduction", tcpInputC, "tcp")
+	fnTCPCwndReduction  = kernel.NewFn("tcp_cwnd_reduction", tcpInputC, "tcp")
+)
+
+// tcpProcessTLPAck is tcp_process_tlp_ack(): the first ACK at or beyond
+// tlp_high_seq after a tail loss probe. A probe of new data, or a
+// duplicate ACK (the original and the probe both arrived), means no
+// loss; an ACK beyond tlp_high_seq after a retransmitted probe means the
+// probe repaired a loss: cwnd is reduced once (CWR), as for any loss.
+func (n *Net) tcpProcessTLPAck(k *kernel.Kernel, tp *tcpSock, ack uint32, unaAdvanced, dataSacked bool) {
+	if int32(ack-tp.tlpHighSeq) < 0 {
+		return
+	}
+	e := k.Call(fnTCPProcessTLPAck)
+	switch {
+	case !tp.tlpRetrans:
+		e.Note = "the probe was new data and it is acknowledged"
+		tp.tlpHighSeq = 0
+	case int32(ack-tp.tlpHighSeq) > 0:
+		e.Note = "the retransmitted probe repaired a loss: reduce cwnd (TCP_CA_CWR)"
+		n.tcpInitCwndReduction(k, tp)
+		tp.ca = caCWR
+		n.tcpEndCwndReduction(k, tp)
+		tp.ca = caOpen // tcp_try_keep_open
+	case !unaAdvanced && !dataSacked:
+		e.Note = "a duplicate ACK: the original and the probe both arrived, no loss"
+		tp.tlpHighSeq = 0
+	}
+	k.RetVoid(fnTCPProcessTLPAck)
+}
+
+// inCwndReduction is tcp_in_cwnd_reduction(): TCP_CA_CWR or Recovery.
+func (tp *tcpSock) inCwndReduction() bool { return tp.ca == caCWR || tp.ca == caRecovery }
+
+// tcpInitCwndReduction is tcp_init_cwnd_reduction(): a loss (or ECN)
+// starts a reduction of cwnd to the congestion control's ssthresh,
+// spread over the next round trip by PRR; high_seq marks its end.
+func (n *Net) tcpInitCwndReduction(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPInitCwndReduct)
+	tp.highSeq = tp.sndNxt
+	tp.tlpHighSeq = 0
+	tp.cwndCnt = 0
+	tp.priorCwnd = tp.cwnd
+	tp.prrDelivered, tp.prrOut = 0, 0
+	tp.ssthresh = tp.cc.ssthresh(tp)
+	e.Note = fmt.Sprintf("%s: ssthresh %d; cwnd %d comes down to it over one round trip (PRR)", tp.cc.name(), tp.ssthresh, tp.cwnd)
+	k.RetVoid(fnTCPInitCwndReduct)
+}
+
+// tcpCwndReduction is tcp_cwnd_reduction(), Proportional Rate Reduction
+// (RFC 6937): for every segment delivered, send about ssthresh/prior_cwnd
+// of one while more than ssthresh is in flight; below it, grow back
+// towards ssthresh no faster than slow start. cwnd is set to what is in
+// flight plus what may be sent now; the first call always allows the
+// fast retransmit.
+func (n *Net) tcpCwndReduction(k *kernel.Kernel, tp *tcpSock, newlyAckedSacked, newlyLost int, unaAdvanced bool) {
+	if newlyAckedSacked <= 0 || tp.priorCwnd == 0 {
+		return
+	}
+	e := k.Call(fnTCPCwndReduction)
+	inFlight := int(tp.packetsInFlight())
+	delta := int(tp.ssthresh) - inFlight
+	tp.prrDelivered += newlyAckedSacked
+	var sndcnt int
+	if delta < 0 {
+		sndcnt = (int(tp.ssthresh)*tp.prrDelivered+int(tp.priorCwnd)-1)/int(tp.priorCwnd) - tp.prrOut
+	} else {
+		sndcnt = max(tp.prrDelivered-tp.prrOut, newlyAckedSacked)
+		if unaAdvanced && newlyLost == 0 {
+			sndcnt++
+		}
+		sndcnt = min(delta, sndcnt)
+	}
+	if tp.prrOut == 0 {
+		sndcnt = max(sndcnt, 1)
+	}
+	sndcnt = max(sndcnt, 0)
+	old := tp.cwnd
+	tp.cwnd = uint32(inFlight + sndcnt)
+	e.Note = fmt.Sprintf("%d delivered (prr_delivered %d, prr_out %d), %d in flight, ssthresh %d: cwnd %d → %d",
+		newlyAckedSacked, tp.prrDelivered, tp.prrOut, inFlight, tp.ssthresh, old, tp.cwnd)
+	k.RetVoid(fnTCPCwndReduction)
+}
+
+// tcpEndCwndReduction is tcp_end_cwnd_reduction(): the reduction is
+// over (high_seq acknowledged, or a TLP-detected loss): cwnd = ssthresh.
+func (n *Net) tcpEndCwndReduction(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPEndCwndReduct)
+	if tp.ssthresh < 0x7fffffff && tp.inCwndReduction() {
+		tp.cwnd = tp.ssthresh
+		tp.sndCwndStamp = k.Now()
+	}
+	e.Note = fmt.Sprintf("cwnd = ssthresh %d", tp.ssthresh)
+	k.RetVoid(fnTCPEndCwndReduct)
+}
+
+var fnTCPPawsDiscard = kernel.NewFn("tcp_paws_discard", tcpInputC, "tcp")
+
+// tcpPawsWindow is TCP_PAWS_WINDOW: the tolerance of the PAWS test, in
+// TSval ticks.
+const tcpPawsWindow = 1
+
+// tcpPawsDiscard is tcp_paws_discard(), Protection Against Wrapped
+// Sequences (RFC 7323): a segment whose TSval is older than ts_recent,
+// the newest timestamp seen at the left edge of the window, is an old
+// duplicate and must not be accepted, even if its sequence numbers fit.
+// A pure duplicate ACK that is merely reordered (tcp_disordered_ack) is
+// let through.
+func (n *Net) tcpPawsDiscard(k *kernel.Kernel, tp *tcpSock, in *tcpRcvInfo) bool {
+	if tp.pawsCheck(k, in.opts.TSVal, tcpPawsWindow) {
+		return false
+	}
+	e := k.Call(fnTCPPawsDiscard)
+	// tcp_disordered_ack: a pure ACK at rcv_nxt acknowledging snd_una,
+	// not updating the window, within an RTO's worth of ticks.
+	disordered := in.fl&header.TCPAck != 0 && in.seq == in.end && in.seq == tp.rcvNxt && in.ack == tp.sndUna &&
+		uint32(in.th.Window())<<tp.sndWscale == tp.sndWnd && int64(int32(tp.tsRecent-in.opts.TSVal)) <= tp.rto/1_000_000*1200/1000
+	if disordered {
+		e.Note = "a reordered duplicate ACK: let through"
+	} else {
+		e.Note = fmt.Sprintf("TSval %d < ts_recent %d: an old duplicate", in.opts.TSVal, tp.tsRecent)
+	}
+	return kernel.Ret(k, fnTCPPawsDiscard, !disordered)
+}
+
+// pawsCheck is tcp_paws_check(): TSval is not older than ts_recent by
+// more than win, or ts_recent is 24 days stale (TCP_PAWS_WRAP) or unset.
+func (tp *tcpSock) pawsCheck(k *kernel.Kernel, tsval uint32, win int32) bool {
+	return int32(tp.tsRecent-tsval) <= win || k.Now()-tp.tsRecentStamp >= tcpPawsWrapNs || tp.tsRecent == 0
+}
+
+// storeTSRecent is tcp_store_ts_recent().
+func (tp *tcpSock) storeTSRecent(k *kernel.Kernel, tsval uint32) {
+	tp.tsRecent, tp.tsRecentStamp = tsval, k.Now()
+}
+
+// tcpPawsWrapNs is TCP_PAWS_WRAP (INT_MAX seconds): after that long a
+// ts_recent is too old to compare with.
+const tcpPawsWrapNs = int64(1<<31-1) * 1_000_000_000

@@ -14,18 +14,21 @@ import (
 )
 
 const (
-	tcpIPv4C       = "net/ipv4/tcp_ipv4.c"
-	inetHashC      = "net/ipv4/inet_hashtables.c"
-	tcpMinisocksC  = "net/ipv4/tcp_minisocks.c"
-	inetConnSockC  = "net/ipv4/inet_connection_sock.c"
-	acceptQueueQ   = "icsk_accept_queue"
-	dropNoSocketT  = skb.Reason("SKB_DROP_REASON_NO_SOCKET")
-	dropTCPCsum    = skb.Reason("SKB_DROP_REASON_TCP_CSUM")
-	dropTCPFlags   = skb.Reason("SKB_DROP_REASON_TCP_FLAGS")
-	dropListenOvf  = skb.Reason("SKB_DROP_REASON_TCP_LISTEN_OVERFLOW")
-	dropTCPOldData = skb.Reason("SKB_DROP_REASON_TCP_OLD_DATA")
-	dropTCPInvSeq  = skb.Reason("SKB_DROP_REASON_TCP_INVALID_SEQUENCE")
-	dropTCPReset   = skb.Reason("SKB_DROP_REASON_TCP_RESET")
+	tcpIPv4C          = "net/ipv4/tcp_ipv4.c"
+	inetHashC         = "net/ipv4/inet_hashtables.c"
+	tcpMinisocksC     = "net/ipv4/tcp_minisocks.c"
+	inetConnSockC     = "net/ipv4/inet_connection_sock.c"
+	acceptQueueQ      = "icsk_accept_queue"
+	reqQueueQ         = "request socks (SYN_RECV)"
+	dropNoSocketT     = skb.Reason("SKB_DROP_REASON_NO_SOCKET")
+	dropTCPCsum       = skb.Reason("SKB_DROP_REASON_TCP_CSUM")
+	dropTCPFlags      = skb.Reason("SKB_DROP_REASON_TCP_FLAGS")
+	dropTCPOldData    = skb.Reason("SKB_DROP_REASON_TCP_OLD_DATA")
+	dropTCPInvSeq     = skb.Reason("SKB_DROP_REASON_TCP_INVALID_SEQUENCE")
+	dropTCPOldSeq     = skb.Reason("SKB_DROP_REASON_TCP_OLD_SEQUENCE")
+	dropTCPPaws       = skb.Reason("SKB_DROP_REASON_TCP_RFC7323_PAWS")
+	dropTCPInvalidSyn = skb.Reason("SKB_DROP_REASON_TCP_INVALID_SYN")
+	dropTCPReset      = skb.Reason("SKB_DROP_REASON_TCP_RESET")
 )
 
 var (
@@ -139,10 +142,17 @@ func (n *Net) tcpDone(k *kernel.Kernel, tp *tcpSock) {
 	}
 	n.tcpUnhash(tp)
 	n.tcpBound = slices.DeleteFunc(n.tcpBound, func(x *tcpSock) bool { return x == tp })
-	k.DelTimer(&tp.retransmitTimer)
+	tp.clearXmitTimer(k)
 	k.DelTimer(&tp.delackTm)
-	k.DelTimer(&tp.rackTimer)
 	purgeQueue(k, tp.sk, &tp.ofoQueue, ofoQueueName, skb.NotSpecified)
+	n.tcpWriteQueuePurge(k, tp)
+	tp.stateChange(k)
+	k.RetVoid(fnTCPDone)
+}
+
+// tcpWriteQueuePurge is tcp_write_queue_purge(): free everything sent or
+// not, uncharged from the socket.
+func (n *Net) tcpWriteQueuePurge(k *kernel.Kernel, tp *tcpSock) {
 	for len(tp.rtxQueue) > 0 {
 		s := tp.rtxQueue[0]
 		tp.rtxQueue = tp.rtxQueue[1:]
@@ -155,27 +165,24 @@ func (n *Net) tcpDone(k *kernel.Kernel, tp *tcpSock) {
 		k.Dequeue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
 		tp.freeWmem(k, s)
 	}
-	tp.stateChange(k)
-	k.RetVoid(fnTCPDone)
 }
 
 // freeWmem frees a queued skb and uncharges it (sk_wmem_free_skb).
 func (tp *tcpSock) freeWmem(k *kernel.Kernel, s *skb.SKB) {
 	tp.sk.WmemAlloc -= s.Truesize
 	core.ConsumeSkb(k, s)
-	if tp.sk.WqWrite.Len() > 0 && tp.sk.WmemAlloc < tp.sk.SndBuf/2 {
-		k.WakeUp(&tp.sk.WqWrite)
-	}
 }
 
 // stateChange is sk->sk_state_change (sock_def_wakeup): wake whoever
-// waits on the socket.
+// waits on the socket. The writers sleeping in sk_stream_wait_memory wait
+// on the same sk_wq in the kernel.
 func (tp *tcpSock) stateChange(k *kernel.Kernel) {
-	if tp.sk.Wq.Len() == 0 {
+	if tp.sk.Wq.Len() == 0 && tp.sk.WqWrite.Len() == 0 {
 		return
 	}
 	k.Call(fnSockDefWakeup).Note = tp.name() + " is now " + tp.state.String()
 	k.WakeUp(&tp.sk.Wq)
+	k.WakeUp(&tp.sk.WqWrite)
 	k.RetVoid(fnSockDefWakeup)
 }
 
@@ -189,6 +196,9 @@ type tcpRcvInfo struct {
 	ack  uint32
 	fl   uint8
 	dlen int
+	// updateTS is FLAG_UPDATE_TS_RECENT: the slow path validated the
+	// segment, so tcp_ack may store its timestamp.
+	updateTS bool
 }
 
 // tcpV4Rcv is tcp_v4_rcv(): check the header and checksum, fill
@@ -294,6 +304,21 @@ func (n *Net) tcpLookupListener(laddr netip.Addr, lport uint16) *tcpSock {
 // tcp_rcv_state_process.
 func (n *Net) tcpV4DoRcv(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	k.Call(fnTCPV4DoRcv, s)
+	if tp.state == tcpListen {
+		switch child, valid := n.tcpV4CookieCheck(k, tp, s); {
+		case child != nil:
+			k.Call(fnTCPChildProcess, s)
+			n.tcpRcvStateProcess(k, child, s)
+			k.RetS(fnTCPChildProcess, "0")
+			tp.stateChange(k)
+			k.RetS(fnTCPV4DoRcv, "0")
+			return
+		case valid:
+			core.KfreeSkbReason(k, s, skb.NotSpecified)
+			k.RetS(fnTCPV4DoRcv, "0")
+			return
+		}
+	}
 	if tp.state == tcpEstablished {
 		n.tcpRcvEstablished(k, tp, s)
 	} else {
@@ -349,17 +374,23 @@ func (n *Net) tcpSendControl(k *kernel.Kernel, saddr netip.Addr, sport uint16, d
 }
 
 // tcpV4ConnRequest is tcp_v4_conn_request() → tcp_conn_request(): a SYN
-// on a listener. Unless the accept queue is full, make a request sock
-// (TCP_NEW_SYN_RECV), hash it, and answer with a SYN-ACK.
+// on a listener. Unless the queue of request socks or the accept queue
+// is over the listen backlog, make a request sock (TCP_NEW_SYN_RECV),
+// hash it, and answer with a SYN-ACK. With the request queue full
+// (a SYN flood?), the SYN-ACK carries a syncookie instead
+// (tcp_syncookies = 1) and no request sock is kept. A SYN the accept
+// queue has no room for is dropped (tcp_listendrop) and consumed: 6.12
+// has no drop reason for it.
 func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 	k.Call(fnTCPV4ConnRequest, s)
 	e := k.Call(fnTCPConnRequest, s)
 	ip := header.IPv4(s.At(s.NetworkHeader, header.IPv4MinLen))
 	th := header.TCP(s.Data())
 	o := th.Options()
-	if len(l.acceptQueue) >= l.maxBacklog {
-		e.Note = fmt.Sprintf("accept queue full (%d of backlog %d): the SYN is dropped (LISTEN_OVERFLOW)", len(l.acceptQueue), l.maxBacklog)
-		core.KfreeSkbReason(k, s, dropListenOvf)
+	wantCookie := len(n.tcpReqs[l]) > l.maxBacklog && n.tcpSynFloodAction(k, l) // inet_csk_reqsk_queue_is_full
+	if len(l.acceptQueue) > l.maxBacklog {                                      // sk_acceptq_is_full
+		e.Note = fmt.Sprintf("accept queue full (%d, backlog %d): LISTENOVERFLOWS, the SYN is dropped", len(l.acceptQueue), l.maxBacklog)
+		core.ConsumeSkb(k, s) // tcp_rcv_state_process consumes every SYN
 		k.RetS(fnTCPConnRequest, "0")
 		k.RetS(fnTCPV4ConnRequest, "0")
 		return
@@ -381,15 +412,26 @@ func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 		rmss -= 12 // TCPOLEN_TSTAMP_ALIGNED
 	}
 	var ws int
-	r.rcvWnd, ws = selectInitialWindow(k, tcpRmemDefault/2, rmss)
+	r.rcvWnd, ws = selectInitialWindow(k, l.sk.RcvBuf/2, rmss) // tcp_openreq_init_rwin: the listener's buffer
 	if o.WScale >= 0 {
 		r.wscale = ws
 	}
+	if wantCookie {
+		n.cookieV4InitSequence(k, l, r)
+		e.Note = fmt.Sprintf("SYN from %s:%d: no request sock, the ISN %d is a syncookie", r.raddr, r.rport, r.isn)
+		n.tcpV4SendSynack(k, r)
+		core.ConsumeSkb(k, s)
+		k.RetS(fnTCPConnRequest, "0")
+		k.RetS(fnTCPV4ConnRequest, "0")
+		return
+	}
 	e.Note = fmt.Sprintf("SYN from %s:%d: request sock, ISN %d, mss %d%s", r.raddr, r.rport, r.isn, r.mss, optNote(o))
-	k.Call(fnReqskQueueHashAdd).Note = "the request sock joins the established hash as TCP_NEW_SYN_RECV; SYN-ACK timer armed"
+	k.Call(fnReqskQueueHashAdd).Note = "the request sock joins the established hash as TCP_NEW_SYN_RECV; SYN-ACK timer armed for 1 s (TCP_TIMEOUT_INIT)"
 	n.tcpReqs[l] = append(n.tcpReqs[l], r)
 	q := k.Event(trace.Enqueue, nil)
-	q.Queue, q.QLen = l.sk.QueueName("request socks (SYN_RECV)"), len(n.tcpReqs[l])
+	q.Queue, q.QLen = l.sk.QueueName(reqQueueQ), len(n.tcpReqs[l])
+	r.timer = kernel.Timer{Name: "reqsk_timer_handler", Fn: func() { n.reqskTimerHandler(n.K, r) }}
+	k.ModTimer(&r.timer, k.Now()+tcpTimeoutInitNs)
 	k.RetVoid(fnReqskQueueHashAdd)
 	n.tcpV4SendSynack(k, r)
 	core.ConsumeSkb(k, s)
@@ -401,11 +443,16 @@ func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 // ip_build_and_send_pkt().
 func (n *Net) tcpV4SendSynack(k *kernel.Kernel, r *requestSock) {
 	k.Call(fnTCPV4SendSynack)
-	r.sentAt = k.Now()
+	if r.retrans == 0 {
+		r.sentAt = k.Now() // snt_synack
+	}
 	k.Call(fnTCPMakeSynack)
 	opts := header.TCPOptions{MSS: uint16(r.mss), SACKPerm: r.sackOK, TS: r.tstampOK, WScale: r.wscale}
 	if r.tstampOK {
 		opts.TSVal, opts.TSEcr = tsNow(k)+r.tsOffset, r.tsRecent
+		if r.cookie {
+			opts.TSVal = cookieInitTimestamp(k, r) // the options the cookie cannot hold
+		}
 	}
 	k.RetS(fnTCPMakeSynack, "skb")
 	e := k.Call(fnIPBuildAndSendPkt)
@@ -426,20 +473,49 @@ func (n *Net) tcpRcvForRequest(k *kernel.Kernel, r *requestSock, s *skb.SKB, in 
 	e := k.Call(fnTCPCheckReq, s)
 	if in.fl&header.TCPRst != 0 {
 		e.Note = "RST: the request is dropped"
-		n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
+		n.reqskQueueDrop(k, r)
 		core.KfreeSkbReason(k, s, dropTCPReset)
+		k.RetS(fnTCPCheckReq, "NULL")
+		return
+	}
+	if in.seq == r.rcvIsn && in.fl&(header.TCPRst|header.TCPSyn|header.TCPAck) == header.TCPSyn {
+		// tcp_oow_rate_limited: at most one answer per tcp_invalid_ratelimit.
+		if r.lastOOW != 0 && k.Now()-r.lastOOW < tcpInvalidRatelimit {
+			e.Note = "the SYN again, within tcp_invalid_ratelimit of the last answer: ignored"
+		} else {
+			r.lastOOW = k.Now()
+			e.Note = "the SYN again (our SYN-ACK was lost?): send the SYN-ACK again"
+			if n.inetRtxSynAck(k, r) == 0 {
+				k.ModTimer(&r.timer, k.Now()+r.timeout()) // mod_timer_pending
+			}
+		}
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
 		k.RetS(fnTCPCheckReq, "NULL")
 		return
 	}
 	if in.fl&header.TCPAck == 0 || in.ack != r.isn+1 {
 		e.Note = fmt.Sprintf("not the ACK of our SYN-ACK (ack %d, want %d): reset", in.ack, r.isn+1)
-		n.tcpV4SendReset(k, s, in)
+		n.tcpV4SendReset(k, s, in) // embryonic_reset
+		n.reqskQueueDrop(k, r)
 		core.KfreeSkbReason(k, s, dropTCPFlags)
 		k.RetS(fnTCPCheckReq, "NULL")
 		return
 	}
 	e.Note = "the final ACK of the handshake"
 	child := n.tcpV4SynRecvSock(k, r)
+	if child == nil {
+		// listen_overflow: without tcp_abort_on_overflow the ACK is
+		// ignored (req->acked); the SYN-ACK timer sends the SYN-ACK again
+		// and the peer's next ACK may find room.
+		e.Note = "the accept queue is full: the ACK is ignored, the request stays"
+		core.KfreeSkbReason(k, s, skb.NotSpecified)
+		k.RetS(fnTCPCheckReq, "NULL")
+		return
+	}
+	if r.retrans == 0 { // tcp_synack_rtt_meas: Karn, no sample from a retransmitted SYN-ACK
+		n.tcpRttEstimator(k, child, k.Now()-r.sentAt)
+	}
+	n.inetCskCompleteHashdance(k, l, r, child)
 	k.RetS(fnTCPCheckReq, child.name())
 	k.Call(fnTCPChildProcess, s)
 	n.tcpRcvStateProcess(k, child, s)
@@ -449,12 +525,17 @@ func (n *Net) tcpRcvForRequest(k *kernel.Kernel, r *requestSock, s *skb.SKB, in 
 }
 
 // tcpV4SynRecvSock is tcp_v4_syn_recv_sock() → tcp_create_openreq_child:
-// a full socket in SYN_RECV for the connection, which
-// inet_csk_complete_hashdance puts in the established hash, in place of
-// the request, and on the listener's accept queue.
+// a full socket in SYN_RECV for the connection, which takes the
+// request's place in the established hash (inet_ehash_nolisten); nil
+// when the accept queue is over the backlog.
 func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	l := r.listener
-	k.Call(fnTCPV4SynRecvSock)
+	e := k.Call(fnTCPV4SynRecvSock)
+	if len(l.acceptQueue) > l.maxBacklog { // sk_acceptq_is_full
+		e.Note = fmt.Sprintf("accept queue full (%d, backlog %d): LISTENOVERFLOWS", len(l.acceptQueue), l.maxBacklog)
+		k.RetS(fnTCPV4SynRecvSock, "NULL")
+		return nil
+	}
 	k.Call(fnTCPCreateOpenreq)
 	sk := &socket.Sock{Family: socket.AFInet, Type: socket.SockStream, Protocol: header.ProtoTCP, TTL: -1,
 		Saddr: r.laddr, Daddr: r.raddr, Num: r.lport, Dport: r.rport}
@@ -462,16 +543,21 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	sk.Name = fmt.Sprintf("%s.child%d", l.name(), n.nsk)
 	sk.Wq.Name, sk.WqWrite.Name = sk.Name+" sk_wq", sk.Name+" sk_wq (writers)"
 	c := n.newTCPSock(sk)
+	// sk_clone_lock: the listener's buffer sizes (and SO_SNDBUF/SO_RCVBUF
+	// locks) and priority carry over.
+	sk.SndBuf, sk.RcvBuf, sk.SndBufLocked, sk.RcvBufLocked = l.sk.SndBuf, l.sk.RcvBuf, l.sk.SndBufLocked, l.sk.RcvBufLocked
+	sk.Priority = l.sk.Priority
+	c.nagleOff = l.nagleOff
 	c.parent = l
 	c.state = tcpSynRecv
-	c.writeSeq, c.sndUna, c.sndNxt = r.isn+1, r.isn+1, r.isn+1
+	c.writeSeq, c.sndUna, c.sndNxt, c.pushedSeq = r.isn+1, r.isn+1, r.isn+1, r.isn+1
 	c.rcvNxt, c.copiedSeq, c.rcvWup = r.rcvIsn+1, r.rcvIsn+1, r.rcvIsn+1
 	c.sackOK, c.tstampOK = r.sackOK, r.tstampOK
 	c.wsOK = r.wscale >= 0 && r.sndWscale >= 0
 	if c.wsOK {
 		c.rcvWscale, c.sndWscale = r.wscale, r.sndWscale
 	}
-	c.tsRecent, c.tsOffset = r.tsRecent, r.tsOffset
+	c.tsRecent, c.tsOffset, c.tsRecentStamp = r.tsRecent, r.tsOffset, k.Now()
 	c.rcvWnd = r.rcvWnd
 	c.advmss = r.mss
 	c.mss = r.mss
@@ -481,21 +567,35 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 	c.sk.IPID = uint16(n.K.Sim.Rand().Uint32())
 	k.Event(trace.State, nil).Note = fmt.Sprintf("%s created in TCP_SYN_RECV for %s:%d", sk.Name, r.raddr, r.rport)
 	k.RetS(fnTCPCreateOpenreq, sk.Name)
-	k.Call(fnCompleteHashdance).Note = "the child replaces the request sock in the established hash"
-	n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
-	q := k.Event(trace.Dequeue, nil)
-	q.Queue, q.QLen = l.sk.QueueName("request socks (SYN_RECV)"), len(n.tcpReqs[l])
-	n.tcpEstablished = append(n.tcpEstablished, c)
+	n.tcpEstablished = append(n.tcpEstablished, c) // inet_ehash_nolisten
 	n.tcpBound = append(n.tcpBound, c)
+	k.RetS(fnTCPV4SynRecvSock, sk.Name)
+	return c
+}
+
+// inetCskCompleteHashdance is inet_csk_complete_hashdance(), which
+// tcp_check_req calls once syn_recv_sock made the child: the request
+// leaves the listener's queue of request socks, its SYN-ACK timer
+// stopped (inet_csk_reqsk_queue_drop), and the child joins the accept
+// queue (inet_csk_reqsk_queue_add).
+func (n *Net) inetCskCompleteHashdance(k *kernel.Kernel, l *tcpSock, r *requestSock, c *tcpSock) {
+	k.Call(fnCompleteHashdance).Note = "the request sock is done: the child goes on the accept queue"
+	n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
+	k.DelTimer(&r.timer)
+	q := k.Event(trace.Dequeue, nil)
+	q.Queue, q.QLen = l.sk.QueueName(reqQueueQ), len(n.tcpReqs[l])
+	n.inetCskReqskQueueAdd(k, l, c)
+	k.RetS(fnCompleteHashdance, c.name())
+}
+
+// inetCskReqskQueueAdd is inet_csk_reqsk_queue_add(): the child joins
+// the listener's accept queue.
+func (n *Net) inetCskReqskQueueAdd(k *kernel.Kernel, l, c *tcpSock) {
 	k.Call(fnReqskQueueAdd)
 	l.acceptQueue = append(l.acceptQueue, c)
 	a := k.Event(trace.Enqueue, nil)
-	a.Queue, a.QLen, a.Note = l.sk.QueueName(acceptQueueQ), len(l.acceptQueue), sk.Name+" waits for accept()"
+	a.Queue, a.QLen, a.Note = l.sk.QueueName(acceptQueueQ), len(l.acceptQueue), c.name()+" waits for accept()"
 	k.RetVoid(fnReqskQueueAdd)
-	k.RetS(fnCompleteHashdance, sk.Name)
-	k.RetS(fnTCPV4SynRecvSock, sk.Name)
-	n.tcpRttEstimator(k, c, k.Now()-r.sentAt) // tcp_synack_rtt_meas
-	return c
 }
 
 // tcpTimeWait is tcp_time_wait(): the socket is replaced by a small
@@ -504,7 +604,7 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 func (n *Net) tcpTimeWait(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPTimeWait).Note = "TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN)"
 	tp.setState(k, tcpTimeWait)
-	k.DelTimer(&tp.retransmitTimer)
+	tp.clearXmitTimer(k)
 	k.DelTimer(&tp.delackTm)
 	tp.twTimer = kernel.Timer{Name: "tw_timer_handler", Fn: func() {
 		k.Call(fnInetTwskKill).Note = tp.name() + "'s time-wait sock is gone"
@@ -528,4 +628,81 @@ func (n *Net) tcpTimewaitStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB,
 	}
 	core.ConsumeSkb(k, s)
 	k.RetS(fnTCPTwStateProcess, "TCP_TW_SUCCESS")
+}
+
+var (
+	fnReqskTimerHandler = kernel.NewFn("reqsk_timer_handler", inetConnSockC, "tcp")
+	fnInetRtxSynAck     = kernel.NewFn("inet_rtx_syn_ack", inetConnSockC, "tcp")
+	fnTCPRtxSynack      = kernel.NewFn("tcp_rtx_synack", tcpOutputC, "tcp")
+	fnReqskQueueDrop    = kernel.NewFn("__inet_csk_reqsk_queue_drop", inetConnSockC, "tcp")
+)
+
+// timeout is reqsk_timeout(req, TCP_RTO_MAX): the SYN-ACK timer's
+// interval, TCP_TIMEOUT_INIT doubled for each time it fired.
+func (r *requestSock) timeout() int64 {
+	return min(int64(tcpTimeoutInitNs)<<min(r.numTimeout, 20), tcpRTOMaxNs)
+}
+
+// reqskTimerHandler is reqsk_timer_handler(): no final ACK came within
+// the timeout. Resend the SYN-ACK (inet_rtx_syn_ack) and wait twice as
+// long, up to tcp_synack_retries (5) times, fewer for old requests when
+// the queue is more than half full of them; then drop the request.
+func (n *Net) reqskTimerHandler(k *kernel.Kernel, r *requestSock) {
+	e := k.Call(fnReqskTimerHandler)
+	defer k.RetVoid(fnReqskTimerHandler)
+	l := r.listener
+	if l.state != tcpListen {
+		e.Note = "the listener is gone"
+		n.reqskQueueDrop(k, r)
+		return
+	}
+	maxRetries := tcpSynackRetries
+	reqs := n.tcpReqs[l]
+	if qlen := len(reqs); qlen<<1 > max(8, l.maxBacklog) {
+		young := 0
+		for _, x := range reqs {
+			if x.numTimeout == 0 {
+				young++
+			}
+		}
+		for young <<= 1; maxRetries > 2 && qlen >= young; young <<= 1 {
+			maxRetries--
+		}
+	}
+	if r.numTimeout >= maxRetries { // syn_ack_recalc: expire
+		e.Note = fmt.Sprintf("%d SYN-ACKs unanswered (tcp_synack_retries %d): the request is dropped", r.numTimeout+1, maxRetries)
+		n.reqskQueueDrop(k, r)
+		return
+	}
+	if n.inetRtxSynAck(k, r) != 0 {
+		n.reqskQueueDrop(k, r)
+		return
+	}
+	r.numTimeout++
+	k.ModTimer(&r.timer, k.Now()+r.timeout())
+	e.Note = fmt.Sprintf("no final ACK: SYN-ACK sent again (%d of %d), next try in %d s", r.numTimeout, maxRetries, r.timeout()/1_000_000_000)
+}
+
+// inetRtxSynAck is inet_rtx_syn_ack() → rsk_ops->rtx_syn_ack
+// (tcp_rtx_synack) → tcp_v4_send_synack: the SYN-ACK again, counted in
+// num_retrans.
+func (n *Net) inetRtxSynAck(k *kernel.Kernel, r *requestSock) int {
+	k.Call(fnInetRtxSynAck)
+	k.Call(fnTCPRtxSynack)
+	n.tcpV4SendSynack(k, r)
+	k.RetS(fnTCPRtxSynack, "0")
+	r.retrans++
+	return int(kernel.Ret(k, fnInetRtxSynAck, kernel.Err(0)))
+}
+
+// reqskQueueDrop is __inet_csk_reqsk_queue_drop(): the request leaves
+// the established hash and the listener's queue, its timer stopped.
+func (n *Net) reqskQueueDrop(k *kernel.Kernel, r *requestSock) {
+	k.Call(fnReqskQueueDrop)
+	l := r.listener
+	n.tcpReqs[l] = slices.DeleteFunc(n.tcpReqs[l], func(x *requestSock) bool { return x == r })
+	k.DelTimer(&r.timer)
+	q := k.Event(trace.Dequeue, nil)
+	q.Queue, q.QLen, q.Note = l.sk.QueueName(reqQueueQ), len(n.tcpReqs[l]), "request dropped"
+	k.RetS(fnReqskQueueDrop, "true")
 }

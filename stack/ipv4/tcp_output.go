@@ -74,7 +74,7 @@ func (n *Net) tcpConnect(k *kernel.Kernel, tp *tcpSock, mtu int) int {
 	tp.advmss = mtu - header.IPv4MinLen - header.TCPMinLen
 	tp.mss = tp.advmss
 	tp.rcvWnd, tp.rcvWscale = selectInitialWindow(k, tp.sk.RcvBuf/2, tp.advmss)
-	tp.sndUna, tp.sndNxt = tp.writeSeq, tp.writeSeq
+	tp.sndUna, tp.sndNxt, tp.pushedSeq = tp.writeSeq, tp.writeSeq, tp.writeSeq
 	tp.rcvNxt, tp.copiedSeq = 0, 0
 	k.RetVoid(fnTCPConnectInit)
 	s := n.tcpStreamAllocSkb(k, tp, 0)
@@ -92,9 +92,24 @@ func (n *Net) tcpConnect(k *kernel.Kernel, tp *tcpSock, mtu int) int {
 
 // resetXmitTimer is inet_csk_reset_xmit_timer(ICSK_TIME_RETRANS, rto).
 func (n *Net) resetXmitTimer(k *kernel.Kernel, tp *tcpSock) {
-	k.Call(fnInetCskResetXmitTmr).Note = fmt.Sprintf("retransmit timer in %.0f ms (rto)", float64(tp.rto)/1e6)
-	k.ModTimer(&tp.retransmitTimer, k.Now()+tp.rto)
+	n.resetTimer(k, tp, icskTimeRetrans, tp.rto)
+}
+
+// resetTimer is inet_csk_reset_xmit_timer(): arm the retransmit timer
+// for what (RTO, zero-window probe, loss probe) in when ns.
+func (n *Net) resetTimer(k *kernel.Kernel, tp *tcpSock, what icskTimer, when int64) {
+	name := map[icskTimer]string{icskTimeRetrans: "ICSK_TIME_RETRANS", icskTimeProbe0: "ICSK_TIME_PROBE0",
+		icskTimeLossProbe: "ICSK_TIME_LOSS_PROBE", icskTimeReoTimeout: "ICSK_TIME_REO_TIMEOUT"}[what]
+	k.Call(fnInetCskResetXmitTmr).Note = fmt.Sprintf("%s in %.0f ms", name, float64(when)/1e6)
+	tp.icskPending = what
+	k.ModTimer(&tp.retransmitTimer, k.Now()+when)
 	k.RetVoid(fnInetCskResetXmitTmr)
+}
+
+// clearXmitTimer is inet_csk_clear_xmit_timer(): nothing is pending.
+func (tp *tcpSock) clearXmitTimer(k *kernel.Kernel) {
+	tp.icskPending = 0
+	k.DelTimer(&tp.retransmitTimer)
 }
 
 // tcpTransmitSkb is tcp_transmit_skb() → __tcp_transmit_skb(): clone the
@@ -114,6 +129,10 @@ func (n *Net) tcpTransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, clo
 	tp.wstamp = k.Now()
 	if cloneIt {
 		s = core.SkbClone(k, s)
+		// skb_set_owner_w with tcp_wfree: the clone counts in
+		// sk_wmem_alloc until the driver frees it (TSQ).
+		tp.wmemAlloc += s.Truesize
+		s.Destructor = func(s *skb.SKB) { n.tcpWfree(k, tp, s) }
 	}
 	cb := s.TCPSkbCB()
 	flags := cb.Flags()
@@ -180,16 +199,64 @@ func optNote(o header.TCPOptions) string {
 }
 
 // selectWindow is tcp_select_window(): the receive window to advertise,
-// scaled; a SYN's window is never scaled.
+// scaled; a SYN's window is never scaled. The offered window never
+// shrinks: its right edge (rcv_wup + rcv_wnd) only moves right, so with
+// a reader that does not read the window closes as data arrives, down to
+// zero.
 func (tp *tcpSock) selectWindow(flags uint8) uint16 {
-	free := uint32(max(tp.sk.RcvBuf/2-tp.sk.RmemAlloc, 0))
-	wnd := max(tp.rcvWnd, free)
 	if flags&header.TCPSyn != 0 {
 		return uint16(min(tp.rcvWnd, 65535))
 	}
+	cur := tp.receiveWindow()
+	wnd := tp.selectWindowNow()
+	if wnd < cur { // never shrink the offered window
+		wnd = alignUp(cur, 1<<tp.rcvWscale)
+	}
 	tp.rcvWnd = wnd
 	tp.rcvWup = tp.rcvNxt
-	return uint16(min(wnd>>tp.rcvWscale, 65535))
+	return uint16(min(wnd, 65535<<tp.rcvWscale) >> tp.rcvWscale)
+}
+
+// receiveWindow is tcp_receive_window(): what is left of the window we
+// last offered.
+func (tp *tcpSock) receiveWindow() uint32 {
+	return uint32(max(int32(tp.rcvWup+tp.rcvWnd-tp.rcvNxt), 0))
+}
+
+func alignUp(x, a uint32) uint32 { return (x + a - 1) / a * a }
+
+// selectWindowNow is __tcp_select_window(): the window the free receive
+// buffer allows (half of it: tcp_win_from_space's default scaling
+// ratio). Once less than half the buffer is free, a window smaller than
+// one segment or 1/16 of the buffer is offered as zero (receiver-side
+// silly window avoidance), and quick-ack mode ends. rcv_ssthresh, which
+// makes Linux open the window gradually, is not modelled.
+func (tp *tcpSock) selectWindowNow() uint32 {
+	mss := tp.mss
+	free := max((tp.sk.RcvBuf-tp.sk.RmemAlloc)/2, 0) // tcp_space
+	full := tp.sk.RcvBuf / 2                         // tcp_full_space
+	if mss > full {
+		if mss = full; mss <= 0 {
+			return 0
+		}
+	}
+	if free < full>>1 {
+		tp.quick = 0
+		free = free >> tp.rcvWscale << tp.rcvWscale
+		if free < full>>4 || free < mss {
+			return 0
+		}
+	}
+	if tp.rcvWscale > 0 {
+		return alignUp(uint32(free), 1<<tp.rcvWscale)
+	}
+	w := int(tp.rcvWnd)
+	if w <= free-mss || w > free {
+		w = free / mss * mss
+	} else if mss == full && free > w+full>>1 {
+		w = free
+	}
+	return uint32(w)
 }
 
 // eventAckSent is tcp_event_ack_sent(): an ACK went out, so no delayed
@@ -247,13 +314,17 @@ func (n *Net) ipQueueXmit(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) int {
 	return int(kernel.Ret(k, fnIPQueueXmit, kernel.Err(err)))
 }
 
-// tcpPushPendingFrames is __tcp_push_pending_frames() → tcp_write_xmit().
+// tcpPushPendingFrames is __tcp_push_pending_frames() → tcp_write_xmit():
+// if nothing could be sent with nothing in flight (the peer's window is
+// closed), no ACK will come to restart sending: tcp_check_probe_timer.
 func (n *Net) tcpPushPendingFrames(k *kernel.Kernel, tp *tcpSock) {
 	if len(tp.writeQueue) == 0 {
 		return
 	}
 	k.Call(fnTCPPushPending)
-	n.tcpWriteXmit(k, tp)
+	if n.tcpWriteXmit(k, tp) {
+		n.tcpCheckProbeTimer(k, tp)
+	}
 	k.RetVoid(fnTCPPushPending)
 }
 
@@ -268,6 +339,7 @@ func (n *Net) tcpPushPendingFrames(k *kernel.Kernel, tp *tcpSock) {
 func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 	e := k.Call(fnTCPWriteXmit)
 	sent := 0
+	isCwndLimited := false
 	mss := tp.mss
 	maxSegs := tp.tsoSegs(mss)
 	for len(tp.writeQueue) > 0 {
@@ -275,13 +347,19 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 		cb := s.TCPSkbCB()
 		tsoSegs := tp.setSkbTSOSegs(s, mss)
 		inFlight := tp.packetsInFlight()
-		if inFlight >= tp.cwnd {
+		var quota uint32
+		switch {
+		case inFlight < tp.cwnd:
+			// tcp_cwnd_test's quota: never more than half the window at once.
+			quota = min(max(tp.cwnd>>1, 1), tp.cwnd-inFlight, uint32(maxSegs))
+		case tp.pushOne == 2:
+			quota = 1 // a loss probe goes whatever cwnd says
+		default:
 			e.Note = fmt.Sprintf("tcp_cwnd_test: %d segments in flight, cwnd %d: wait for ACKs", inFlight, tp.cwnd)
-			tp.isCwndLimited = true
+		}
+		if quota == 0 {
 			break
 		}
-		// tcp_cwnd_test's quota: never more than half the window at once.
-		quota := min(max(tp.cwnd>>1, 1), tp.cwnd-inFlight, uint32(maxSegs))
 		first := cb.EndSeq()
 		if s.Len() > mss {
 			first = cb.Seq() + uint32(mss)
@@ -303,13 +381,18 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 				break
 			}
 		} else {
-			if why := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" {
+			if why, cwndLimited := tp.tsoShouldDefer(k, s, inFlight, maxSegs); why != "" && tp.pushOne == 0 {
 				e.Note = "tcp_tso_should_defer: " + why
+				isCwndLimited = isCwndLimited || cwndLimited
 				break
 			}
 			if limit := tp.mssSplitPoint(s, mss, int(quota), inFlight); s.Len() > limit {
 				n.tsoFragment(k, tp, s, limit, mss)
 			}
+		}
+		if n.tcpSmallQueueCheck(k, tp, s, 0) {
+			e.Note = "TSQ: enough of this socket's data waits in the qdisc and the driver: wait for a TX completion"
+			break
 		}
 		tp.writeQueue = tp.writeQueue[1:]
 		k.Dequeue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
@@ -321,56 +404,114 @@ func (n *Net) tcpWriteXmit(k *kernel.Kernel, tp *tcpSock) bool {
 			tp.sndSml = s.TCPSkbCB().EndSeq() // tcp_minshall_update
 		}
 		n.tcpEventNewDataSent(k, tp, s)
-		sent++
+		sent += pcount(s)
+		if tp.pushOne != 0 {
+			break
+		}
 	}
-	// tcp_cwnd_validate: remember how much the window was really used,
-	// so that cwnd only grows when it is what limits the sender.
-	tp.maxPacketsOut = max(tp.maxPacketsOut, tp.packetsInFlight())
-	if len(tp.writeQueue) == 0 || tp.packetsInFlight() < tp.cwnd {
-		tp.isCwndLimited = false
+	isCwndLimited = isCwndLimited || tp.packetsInFlight() >= tp.cwnd
+	if sent > 0 || isCwndLimited {
+		n.tcpCwndValidate(k, tp, isCwndLimited)
 	}
-	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && len(tp.writeQueue) > 0)
+	if sent > 0 {
+		if tp.inCwndReduction() {
+			tp.prrOut += sent
+		}
+		if tp.pushOne != 2 { // one loss probe per tail loss episode
+			n.tcpScheduleLossProbe(k, tp, false)
+		}
+	}
+	return kernel.Ret(k, fnTCPWriteXmit, sent == 0 && tp.packetsOut() == 0 && len(tp.writeQueue) > 0)
+}
+
+var fnTCPCwndAppLimited = kernel.NewFn("tcp_cwnd_application_limited", tcpOutputC, "tcp")
+
+// tcpCwndValidate is tcp_cwnd_validate() (RFC 7661): per window of data
+// (until snd_una passes cwnd_usage_seq) remember whether cwnd limited
+// the sender, or else the most packets out, so that tcp_cong_avoid grows
+// only a window in use. A sender idle or application-limited for an RTO
+// has its unused cwnd decayed (tcp_cwnd_application_limited).
+func (n *Net) tcpCwndValidate(k *kernel.Kernel, tp *tcpSock, isCwndLimited bool) {
+	out := tp.packetsOut()
+	if int32(tp.sndUna-tp.cwndUsageSeq) >= 0 || isCwndLimited || !tp.isCwndLimited && out > tp.maxPacketsOut {
+		tp.isCwndLimited = isCwndLimited
+		tp.maxPacketsOut = out
+		tp.cwndUsageSeq = tp.sndNxt
+	}
+	if tp.cwndLimited() {
+		tp.sndCwndUsed = 0
+		tp.sndCwndStamp = k.Now()
+		return
+	}
+	tp.sndCwndUsed = max(tp.sndCwndUsed, out)
+	if k.Now()-tp.sndCwndStamp >= tp.rto { // tcp_slow_start_after_idle
+		n.tcpCwndApplicationLimited(k, tp)
+	}
+}
+
+// tcpCwndApplicationLimited is tcp_cwnd_application_limited(): the
+// application (or the receiver's window), not cwnd, limited the sender
+// for an RTO: cwnd falls halfway to what was used (at least the initial
+// window), ssthresh keeping the memory of the old cwnd.
+func (n *Net) tcpCwndApplicationLimited(k *kernel.Kernel, tp *tcpSock) {
+	if tp.ca == caOpen && !tp.noSpace {
+		used := max(tp.sndCwndUsed, tcpInitCwnd)
+		if used < tp.cwnd {
+			e := k.Call(fnTCPCwndAppLimited)
+			old := tp.cwnd
+			tp.ssthresh = max(tp.ssthresh, tp.cwnd>>1+tp.cwnd>>2) // tcp_current_ssthresh
+			tp.cwnd = (tp.cwnd + used) >> 1
+			e.Note = fmt.Sprintf("at most %d of cwnd %d used for an RTO: cwnd %d → %d, ssthresh %d", used, old, old, tp.cwnd, tp.ssthresh)
+			k.RetVoid(fnTCPCwndAppLimited)
+		}
+		tp.sndCwndUsed = 0
+	}
+	tp.sndCwndStamp = k.Now()
 }
 
 // tsoShouldDefer is tcp_tso_should_defer(): whether to hold a GSO skb
 // that the windows would cut short, expecting an ACK soon to open them
-// further; it says why, or "" to send now. It never waits in recovery,
+// further; it says why, or "" to send now, and whether it is cwnd that
+// holds it. It never waits in recovery,
 // after a millisecond without sending, when a full 64 KB (max_segs) or a
 // third of the window (tcp_tso_win_divisor) can go, with nothing in
 // flight, or when the next ACK is more than half an RTT away.
-func (tp *tcpSock) tsoShouldDefer(k *kernel.Kernel, s *skb.SKB, inFlight uint32, maxSegs int) string {
+func (tp *tcpSock) tsoShouldDefer(k *kernel.Kernel, s *skb.SKB, inFlight uint32, maxSegs int) (string, bool) {
 	if tp.ca >= caRecovery || k.Now()-tp.wstamp > 1_000_000 {
-		return ""
+		return "", false
 	}
 	cb := s.TCPSkbCB()
 	sendWin := int(tp.sndUna + tp.sndWnd - cb.Seq())
 	congWin := int(tp.cwnd-inFlight) * tp.mss
 	limit := min(sendWin, congWin)
 	if limit >= maxSegs*tp.mss || s != tp.writeQueue[len(tp.writeQueue)-1] && limit >= s.Len() {
-		return ""
+		return "", false
 	}
 	if limit >= min(int(tp.sndWnd), int(tp.cwnd)*tp.mss)/3 {
-		return ""
+		return "", false
 	}
 	if len(tp.rtxQueue) == 0 {
-		return ""
+		return "", false
 	}
 	srtt := tp.srtt * 1000 >> 3 // ns
 	howFar := tp.rtxQueue[0].MstampNs + srtt - k.Now()
 	if howFar-min(srtt>>1, 1_000_000) > 0 {
-		return ""
+		return "", false
 	}
-	if congWin < sendWin && congWin <= s.Len() || congWin >= sendWin && sendWin <= s.Len() ||
-		cb.Flags()&header.TCPFin == 0 {
-		return fmt.Sprintf("only %d of %d bytes may go now and an ACK is due: wait for it and send a fuller skb", limit, s.Len())
+	why := fmt.Sprintf("only %d of %d bytes may go now and an ACK is due: wait for it and send a fuller skb", limit, s.Len())
+	if congWin < sendWin && congWin <= s.Len() {
+		return why, true
 	}
-	return ""
+	if congWin >= sendWin && sendWin <= s.Len() || cb.Flags()&header.TCPFin == 0 {
+		return why, false
+	}
+	return "", false
 }
 
 // nagleHolds is tcp_nagle_check's condition for a partial segment:
 // corked, or Nagle on with an earlier small segment unacknowledged.
 func (tp *tcpSock) nagleHolds(inFlight uint32) bool {
-	return tp.corked || !tp.nagleOff && inFlight > 0 && int32(tp.sndSml-tp.sndUna) > 0
+	return tp.corked || !tp.nagleOff && !tp.naglePush && inFlight > 0 && int32(tp.sndSml-tp.sndUna) > 0
 }
 
 // gsoMaxSize is sk_gso_max_size: GSO_LEGACY_MAX_SIZE, what every device
@@ -421,15 +562,7 @@ func (n *Net) tcpSendMss(k *kernel.Kernel, tp *tcpSock) int {
 // (twice cwnd × mss per srtt in slow start, 1.2 times after); min_rtt is
 // the smallest sample ever, not the kernel's windowed minimum.
 func (tp *tcpSock) tsoSegs(mss int) int {
-	ratio := uint64(120)
-	if tp.cwnd < tp.ssthresh/2 {
-		ratio = 200
-	}
-	rate := uint64(mss) * ((1_000_000 / 100) << 3) * ratio * uint64(max(tp.cwnd, tp.packetsOut()))
-	if tp.srtt > 0 {
-		rate /= uint64(tp.srtt)
-	}
-	bytes := rate >> 10 // sk_pacing_shift
+	bytes := tp.pacingRate(mss) >> 10 // sk_pacing_shift
 	if tp.minRTT > 0 {
 		if r := tp.minRTT >> 9; r < 32 { // tcp_tso_rtt_log
 			bytes += gsoMaxSize >> r
@@ -571,12 +704,14 @@ func (n *Net) tcpEventNewDataSent(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		tp.pingpong = true
 		e.Note = "a reply within ato of the last data received: ping-pong mode"
 	}
+	prior := tp.packetsOut()
 	tp.sndNxt = s.TCPSkbCB().EndSeq()
 	tp.rtxQueue = append(tp.rtxQueue, s)
 	k.Enqueue(tp.sk.QueueName(rtxQueueName), len(tp.rtxQueue), s).Note = "kept until acknowledged"
-	if !tp.retransmitTimer.Pending() {
-		n.resetXmitTimer(k, tp)
+	if prior == 0 || tp.icskPending == icskTimeLossProbe {
+		n.tcpRearmRTO(k, tp)
 	}
+	n.tcpCheckSpace(k, tp)
 	k.RetVoid(fnTCPEventNewData)
 }
 
@@ -667,4 +802,376 @@ func (n *Net) tcpRetransmitSkbInner(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	}
 	n.tcpTransmitSkb(k, tp, s, true)
 	k.RetS(fnTCPRetransmitSkb, "0")
+}
+
+var (
+	fnTCPCheckProbeTimer = kernel.NewFn("tcp_check_probe_timer", "include/net/tcp.h", "tcp")
+	fnTCPSendProbe0      = kernel.NewFn("tcp_send_probe0", tcpOutputC, "tcp")
+	fnTCPWriteWakeup     = kernel.NewFn("tcp_write_wakeup", tcpOutputC, "tcp")
+	fnTCPXmitProbeSkb    = kernel.NewFn("tcp_xmit_probe_skb", tcpOutputC, "tcp")
+)
+
+// probe0Base is tcp_probe0_base(): the RTO, at least TCP_RTO_MIN.
+func (tp *tcpSock) probe0Base() int64 { return max(tp.rto, tcpRTOMinNs) }
+
+// probe0When is tcp_probe0_when(): the probe interval, doubled for each
+// unanswered probe (icsk_backoff), at most TCP_RTO_MAX.
+func (tp *tcpSock) probe0When() int64 {
+	return min(tp.probe0Base()<<min(tp.backoff, 10), tcpRTOMaxNs)
+}
+
+// tcpCheckProbeTimer is tcp_check_probe_timer(): data waits, nothing is
+// in flight and no timer runs: arm the zero-window probe timer
+// (ICSK_TIME_PROBE0) for one RTO.
+func (n *Net) tcpCheckProbeTimer(k *kernel.Kernel, tp *tcpSock) {
+	if tp.packetsOut() != 0 || tp.icskPending != 0 {
+		return
+	}
+	k.Call(fnTCPCheckProbeTimer).Note = fmt.Sprintf("the peer's window (%d) has no room and nothing is in flight: probe it", tp.sndWnd)
+	n.resetTimer(k, tp, icskTimeProbe0, tp.probe0Base())
+	k.RetVoid(fnTCPCheckProbeTimer)
+}
+
+// tcpSendProbe0 is tcp_send_probe0(): probe the peer's window
+// (tcp_write_wakeup), then, unless that got data going, wait twice as
+// long for the next probe.
+func (n *Net) tcpSendProbe0(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPSendProbe0)
+	err := n.tcpWriteWakeup(k, tp)
+	if tp.packetsOut() != 0 || len(tp.writeQueue) == 0 {
+		e.Note = "data is flowing again: no more probes"
+		tp.probesOut, tp.backoff = 0, 0
+		k.RetVoid(fnTCPSendProbe0)
+		return
+	}
+	tp.probesOut++
+	if err <= 0 && tp.backoff < tcpRetries2 {
+		tp.backoff++
+	}
+	when := tp.probe0When()
+	e.Note = fmt.Sprintf("probe %d; the next in %d ms", tp.probesOut, when/1_000_000)
+	n.resetTimer(k, tp, icskTimeProbe0, when)
+	k.RetVoid(fnTCPSendProbe0)
+}
+
+// tcpWriteWakeup is tcp_write_wakeup(): if the window has opened a
+// little, send what fits of the first unsent skb (cut with tcp_fragment
+// if need be) with PSH; if it is closed, send a probe ACK
+// (tcp_xmit_probe_skb).
+func (n *Net) tcpWriteWakeup(k *kernel.Kernel, tp *tcpSock) int {
+	e := k.Call(fnTCPWriteWakeup)
+	if tp.state == tcpClose {
+		return int(kernel.Ret(k, fnTCPWriteWakeup, kernel.Err(-1)))
+	}
+	wndEnd := tp.sndUna + tp.sndWnd
+	if len(tp.writeQueue) == 0 || int32(tp.writeQueue[0].TCPSkbCB().Seq()-wndEnd) >= 0 {
+		e.Note = "the window is closed: a probe ACK"
+		return int(kernel.Ret(k, fnTCPWriteWakeup, kernel.Err(n.tcpXmitProbeSkb(k, tp))))
+	}
+	s := tp.writeQueue[0]
+	cb := s.TCPSkbCB()
+	segSize := int(wndEnd - cb.Seq())
+	if segSize < int(cb.EndSeq()-cb.Seq()) || s.Len() > tp.mss {
+		segSize = min(segSize, tp.mss)
+		n.tcpFragmentWriteQueue(k, tp, s, segSize)
+	}
+	tp.setSkbTSOSegs(s, tp.mss)
+	cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	e.Note = fmt.Sprintf("the window has room for %d bytes: send them", s.Len())
+	tp.writeQueue = tp.writeQueue[1:]
+	k.Dequeue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), s)
+	err := n.tcpTransmitSkb(k, tp, s, true)
+	if err == 0 {
+		n.tcpEventNewDataSent(k, tp, s)
+	} else {
+		tp.writeQueue = append([]*skb.SKB{s}, tp.writeQueue...)
+	}
+	return int(kernel.Ret(k, fnTCPWriteWakeup, kernel.Err(err)))
+}
+
+// tcpFragmentWriteQueue is tcp_fragment(TCP_FRAG_IN_WRITE_QUEUE): cut an
+// unsent skb after length bytes; the rest follows it on the write queue.
+func (n *Net) tcpFragmentWriteQueue(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, length int) {
+	e := k.Call(fnTCPFragment, s)
+	buff := n.splitSkb(k, tp, s, length, tp.mss)
+	tp.writeQueue = append([]*skb.SKB{s, buff}, tp.writeQueue[1:]...)
+	k.Enqueue(tp.sk.QueueName(writeQueue), len(tp.writeQueue), buff)
+	e.Note = fmt.Sprintf("%d + %d bytes", s.Len(), buff.Len())
+	k.RetS(fnTCPFragment, "0", s, buff)
+}
+
+// tcpXmitProbeSkb is tcp_xmit_probe_skb(): a bare ACK with the sequence
+// number snd_una - 1, already acknowledged, so that the receiver must
+// answer with an ACK telling its current window.
+func (n *Net) tcpXmitProbeSkb(k *kernel.Kernel, tp *tcpSock) int {
+	k.Call(fnTCPXmitProbeSkb).Note = fmt.Sprintf("ACK with seq %d (snd_una - 1): the peer must answer with its window", tp.sndUna-1)
+	s := core.AllocSkb(k, maxTCPHeader)
+	_ = s.Reserve(maxTCPHeader)
+	s.TCPSkbCB().Set(tp.sndUna-1, tp.sndUna-1, header.TCPAck)
+	return int(kernel.Ret(k, fnTCPXmitProbeSkb, kernel.Err(n.tcpTransmitSkb(k, tp, s, false))))
+}
+
+var (
+	fnTCPScheduleLossProbe = kernel.NewFn("tcp_schedule_loss_probe", tcpOutputC, "tcp")
+	fnTCPSendLossProbe     = kernel.NewFn("tcp_send_loss_probe", tcpOutputC, "tcp")
+	fnTCPRearmRTO          = kernel.NewFn("tcp_rearm_rto", tcpInputC, "tcp")
+)
+
+// tcpTimeoutMinNs is TCP_TIMEOUT_MIN (2 jiffies).
+const tcpTimeoutMinNs = 2_000_000
+
+// tcpScheduleLossProbe is tcp_schedule_loss_probe(): with SACK, in Open
+// or CWR, and data in flight, arm the retransmit timer as
+// ICSK_TIME_LOSS_PROBE for two smoothed RTTs (plus 2 ms, or plus rto_min
+// when only one segment is out, to allow for a delayed ACK), but never
+// later than the RTO would fire. advancingRTO: the RTO is being restarted
+// now (tcp_set_xmit_timer), so a whole RTO is the cap.
+func (n *Net) tcpScheduleLossProbe(k *kernel.Kernel, tp *tcpSock, advancingRTO bool) bool {
+	if tp.packetsOut() == 0 || !tp.sackOK || tp.ca != caOpen && tp.ca != caCWR {
+		return false
+	}
+	e := k.Call(fnTCPScheduleLossProbe)
+	timeout := int64(tcpTimeoutInitNs)
+	if tp.srtt != 0 {
+		timeout = tp.srtt >> 2 * 1000 // 2 × srtt
+		if tp.packetsOut() == 1 {
+			timeout += tcpRTOMinNs
+		} else {
+			timeout += tcpTimeoutMinNs
+		}
+	}
+	rtoDelta := tp.rto
+	if !advancingRTO {
+		rtoDelta = tp.rtoDelta(k)
+	}
+	if rtoDelta > 0 {
+		timeout = min(timeout, rtoDelta)
+	}
+	e.Note = fmt.Sprintf("a tail loss probe in %.1f ms unless an ACK comes first", float64(timeout)/1e6)
+	n.resetTimer(k, tp, icskTimeLossProbe, timeout)
+	k.RetS(fnTCPScheduleLossProbe, "true")
+	return true
+}
+
+// rtoDelta is tcp_rto_delta_us(): how long until the RTO of the oldest
+// unacknowledged segment.
+func (tp *tcpSock) rtoDelta(k *kernel.Kernel) int64 {
+	if len(tp.rtxQueue) == 0 {
+		return tp.rto
+	}
+	return tp.rto - (k.Now() - tp.rtxQueue[0].MstampNs)
+}
+
+// tcpSetXmitTimer is tcp_set_xmit_timer(): after an ACK that
+// acknowledged data, a loss probe if one may be scheduled, else the RTO.
+func (n *Net) tcpSetXmitTimer(k *kernel.Kernel, tp *tcpSock) {
+	if !n.tcpScheduleLossProbe(k, tp, true) {
+		n.tcpRearmRTO(k, tp)
+	}
+}
+
+// tcpRearmRTO is tcp_rearm_rto(): nothing in flight clears the timer;
+// otherwise the RTO, counted from the oldest segment's send time when a
+// loss probe (or reordering timer) stood in for it.
+func (n *Net) tcpRearmRTO(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPRearmRTO)
+	defer k.RetVoid(fnTCPRearmRTO)
+	if tp.packetsOut() == 0 {
+		e.Note = "nothing in flight: no timer"
+		tp.clearXmitTimer(k)
+		return
+	}
+	rto := tp.rto
+	if tp.icskPending == icskTimeLossProbe || tp.icskPending == icskTimeReoTimeout {
+		e.Note = "the RTO of the oldest segment, for which a loss probe or RACK's timer stood in"
+		rto = max(tp.rtoDelta(k), 1000)
+	}
+	n.resetTimer(k, tp, icskTimeRetrans, rto)
+}
+
+// tcpSendLossProbe is tcp_send_loss_probe(), Tail Loss Probe (RFC 8985):
+// the loss probe timer fired, no ACK for two RTTs. Send one segment to
+// get an ACK (and with it SACK information that lets RACK see a tail
+// loss) instead of waiting for the RTO: new data if the window allows,
+// ignoring cwnd, else the last segment sent again. One probe per episode
+// (tlp_high_seq); then the RTO is armed again.
+func (n *Net) tcpSendLossProbe(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPSendLossProbe)
+	defer k.RetVoid(fnTCPSendLossProbe)
+	if tp.tlpHighSeq != 0 {
+		e.Note = "a probe is already out: back to the RTO"
+		n.tcpRearmRTO(k, tp)
+		return
+	}
+	tp.tlpRetrans = false
+	if len(tp.writeQueue) > 0 {
+		first := tp.writeQueue[0].TCPSkbCB().Seq() + uint32(min(tp.writeQueue[0].Len(), tp.mss))
+		if int32(first-(tp.sndUna+tp.sndWnd)) <= 0 { // tcp_snd_wnd_test
+			before := tp.packetsOut()
+			tp.pushOne = 2
+			n.tcpWriteXmit(k, tp)
+			tp.pushOne = 0
+			if tp.packetsOut() > before {
+				e.Note = "new data as the probe"
+				tp.tlpHighSeq = tp.sndNxt
+				tp.icskPending = 0
+			}
+			n.tcpRearmRTO(k, tp)
+			return
+		}
+	}
+	if len(tp.rtxQueue) == 0 {
+		tp.icskPending = 0
+		return
+	}
+	i := len(tp.rtxQueue) - 1
+	s := tp.rtxQueue[i]
+	if pc := pcount(s); pc > 1 && s.Len() > (pc-1)*tp.mss {
+		n.tcpFragment(k, tp, i, (pc-1)*tp.mss)
+		s = tp.rtxQueue[i+1]
+	}
+	e.Note = fmt.Sprintf("the last segment again (seq %d, %d bytes)", s.TCPSkbCB().Seq(), s.Len())
+	n.tcpRetransmitSkbInner(k, tp, s)
+	s.TCPSkbCB().SetSacked(s.TCPSkbCB().Sacked() | skb.TCPCBEverRetrans)
+	tp.tlpRetrans = true
+	tp.tlpHighSeq = tp.sndNxt
+	tp.icskPending = 0
+	n.tcpRearmRTO(k, tp)
+}
+
+// pacingRate is sk_pacing_rate as tcp_update_pacing_rate sets it, in
+// bytes per second: cwnd × mss per srtt, twice that in slow start, 1.2
+// times after.
+func (tp *tcpSock) pacingRate(mss int) uint64 {
+	ratio := uint64(120)
+	if tp.cwnd < tp.ssthresh/2 {
+		ratio = 200
+	}
+	rate := uint64(mss) * ((1_000_000 / 100) << 3) * ratio * uint64(max(tp.cwnd, tp.packetsOut()))
+	if tp.srtt > 0 {
+		rate /= uint64(tp.srtt)
+	}
+	return rate
+}
+
+var (
+	fnTCPSmallQueueCheck = kernel.NewFn("tcp_small_queue_check", tcpOutputC, "tcp")
+	fnTCPWfree           = kernel.NewFn("tcp_wfree", tcpOutputC, "tcp")
+	fnTCPTaskletFunc     = kernel.NewFn("tcp_tasklet_func", tcpOutputC, "tcp")
+	fnTCPTsqHandler      = kernel.NewFn("tcp_tsq_handler", tcpOutputC, "tcp")
+	fnTCPShouldAutocork  = kernel.NewFn("tcp_should_autocork", tcpC, "tcp")
+)
+
+// tcpLimitOutputBytes is net.ipv4.tcp_limit_output_bytes.
+const tcpLimitOutputBytes = 16 * 65536
+
+// tcpSmallQueueCheck is tcp_small_queue_check(), TCP Small Queues: a
+// socket may have only about a millisecond of data at its pacing rate
+// (at least two skbs, at most tcp_limit_output_bytes, << factor) below
+// it in the qdisc and driver. Beyond that it sets TSQ_THROTTLED and
+// stops; tcp_wfree resumes it when the driver frees an skb. With at
+// most one skb on the retransmit queue it never waits.
+func (n *Net) tcpSmallQueueCheck(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, factor uint) bool {
+	limit := max(2*s.Truesize, int(tp.pacingRate(tp.mss)>>10))
+	limit = min(limit, tcpLimitOutputBytes) << factor // SK_PACING_NONE: no fq pacing
+	if tp.wmemAlloc <= limit || len(tp.rtxQueue) <= 1 {
+		return false
+	}
+	k.Call(fnTCPSmallQueueCheck, s).Note = fmt.Sprintf("sk_wmem_alloc %d > limit %d: TSQ_THROTTLED", tp.wmemAlloc, limit)
+	tp.tsqThrottled = true
+	return kernel.Ret(k, fnTCPSmallQueueCheck, true)
+}
+
+// tcpWfree is tcp_wfree(), the destructor of every data skb TCP hands
+// to IP: the driver freed it, so its truesize leaves sk_wmem_alloc. If
+// the socket was throttled (TSQ_THROTTLED, by TSQ or autocorking), it is
+// queued for the TSQ tasklet (TSQF_QUEUED), which sends more.
+func (n *Net) tcpWfree(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
+	e := k.Call(fnTCPWfree, s)
+	tp.wmemAlloc -= s.Truesize
+	if tp.tsqThrottled && !tp.tsqQueued {
+		tp.tsqThrottled, tp.tsqQueued = false, true
+		e.Note = tp.name() + " was throttled: queue it for the TSQ tasklet"
+		n.tsqList = append(n.tsqList, tp)
+		if n.tsq.Fn == nil {
+			n.tsq = kernel.Tasklet{Name: "tsq_tasklet", Fn: func() { n.tcpTaskletFunc(k) }}
+		}
+		if len(n.tsqList) == 1 {
+			k.TaskletSchedule(&n.tsq)
+		}
+	}
+	k.RetVoid(fnTCPWfree)
+}
+
+// tcpTaskletFunc is tcp_tasklet_func(), the TSQ tasklet: for each queued
+// socket, send more (tcp_tsq_handler), or, if a task owns it, leave that
+// to release_sock (TCP_TSQ_DEFERRED).
+func (n *Net) tcpTaskletFunc(k *kernel.Kernel) {
+	k.Call(fnTCPTaskletFunc)
+	list := n.tsqList
+	n.tsqList = nil
+	for _, tp := range list {
+		tp.tsqQueued = false
+		if tp.ownedByUser {
+			tp.deferredTSQ = true
+			continue
+		}
+		n.tcpTsqHandler(k, tp)
+	}
+	k.RetVoid(fnTCPTaskletFunc)
+}
+
+// tcpTsqHandler is tcp_tsq_handler() → tcp_tsq_write(): in a state that
+// sends, retransmit what is lost if cwnd allows, then tcp_write_xmit.
+func (n *Net) tcpTsqHandler(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPTsqHandler)
+	switch tp.state {
+	case tcpEstablished, tcpFinWait1, tcpClosing, tcpCloseWait, tcpLastAck:
+		if tp.lostOut > tp.retransOut && tp.cwnd > tp.packetsInFlight() {
+			n.tcpXmitRetransmitQueue(k, tp)
+		}
+		if len(tp.writeQueue) > 0 {
+			n.tcpWriteXmit(k, tp)
+		}
+	}
+	k.RetVoid(fnTCPTsqHandler)
+}
+
+// tcpShouldAutocork is tcp_should_autocork(): hold a partial skb back in
+// tcp_push while an earlier skb of this socket is still in the qdisc or
+// the driver: its TX completion (tcp_wfree) will push, and more bytes
+// may have joined by then.
+func (n *Net) tcpShouldAutocork(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, sizeGoal int) bool {
+	if s.Len() >= sizeGoal || len(tp.rtxQueue) == 0 || tp.wmemAlloc <= s.Truesize {
+		return false
+	}
+	k.Call(fnTCPShouldAutocork, s).Note = fmt.Sprintf("%d bytes < size_goal %d, sk_wmem_alloc %d: autocork", s.Len(), sizeGoal, tp.wmemAlloc)
+	return kernel.Ret(k, fnTCPShouldAutocork, true)
+}
+
+var fnTCPPushOne = kernel.NewFn("tcp_push_one", tcpOutputC, "tcp")
+
+// tcpPushOne is tcp_push_one(): tcp_sendmsg filled the skb at the head of
+// the write queue: send it now (tcp_write_xmit with push_one, Nagle off
+// as TCP_NAGLE_PUSH, no TSO deferral) while the rest of the write is
+// still being copied.
+func (n *Net) tcpPushOne(k *kernel.Kernel, tp *tcpSock) {
+	k.Call(fnTCPPushOne).Note = "a full skb at the head of the write queue: send it while the copy goes on"
+	tp.pushOne, tp.naglePush = 1, true
+	n.tcpWriteXmit(k, tp)
+	tp.pushOne, tp.naglePush = 0, false
+	k.RetVoid(fnTCPPushOne)
+}
+
+// forcedPush is forced_push(): more than half the peer's largest window
+// written since the last PSH.
+func (tp *tcpSock) forcedPush() bool {
+	return int32(tp.writeSeq-(tp.pushedSeq+tp.maxWindow>>1)) > 0
+}
+
+// markPush is tcp_mark_push(): PSH on s, and remember where.
+func (tp *tcpSock) markPush(s *skb.SKB) {
+	cb := s.TCPSkbCB()
+	cb.Set(cb.Seq(), cb.EndSeq(), cb.Flags()|header.TCPPsh)
+	tp.pushedSeq = tp.writeSeq
 }

@@ -33,12 +33,13 @@ type caState int
 
 const (
 	caOpen caState = iota
+	caCWR
 	caRecovery
 	caLoss
 )
 
 func (c caState) String() string {
-	return [...]string{"TCP_CA_Open", "TCP_CA_Recovery", "TCP_CA_Loss"}[c]
+	return [...]string{"TCP_CA_Open", "TCP_CA_CWR", "TCP_CA_Recovery", "TCP_CA_Loss"}[c]
 }
 
 // tcpDataQueueOfo is tcp_data_queue_ofo(): keep a segment that arrived
@@ -66,7 +67,11 @@ func (n *Net) tcpDataQueueOfo(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcp
 	s.Sk, s.Dev = tp.name(), ""
 	k.Enqueue(tp.sk.QueueName(ofoQueueName), len(tp.ofoQueue), s).Note = fmt.Sprintf("seq %d-%d held: rcv_nxt is %d", seq, end, tp.rcvNxt)
 	if tp.sackOK {
-		tp.addSack(seq, end)
+		sackEnd := end
+		if in.fl&header.TCPFin != 0 {
+			sackEnd++ // the FIN takes a sequence number too
+		}
+		tp.addSack(seq, sackEnd)
 	}
 	e.Note = fmt.Sprintf("a hole before seq %d: SACK %v, ACK at once", seq, tp.sacks)
 	tp.quickAck = true
@@ -242,19 +247,37 @@ func (n *Net) tcpSacktag(k *kernel.Kernel, tp *tcpSock, blocks [][2]uint32) int 
 
 // tcpRackMarkLost is tcp_rack_mark_lost() → tcp_rack_detect_loss(): a
 // segment sent before one that was delivered is lost once it is later
-// than that delivery by more than the reordering window. With three or
-// more segments SACKed the window is zero (the old dupthresh rule);
-// otherwise it is a quarter of the minimum RTT, and a timer rechecks.
-func (n *Net) tcpRackMarkLost(k *kernel.Kernel, tp *tcpSock) {
+// than that delivery by more than the reordering window: a quarter of
+// the minimum RTT (at most srtt), or none in recovery or with three
+// segments SACKed (the old dupthresh rule). For segments not yet that
+// late, the retransmit timer is armed as ICSK_TIME_REO_TIMEOUT; it
+// reports how many segments it marked and whether it armed the timer.
+func (n *Net) tcpRackMarkLost(k *kernel.Kernel, tp *tcpSock) (int, bool) {
 	if tp.rackMstamp == 0 {
-		return
+		return 0, false
 	}
 	e := k.Call(fnTCPRackMarkLost)
-	reo := int64(0)
-	if tp.sackedOut < 3 && tp.ca == caOpen {
-		reo = max(tp.srtt>>3*1000/4, 1000)
+	marked, wait, reo := tp.rackDetectLoss(k)
+	e.Note = fmt.Sprintf("reordering window %d us: %d segment(s) marked lost, lost_out %d", reo/1000, marked, tp.lostOut)
+	if wait > 0 {
+		e.Note += fmt.Sprintf("; check again in %d us", wait/1000)
+		n.resetTimer(k, tp, icskTimeReoTimeout, wait+tcpTimeoutMinUs*1000)
 	}
-	marked, wait := 0, int64(-1)
+	k.RetVoid(fnTCPRackMarkLost)
+	return marked, wait > 0
+}
+
+// tcpTimeoutMinUs is TCP_TIMEOUT_MIN_US.
+const tcpTimeoutMinUs = 2000
+
+// rackDetectLoss is tcp_rack_detect_loss(): mark what RACK finds lost;
+// it reports how many segments, how long until the next one may be
+// (0: none waits), and the reordering window it used (tcp_rack_reo_wnd;
+// reordering is never seen in the model, so the window is not widened).
+func (tp *tcpSock) rackDetectLoss(k *kernel.Kernel) (marked int, wait, reo int64) {
+	if tp.ca < caRecovery && tp.sackedOut < tcpReordering {
+		reo = min(tp.minRTT/4, tp.srtt>>3) * 1000
+	}
 	for _, s := range tp.rtxQueue {
 		cb := s.TCPSkbCB()
 		if cb.Sacked()&(skb.TCPCBSackedAcked|skb.TCPCBLost) != 0 || s.MstampNs > tp.rackMstamp ||
@@ -272,58 +295,70 @@ func (n *Net) tcpRackMarkLost(k *kernel.Kernel, tp *tcpSock) {
 			cb.SetSacked(cb.Sacked()&^skb.TCPCBSackedRetrans | skb.TCPCBLost)
 			tp.lostOut += pcount(s)
 			marked += pcount(s)
-		} else if wait < 0 || remaining < wait {
+		} else if wait == 0 || remaining < wait {
 			wait = remaining
 		}
 	}
-	e.Note = fmt.Sprintf("reordering window %d us: %d segment(s) marked lost, lost_out %d", reo/1000, marked, tp.lostOut)
-	if wait > 0 && marked == 0 {
-		e.Note += fmt.Sprintf("; check again in %d us", wait/1000)
-		k.ModTimer(&tp.rackTimer, k.Now()+wait)
-	}
-	k.RetVoid(fnTCPRackMarkLost)
+	return marked, wait, reo
 }
 
-// tcpRackReoTimeout is tcp_rack_reo_timeout(): the reordering window
-// passed; whatever is still missing is lost.
+// tcpRackReoTimeout is tcp_rack_reo_timeout() (ICSK_TIME_REO_TIMEOUT):
+// the reordering window passed; whatever is still missing is lost: enter
+// recovery (with one PRR step) if not in it, and retransmit; then the
+// RTO again.
 func (n *Net) tcpRackReoTimeout(k *kernel.Kernel, tp *tcpSock) {
-	k.Call(fnTCPRackReoTimeout)
-	n.tcpRackMarkLost(k, tp)
-	n.tcpFastretransAlert(k, tp)
+	e := k.Call(fnTCPRackReoTimeout)
+	prior := tp.packetsInFlight()
+	marked, _, _ := tp.rackDetectLoss(k)
+	e.Note = fmt.Sprintf("%d segment(s) now lost", marked)
+	if tp.packetsInFlight() != prior {
+		if tp.ca != caRecovery {
+			n.tcpEnterRecovery(k, tp)
+			n.tcpCwndReduction(k, tp, 1, marked, false)
+		}
+		n.tcpXmitRetransmitQueue(k, tp)
+	}
+	if tp.icskPending != icskTimeRetrans {
+		n.tcpRearmRTO(k, tp)
+	}
 	k.RetVoid(fnTCPRackReoTimeout)
 }
 
-// tcpFastretransAlert is tcp_fastretrans_alert(): with segments known
-// lost, enter recovery (once) and retransmit them; leave recovery when
-// everything sent before it began is acknowledged.
-func (n *Net) tcpFastretransAlert(k *kernel.Kernel, tp *tcpSock) {
+// tcpFastretransAlert is tcp_fastretrans_alert(): leave CWR, recovery or
+// loss once everything sent before it began (high_seq) is acknowledged
+// (CWR and recovery end with cwnd = ssthresh, tcp_end_cwnd_reduction;
+// loss keeps slow-starting); with segments known lost, enter recovery
+// (once). It reports whether lost segments wait to be retransmitted
+// (REXMIT_LOST), which tcp_ack does after PRR has set cwnd.
+func (n *Net) tcpFastretransAlert(k *kernel.Kernel, tp *tcpSock) bool {
 	e := k.Call(fnTCPFastretrans)
-	switch {
-	case tp.ca != caOpen && int32(tp.sndUna-tp.highSeq) >= 0:
-		k.Call(fnTCPEndCwndReduct).Note = fmt.Sprintf("everything before high_seq %d is acknowledged: cwnd = ssthresh %d, %s", tp.highSeq, tp.ssthresh, caOpen)
-		tp.cwnd = max(tp.ssthresh, 2)
+	if tp.ca != caOpen && int32(tp.sndUna-tp.highSeq) >= 0 {
+		old := tp.ca
+		if tp.inCwndReduction() {
+			n.tcpEndCwndReduction(k, tp)
+		}
 		tp.ca = caOpen
 		tp.cc.reset()
-		k.RetVoid(fnTCPEndCwndReduct)
-	case tp.ca == caOpen && tp.lostOut > 0:
+		e.Note = fmt.Sprintf("everything before high_seq %d is acknowledged: %s → %s; ", tp.highSeq, old, caOpen)
+	}
+	if tp.ca != caRecovery && tp.ca != caLoss && tp.lostOut > 0 {
 		n.tcpEnterRecovery(k, tp)
 	}
-	if tp.lostOut > 0 {
-		n.tcpXmitRetransmitQueue(k, tp)
-	}
-	e.Note = fmt.Sprintf("%s, cwnd %d, in flight %d, lost %d, sacked %d", tp.ca, tp.cwnd, tp.packetsInFlight(), tp.lostOut, tp.sackedOut)
+	e.Note += fmt.Sprintf("%s, cwnd %d, in flight %d, lost %d, sacked %d", tp.ca, tp.cwnd, tp.packetsInFlight(), tp.lostOut, tp.sackedOut)
 	k.RetVoid(fnTCPFastretrans)
+	return tp.lostOut > 0
 }
 
-// tcpEnterRecovery is tcp_enter_recovery(): fast recovery, with ssthresh
-// from the congestion control and the window reduced to it (Linux spreads
-// the reduction with PRR; the model takes it at once).
+// tcpEnterRecovery is tcp_enter_recovery(): fast recovery. Unless cwnd
+// is already being reduced (CWR), tcp_init_cwnd_reduction takes ssthresh
+// from the congestion control; PRR (tcp_cwnd_reduction) brings cwnd down
+// to it as ACKs come, instead of at once.
 func (n *Net) tcpEnterRecovery(k *kernel.Kernel, tp *tcpSock) {
 	e := k.Call(fnTCPEnterRecovery)
-	tp.ssthresh = tp.cc.ssthresh(tp)
-	tp.cwnd = max(tp.ssthresh, tp.packetsInFlight()+1)
+	if !tp.inCwndReduction() {
+		n.tcpInitCwndReduction(k, tp)
+	}
 	tp.ca = caRecovery
-	tp.highSeq = tp.sndNxt
 	e.Note = fmt.Sprintf("%s: ssthresh %d, cwnd %d, recovery ends at high_seq %d", tp.cc.name(), tp.ssthresh, tp.cwnd, tp.highSeq)
 	k.RetVoid(fnTCPEnterRecovery)
 }
@@ -339,6 +374,7 @@ func (n *Net) tcpEnterLoss(k *kernel.Kernel, tp *tcpSock) {
 	tp.cwndCnt = 0
 	tp.ca = caLoss
 	tp.highSeq = tp.sndNxt
+	tp.tlpHighSeq = 0
 	for _, s := range tp.rtxQueue {
 		cb := s.TCPSkbCB()
 		sacked := cb.Sacked()
@@ -372,10 +408,13 @@ func (n *Net) tcpXmitRetransmitQueue(k *kernel.Kernel, tp *tcpSock) {
 			continue
 		}
 		n.tcpRetransmitSkb(k, tp, s)
+		if tp.inCwndReduction() {
+			tp.prrOut += pcount(s)
+		}
 		sent++
 	}
 	e.Note = fmt.Sprintf("%d segment(s) retransmitted", sent)
-	if sent > 0 && !tp.retransmitTimer.Pending() {
+	if sent > 0 && tp.icskPending != icskTimeRetrans {
 		n.resetXmitTimer(k, tp)
 	}
 	k.RetVoid(fnTCPXmitRetransQ)

@@ -32,9 +32,56 @@ func (n *Net) tcpWriteTimer(k *kernel.Kernel, tp *tcpSock) {
 // RTO (linearly for the first tcp_syn_linear_timeouts SYNs), and give up
 // after tcp_syn_retries (+ the linear ones) for a SYN or tcp_retries2.
 func (n *Net) tcpWriteTimerHandler(k *kernel.Kernel, tp *tcpSock) {
-	k.Call(fnTCPWriteTimer)
-	if len(tp.rtxQueue) == 0 || tp.state == tcpClose {
-		k.RetVoid(fnTCPWriteTimer)
+	e := k.Call(fnTCPWriteTimer)
+	defer k.RetVoid(fnTCPWriteTimer)
+	if tp.state == tcpClose || tp.state == tcpListen || tp.icskPending == 0 {
+		return
+	}
+	switch ev := tp.icskPending; ev {
+	case icskTimeReoTimeout:
+		e.Note = "ICSK_TIME_REO_TIMEOUT"
+		n.tcpRackReoTimeout(k, tp)
+	case icskTimeLossProbe:
+		e.Note = "ICSK_TIME_LOSS_PROBE"
+		n.tcpSendLossProbe(k, tp)
+	case icskTimeProbe0:
+		e.Note = "ICSK_TIME_PROBE0"
+		tp.icskPending = 0
+		n.tcpProbeTimer(k, tp)
+	default:
+		e.Note = "ICSK_TIME_RETRANS"
+		tp.icskPending = 0
+		n.tcpRetransmitTimer(k, tp)
+	}
+}
+
+var fnTCPProbeTimer = kernel.NewFn("tcp_probe_timer", tcpTimerC, "tcp")
+
+// tcpProbeTimer is tcp_probe_timer(): the zero-window probe timer fired.
+// If data is in flight again, or nothing waits, there is nothing to
+// probe. The receiver may keep its window closed for ever as long as it
+// answers (RFC 1122); tcp_retries2 (15) unanswered probes abort the
+// connection (tcp_write_err: -ETIMEDOUT).
+func (n *Net) tcpProbeTimer(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPProbeTimer)
+	defer k.RetVoid(fnTCPProbeTimer)
+	if tp.packetsOut() != 0 || len(tp.writeQueue) == 0 {
+		tp.probesOut = 0
+		e.Note = "nothing to probe for"
+		return
+	}
+	if tp.probesOut >= tcpRetries2 {
+		e.Note = fmt.Sprintf("%d probes unanswered: the connection is dead (-ETIMEDOUT)", tp.probesOut)
+		tp.sk.Err = -kernel.ETIMEDOUT
+		n.tcpDone(k, tp)
+		return
+	}
+	n.tcpSendProbe0(k, tp)
+}
+
+// tcpRetransmitTimer is tcp_retransmit_timer().
+func (n *Net) tcpRetransmitTimer(k *kernel.Kernel, tp *tcpSock) {
+	if len(tp.rtxQueue) == 0 {
 		return
 	}
 	e := k.Call(fnTCPRetransmitTimer)
@@ -58,7 +105,6 @@ func (n *Net) tcpWriteTimerHandler(k *kernel.Kernel, tp *tcpSock) {
 		n.resetXmitTimer(k, tp)
 	}
 	k.RetVoid(fnTCPRetransmitTimer)
-	k.RetVoid(fnTCPWriteTimer)
 }
 
 // tcpDelackTimer is tcp_delack_timer(): deferred while the socket is
@@ -86,10 +132,14 @@ var fnTCPReleaseCb = kernel.NewFn("tcp_release_cb", "net/ipv4/tcp_output.c", "tc
 // tcpReleaseCb is tcp_release_cb(), run by release_sock: the timer work
 // deferred while the task owned the socket.
 func (n *Net) tcpReleaseCb(k *kernel.Kernel, tp *tcpSock) {
-	if !tp.deferredWrite && !tp.deferredDelack {
+	if !tp.deferredWrite && !tp.deferredDelack && !tp.deferredTSQ {
 		return
 	}
 	k.Call(fnTCPReleaseCb)
+	if tp.deferredTSQ {
+		tp.deferredTSQ = false
+		n.tcpTsqHandler(k, tp)
+	}
 	if tp.deferredWrite {
 		tp.deferredWrite = false
 		n.tcpWriteTimerHandler(k, tp)

@@ -181,24 +181,46 @@ const (
 	sockMinSndBuf = 2 * sockMinRcvBuf
 )
 
-var fnSysSetsockopt = kernel.NewFn("__sys_setsockopt", socketC, "syscall")
-var fnSkSetsockopt = kernel.NewFn("sk_setsockopt", "net/core/sock.c", "socket")
+var (
+	fnSysSetsockopt    = kernel.NewFn("__sys_setsockopt", socketC, "syscall")
+	fnDoSockSetsockopt = kernel.NewFn("do_sock_setsockopt", socketC, "socket")
+	fnSockSetsockopt   = kernel.NewFn("sock_setsockopt", "net/core/sock.c", "socket")
+	fnSkSetsockopt     = kernel.NewFn("sk_setsockopt", "net/core/sock.c", "socket")
+)
 
-// SysSetsockopt is __sys_setsockopt() for SOL_SOCKET → sk_setsockopt():
-// SO_SNDBUF and SO_RCVBUF are capped at wmem_max/rmem_max and doubled (the
-// kernel counts its own overhead); SO_PRIORITY sets skb->priority, which
-// pfifo_fast reads to pick a band.
+// SysSetsockopt is __sys_setsockopt() → do_sock_setsockopt(): SOL_SOCKET
+// goes to sock_setsockopt() → sk_setsockopt(), every other level to the
+// socket's proto_ops (sock_common_setsockopt → sk->sk_prot->setsockopt).
 func (l *Layer) SysSetsockopt(k *kernel.Kernel, t *kernel.Task, fd, level, opt, val int) int {
 	k.Call(fnSysSetsockopt).Note = fmt.Sprintf("setsockopt(%d, %d, %d, %d)", fd, level, opt, val)
 	sock, err := sockfdLookup(k, t, fd)
 	if err < 0 {
 		return int(kernel.Ret(k, fnSysSetsockopt, kernel.Err(err)))
 	}
+	e := k.Call(fnDoSockSetsockopt)
+	var r int
+	if level == SOLSocket {
+		k.Call(fnSockSetsockopt)
+		r = int(kernel.Ret(k, fnSockSetsockopt, kernel.Err(l.skSetsockopt(k, sock.Sk, opt, val))))
+	} else if p, ok := sock.Ops.(interface {
+		Setsockopt(k *kernel.Kernel, sock *Socket, level, opt, val int) int
+	}); ok {
+		e.Note = "not SOL_SOCKET: sock->ops->setsockopt"
+		r = p.Setsockopt(k, sock, level, opt, val)
+	} else {
+		r = -kernel.EOPNOTSUPP
+	}
+	kernel.Ret(k, fnDoSockSetsockopt, kernel.Err(r))
+	return int(kernel.Ret(k, fnSysSetsockopt, kernel.Err(r)))
+}
+
+// skSetsockopt is sk_setsockopt(): SO_SNDBUF and SO_RCVBUF are capped at
+// wmem_max/rmem_max and doubled (the kernel counts its own overhead);
+// SO_PRIORITY sets skb->priority, which pfifo_fast reads to pick a band.
+func (l *Layer) skSetsockopt(k *kernel.Kernel, sk *Sock, opt, val int) int {
 	e := k.Call(fnSkSetsockopt)
-	sk := sock.Sk
 	r := 0
 	switch {
-	case level != SOLSocket:
 	case val < 0:
 		r = -kernel.EINVAL
 	case opt == SOSndBuf:
@@ -217,19 +239,7 @@ func (l *Layer) SysSetsockopt(k *kernel.Kernel, t *kernel.Task, fd, level, opt, 
 	default:
 		r = -kernel.ENOPROTOOPT
 	}
-	if level != SOLSocket {
-		// Not a socket-level option: the protocol's own setsockopt.
-		if p, ok := sock.Ops.(interface {
-			Setsockopt(k *kernel.Kernel, sock *Socket, level, opt, val int) int
-		}); ok {
-			e.Note = "not SOL_SOCKET: sk->sk_prot->setsockopt"
-			r = p.Setsockopt(k, sock, level, opt, val)
-		} else {
-			r = -kernel.ENOPROTOOPT
-		}
-	}
-	kernel.Ret(k, fnSkSetsockopt, kernel.Err(r))
-	return int(kernel.Ret(k, fnSysSetsockopt, kernel.Err(r)))
+	return int(kernel.Ret(k, fnSkSetsockopt, kernel.Err(r)))
 }
 
 // SysSocket is __sys_socket(): create a socket and install it in the
