@@ -168,7 +168,7 @@ func load(ctx context.Context, url string) error {
 		chromedp.Navigate("about:blank"),
 		chromedp.Navigate(url),
 		chromedp.WaitNotPresent("#app-wasm-loader", chromedp.ByQuery),
-		chromedp.WaitReady("#cursor, #error, #lessons", chromedp.ByQuery),
+		chromedp.WaitReady("#cursor[data-full=true], #error, #lessons", chromedp.ByQuery), // the panels follow the first frame
 	)
 }
 
