@@ -75,8 +75,8 @@ type Scope struct {
 	// painted (afterPaint), so the lesson appears sooner.
 	full bool
 	// panelsAt is when a play step last re-rendered the panels: while
-	// playing, the map moves every frame but the panels follow at most
-	// every panelEvery.
+	// playing fast, the map moves every frame but the panels follow at
+	// most every panelEvery.
 	panelsAt time.Time
 	meta     scenario.Lesson // the open lesson's, listed alone until full
 
@@ -418,10 +418,14 @@ func (s *Scope) stepMillis() float64 {
 	return 1000 / v
 }
 
-// panelEvery is how often the panels follow the cursor while playing.
-// Re-rendering them costs more than a frame, so every step (up to 256 a
-// second) would make the map stutter; four times a second reads as live.
-const panelEvery = 250 * time.Millisecond
+// While playing faster than one event per slowStepMs, the panels follow
+// the cursor at most every panelEvery. Re-rendering them costs about a
+// frame, so doing it on every step (up to 256 a second) makes the map
+// stutter; playing slower, every step re-renders them.
+const (
+	panelEvery = 400 * time.Millisecond
+	slowStepMs = 250
+)
 
 // playStep advances one event while playing; the animator asks for it
 // when the previous step's time is up. The map shows every step; the
@@ -436,7 +440,7 @@ func (s *Scope) playStep(ctx app.Context) {
 	}
 	if s.cursor >= s.model.Len()-1 {
 		s.setPlaying(false)
-	} else if time.Since(s.panelsAt) < panelEvery {
+	} else if s.stepMillis() < slowStepMs && time.Since(s.panelsAt) < panelEvery {
 		ctx.PreventUpdate()
 		return
 	}
