@@ -145,6 +145,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 	}
 	if s.model != nil {
 		s.cursor = s.model.Clamp(v.C)
+		s.statusNow()
 		if s.anim != nil {
 			s.anim.jump(s.model, s.cursor, s.bp)
 			ctx.Defer(scrollLog)
@@ -215,6 +216,7 @@ func (s *Scope) finish(ctx app.Context, r *run) {
 		return
 	}
 	s.cursor = s.model.Clamp(s.v.C)
+	s.statusNow()
 	if s.anim != nil {
 		s.anim.jump(s.model, s.cursor, s.bp)
 	}
@@ -352,8 +354,37 @@ func (s *Scope) moveCursor(c int) bool {
 	if s.anim != nil {
 		s.anim.move(c)
 	}
+	s.statusNow()
 	s.post(map[string]any{"event": "frame", "frame": c, "last": s.model.Len() - 1})
 	return true
+}
+
+// statusText is the status line: where the cursor is.
+func (s *Scope) statusText() string {
+	m, c := s.model, s.cursor
+	return fmt.Sprintf(s.v.Lang.t("event %d / %d · t = %s µs"), c, m.Len()-1, micros(m.T.Events[c].T))
+}
+
+// statusNow writes the status line for the cursor straight into the page,
+// so that it changes in the same frame as the map: the re-render comes a
+// tick of go-app's engine later (or, playing fast, up to panelEvery
+// later) and writes the same text and attribute again. It sets the text
+// node's value and the attribute, as go-app does, so the nodes go-app
+// holds stay the ones on the page. Every change of the cursor between
+// renders must call it, or a render that finds its old value would leave
+// the page showing a newer one.
+func (s *Scope) statusNow() {
+	if !app.IsClient || s.model == nil {
+		return
+	}
+	el := app.Window().GetElementByID("cursor")
+	if !el.Truthy() {
+		return
+	}
+	if t := el.Get("firstChild"); t.Truthy() {
+		t.Set("nodeValue", s.statusText())
+	}
+	el.Call("setAttribute", "data-cursor", strconv.Itoa(s.cursor))
 }
 
 // followCursor brings the URL and the event log's scroll to the cursor,
@@ -771,7 +802,7 @@ func (s *Scope) body() app.UI {
 		}),
 		app.Div().Class("status").Body(
 			app.Span().ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).Attr("data-full", s.full).
-				Text(fmt.Sprintf(l.t("event %d / %d · t = %s µs"), c, last, micros(m.T.Events[c].T))),
+				Text(s.statusText()),
 			app.If(len(s.bp) > 0, func() app.UI {
 				return app.Span().ID("breaks").Class("breaks").Text(fmt.Sprintf(l.t("%d breakpoints"), len(s.bp)))
 			}),
