@@ -267,7 +267,7 @@ func TestBrowserUI(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, ctx, "the progress bar", `!!document.getElementById("progress")`)
-		waitFor(t, ctx, "the lesson", `!!document.getElementById("cursor")`)
+		waitFor(t, ctx, "the lesson", `!!document.querySelector("#cursor[data-full=true]")`)
 		if got := text(t, ctx, "#cur-drop"); !strings.Contains(got, big.Events[drop].Reason) {
 			t.Errorf("drop at %d shows %q, want reason %q", drop, got, big.Events[drop].Reason)
 		}
@@ -345,7 +345,7 @@ func TestBrowserUI(t *testing.T) {
 			ta.dispatchEvent(new Event("input", {bubbles: true}));
 			document.getElementById("editor-run").click();
 			return true })()`, new(bool))
-		waitFor(t, ctx, "the edited scenario", `!document.querySelector("#editor-errors li") && !!document.getElementById("cursor")`)
+		waitFor(t, ctx, "the edited scenario", `!document.querySelector("#editor-errors li") && !!document.querySelector("#cursor[data-full=true]")`)
 	})
 
 	t.Run("lessons page", func(t *testing.T) {
@@ -359,7 +359,7 @@ func TestBrowserUI(t *testing.T) {
 		if err := chromedp.Run(ctx, chromedp.Click(`#lessons .lesson-link[data-lesson="arp"]`, chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, ctx, "the arp lesson", `location.search.includes("lesson=arp") && !!document.getElementById("cursor")`)
+		waitFor(t, ctx, "the arp lesson", `location.search.includes("lesson=arp") && !!document.querySelector("#cursor[data-full=true]")`)
 	})
 
 	t.Run("embed API", func(t *testing.T) {

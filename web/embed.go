@@ -51,6 +51,7 @@ func (s *Scope) command(ctx app.Context, cmd string, frame int, lesson string) {
 		s.setPlaying(true)
 	case "pause":
 		s.setPlaying(false)
+		s.followCursor(ctx)
 	case "lesson":
 		v := s.v
 		v.Lesson, v.C = lesson, 0

@@ -222,8 +222,11 @@ func (s *Scope) liveShow(ctx app.Context, t *trace.Trace, got map[string][]byte)
 	if s.live.follow && s.model.Len()-1-s.cursor > liveLag {
 		s.cursor = s.model.Len() - 1 - liveLag
 	}
+	// A live trace has no first frame to hurry: its panels are on at once.
+	s.full = true
+	s.statusNow()
 	if s.anim != nil {
-		s.anim.jump(s.model, s.cursor, s.bp)
+		s.anim.jump(s.mapModel(), s.cursor, s.bp)
 	}
 	if s.live.follow && !s.playing {
 		s.setPlaying(true)

@@ -71,6 +71,15 @@ type Scope struct {
 	editor   editorState
 	knobErr  string
 	live     liveMode // bridged to a real network (live_panel.go)
+	// full: the panels below the map are on the page. A new trace shows
+	// its first frame without them and adds them once that frame is
+	// painted (afterPaint), so the lesson appears sooner.
+	full bool
+	// panelsAt is when a play step last re-rendered the panels: while
+	// playing fast, the map moves every frame but the panels follow at
+	// most every panelEvery.
+	panelsAt time.Time
+	meta     scenario.Lesson // the open lesson's, listed alone until full
 
 	anim *animator
 	msgs app.Func    // the postMessage listener of embed mode
@@ -133,11 +142,13 @@ func (s *Scope) OnNav(ctx app.Context) {
 			s.show(nil, err)
 			return
 		}
+		s.meta = scenario.Lesson{Name: f.Name, Title: f.Title, Seed: f.Seed, Intro: f.Intro}
 		s.start(ctx, key, f)
 		return
 	}
 	if s.model != nil {
 		s.cursor = s.model.Clamp(v.C)
+		s.statusNow()
 		if s.anim != nil {
 			s.anim.jump(s.mapModel(), s.cursor, s.bp)
 			ctx.Defer(scrollLog)
@@ -158,10 +169,12 @@ func lessonFile(k runKey) (*scenario.File, error) {
 // paint and handle input: a flood lesson takes seconds in WebAssembly.
 const sliceTime = 40 * time.Millisecond
 
-// start simulates f in slices on its own goroutine, showing progress,
-// and shows the trace when done. A newer start makes an older one's
-// results stale (loadGen). It works in the component's own context: the
-// context of a click dies with the button, which loading removes.
+// start simulates f and shows the trace. The first slice runs at once,
+// so a small lesson goes straight to its first frame; a longer one goes
+// on a slice at a time on its own goroutine, showing progress. A newer
+// start makes an older one's results stale (loadGen). It works in the
+// component's own context: the context of a click dies with the button,
+// which loading removes.
 func (s *Scope) start(ctx app.Context, key runKey, f *scenario.File) {
 	if s.mnt {
 		ctx = s.ctx
@@ -174,54 +187,104 @@ func (s *Scope) start(ctx app.Context, key runKey, f *scenario.File) {
 	if s.anim != nil {
 		s.anim.play(false, 0)
 	}
+	r := newRun(f)
+	if r.slice() {
+		s.finish(ctx, r)
+		return
+	}
+	s.progress = r.progress()
 	ctx.Async(func() {
-		t, err := runSliced(f, func(p float64) {
+		for done := false; !done; {
+			yield()
+			done = r.slice()
+			p := r.progress()
 			ctx.Dispatch(func(ctx app.Context) {
 				if gen == s.loadGen {
 					s.progress = p
 				}
 			})
-		})
+		}
 		ctx.Dispatch(func(ctx app.Context) {
-			if gen != s.loadGen {
-				return
-			}
-			s.show(t, err)
-			if s.model != nil {
-				s.cursor = s.model.Clamp(s.v.C)
-				if s.anim != nil {
-					s.anim.jump(s.mapModel(), s.cursor, s.bp)
-				}
-				s.post(map[string]any{"event": "loaded", "lesson": s.v.Lesson, "last": s.model.Len() - 1})
-				ctx.Defer(scrollLog)
+			if gen == s.loadGen {
+				s.finish(ctx, r)
 			}
 		})
 	})
 }
 
-// runSliced runs a scenario a slice at a time, sleeping between slices
-// so that the browser stays responsive (in WebAssembly the sleep is what
-// hands control back to the page). A panic in the simulation becomes an
+// finish shows a finished run at the URL's cursor; the panels follow
+// once its first frame is painted.
+func (s *Scope) finish(ctx app.Context, r *run) {
+	s.show(r.result())
+	if s.model == nil {
+		return
+	}
+	s.cursor = s.model.Clamp(s.v.C)
+	s.statusNow()
+	if s.anim != nil {
+		s.anim.jump(s.mapModel(), s.cursor, s.bp)
+	}
+	s.post(map[string]any{"event": "loaded", "lesson": s.v.Lesson, "last": s.model.Len() - 1})
+	afterPaint(ctx, func(ctx app.Context) {
+		s.full = true
+		ctx.Defer(scrollLog)
+	})
+}
+
+// run is a simulation that runs a slice at a time, so that the browser
+// stays responsive between slices. A panic in the simulation becomes an
 // error, so a bug in one lesson shows as a message, not a blank page.
-func runSliced(f *scenario.File, progress func(float64)) (t *trace.Trace, err error) {
+type run struct {
+	r   *scenario.Runner
+	err error
+}
+
+func newRun(f *scenario.File) (u *run) {
+	u = &run{}
+	defer u.catch()
+	u.r, u.err = scenario.NewRunner(f)
+	return u
+}
+
+func (u *run) catch() {
+	if r := recover(); r != nil {
+		u.r, u.err = nil, fmt.Errorf("simulation failed: %v", r)
+	}
+}
+
+// slice runs the simulation for about sliceTime and reports whether it
+// has finished (or failed).
+func (u *run) slice() (done bool) {
 	defer func() {
-		if r := recover(); r != nil {
-			t, err = nil, fmt.Errorf("simulation failed: %v", r)
+		if u.r == nil {
+			done = true
 		}
 	}()
-	r, err := scenario.NewRunner(f)
-	if err != nil {
-		return nil, err
+	defer u.catch()
+	if u.r == nil {
+		return true
 	}
-	for done := false; !done; {
-		t0 := time.Now()
-		for !done && time.Since(t0) < sliceTime {
-			done = r.Step(2000)
+	for t0 := time.Now(); time.Since(t0) < sliceTime; {
+		if u.r.Step(2000) {
+			return true
 		}
-		progress(r.Progress())
-		yield()
 	}
-	return r.Trace(), nil
+	return false
+}
+
+func (u *run) progress() float64 {
+	if u.r == nil {
+		return 1
+	}
+	return u.r.Progress()
+}
+
+// result is the finished run's trace, or why there is none.
+func (u *run) result() (*trace.Trace, error) {
+	if u.r == nil {
+		return nil, u.err
+	}
+	return u.r.Trace(), nil
 }
 
 // yield lets the browser run its event loop once: it paints, takes input
@@ -244,6 +307,27 @@ func yield() {
 	<-done
 }
 
+// afterPaint runs f on the UI goroutine once the browser has painted the
+// update in progress: the update is applied (Defer), then the next
+// animation frame's callback dispatches f, whose update the engine makes
+// on its next tick, after that frame. A page that is not shown gets no
+// animation frames, so a timeout stands in for one.
+func afterPaint(ctx app.Context, f func(app.Context)) {
+	ctx.Defer(func(ctx app.Context) {
+		var cb app.Func
+		var rafID, timeoutID app.Value
+		cb = app.FuncOf(func(app.Value, []app.Value) any {
+			app.Window().Call("cancelAnimationFrame", rafID)
+			app.Window().Call("clearTimeout", timeoutID)
+			cb.Release()
+			ctx.Dispatch(f)
+			return nil
+		})
+		rafID = app.Window().Call("requestAnimationFrame", cb)
+		timeoutID = app.Window().Call("setTimeout", cb, 250)
+	})
+}
+
 // show puts a finished run on the page. Failures become a message: an
 // unknown lesson or an empty trace must not break the UI.
 func (s *Scope) show(t *trace.Trace, err error) {
@@ -257,24 +341,60 @@ func (s *Scope) show(t *trace.Trace, err error) {
 	default:
 		s.model = NewModel(t)
 	}
+	s.full = s.model == nil // a message has nothing to hold back
 }
 
-// setCursor moves to event c: the panels re-render, the URL follows, the
-// cards ease to their new places, an embedding page hears of it.
-func (s *Scope) setCursor(ctx app.Context, c int) {
+// moveCursor moves the cursor and the cards to event c and tells an
+// embedding page; it reports whether the cursor moved.
+func (s *Scope) moveCursor(c int) bool {
 	if s.model == nil {
-		return
+		return false
 	}
 	c = s.model.Clamp(c)
 	if c == s.cursor {
-		return
+		return false
 	}
 	s.cursor = c
-	s.replaceURL(ctx)
 	if s.anim != nil {
 		s.anim.move(c)
 	}
+	s.statusNow()
 	s.post(map[string]any{"event": "frame", "frame": c, "last": s.model.Len() - 1})
+	return true
+}
+
+// statusText is the status line: where the cursor is.
+func (s *Scope) statusText() string {
+	m, c := s.model, s.cursor
+	return fmt.Sprintf(s.v.Lang.t("event %d / %d · t = %s µs"), c, m.Len()-1, micros(m.T.Events[c].T))
+}
+
+// statusNow writes the status line for the cursor straight into the page,
+// so that it changes in the same frame as the map: the re-render comes a
+// tick of go-app's engine later (or, playing fast, up to panelEvery
+// later) and writes the same text and attribute again. It sets the text
+// node's value and the attribute, as go-app does, so the nodes go-app
+// holds stay the ones on the page. Every change of the cursor between
+// renders must call it, or a render that finds its old value would leave
+// the page showing a newer one.
+func (s *Scope) statusNow() {
+	if !app.IsClient || s.model == nil {
+		return
+	}
+	el := app.Window().GetElementByID("cursor")
+	if !el.Truthy() {
+		return
+	}
+	if t := el.Get("firstChild"); t.Truthy() {
+		t.Set("nodeValue", s.statusText())
+	}
+	el.Call("setAttribute", "data-cursor", strconv.Itoa(s.cursor))
+}
+
+// followCursor brings the URL and the event log's scroll to the cursor,
+// as the page re-renders.
+func (s *Scope) followCursor(ctx app.Context) {
+	s.replaceURL(ctx)
 	ctx.Defer(scrollLog)
 }
 
@@ -305,10 +425,13 @@ func scrollLog(app.Context) {
 	box.Set("scrollTop", row.Get("offsetTop").Int()-box.Get("clientHeight").Int()/2)
 }
 
-// jump stops playing and moves to event c.
+// jump stops playing and moves to event c: the panels re-render, the URL
+// follows, the cards ease to their new places, an embedding page hears of
+// it.
 func (s *Scope) jump(ctx app.Context, c int) {
 	s.setPlaying(false)
-	s.setCursor(ctx, c)
+	s.moveCursor(c)
+	s.followCursor(ctx)
 }
 
 func (s *Scope) setPlaying(on bool) {
@@ -330,16 +453,34 @@ func (s *Scope) stepMillis() float64 {
 	return 1000 / v
 }
 
+// While playing faster than one event per slowStepMs, the panels follow
+// the cursor at most every panelEvery. Re-rendering them costs about a
+// frame, so doing it on every step (up to 256 a second) makes the map
+// stutter; playing slower, every step re-renders them.
+const (
+	panelEvery = 400 * time.Millisecond
+	slowStepMs = 250
+)
+
 // playStep advances one event while playing; the animator asks for it
-// when the previous step's time is up.
+// when the previous step's time is up. The map shows every step; the
+// panels and the URL only every panelEvery and at the end.
 func (s *Scope) playStep(ctx app.Context) {
 	if !s.playing || s.model == nil {
 		return
 	}
-	s.setCursor(ctx, s.cursor+1)
+	if !s.moveCursor(s.cursor + 1) {
+		ctx.PreventUpdate()
+		return
+	}
 	if s.cursor >= s.model.Len()-1 {
 		s.setPlaying(false)
+	} else if s.stepMillis() < slowStepMs && time.Since(s.panelsAt) < panelEvery {
+		ctx.PreventUpdate()
+		return
 	}
+	s.panelsAt = time.Now()
+	s.followCursor(ctx)
 }
 
 // move names a cursor motion, for keys, buttons and the embedding API.
@@ -373,6 +514,7 @@ func (s *Scope) move(ctx app.Context, how string) {
 		s.toggleZoom(ctx)
 	case "play":
 		s.setPlaying(!s.playing)
+		s.followCursor(ctx) // playing, the URL lagged behind
 	case "nextChapter", "prevChapter":
 		if ch := m.chapterFrom(c, how == "nextChapter"); ch >= 0 {
 			s.jump(ctx, ch)
@@ -464,7 +606,7 @@ func (s *Scope) Render() app.UI {
 		return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(s.header(), lessonsPage(s.v))
 	}
 	return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(
-		app.If(!s.v.Embed, s.header),
+		app.If(!s.v.Embed, func() app.UI { return &headerBox{Key: s.headerKey(), s: s} }),
 		app.If(s.err != "", func() app.UI {
 			return app.Div().ID("error").Class("error").Body(
 				app.P().Text(s.err),
@@ -487,9 +629,58 @@ func (s *Scope) Render() app.UI {
 	)
 }
 
+// headerBox and whatIfBox are the page's header and what-if form as
+// components that render again only when their Key changes: go-app
+// compares a component's exported fields before rendering it, and the
+// step after step of a lesson leaves these two as they were. Key must
+// hold everything the part shows; s, unexported, stays the one from the
+// first mount (the page has one Scope).
+type headerBox struct {
+	app.Compo
+	Key string
+	s   *Scope
+}
+
+// Render implements app.Composer.
+func (b *headerBox) Render() app.UI { return b.s.header() }
+
+// headerKey is what the header shows: the view without its cursor, and
+// whether a trace or an edited scenario is loaded.
+func (s *Scope) headerKey() string {
+	v := s.v
+	v.C = 0
+	return fmt.Sprintf("%+v|%t|%t|%t|%s", v, s.custom != nil, s.model != nil, s.full, s.meta.Name)
+}
+
+type whatIfBox struct {
+	app.Compo
+	Key string
+	s   *Scope
+}
+
+// Render implements app.Composer.
+func (b *whatIfBox) Render() app.UI { return b.s.whatIf() }
+
+// whatIfKey is what the what-if form shows: the view without its cursor,
+// the knobs' error and the editor.
+func (s *Scope) whatIfKey() string {
+	v := s.v
+	v.C = 0
+	return fmt.Sprintf("%+v|%s|%+v", v, s.knobErr, s.editor)
+}
+
 func (s *Scope) header() app.UI {
 	l := s.v.Lang
-	ls := lessons()
+	// Until the panels are on, the lesson menu holds the open lesson only:
+	// listing them all means reading every lesson file, which can wait
+	// for the first frame.
+	ls := []scenario.Lesson{s.meta}
+	if s.full || s.meta.Name == "" || s.meta.Name != s.v.Lesson {
+		ls = nil
+	}
+	if s.full {
+		ls = lessons()
+	}
 	known, intro := false, ""
 	for _, x := range ls {
 		if x.Name == s.v.Lesson {
@@ -619,8 +810,8 @@ func (s *Scope) body() app.UI {
 			)
 		}),
 		app.Div().Class("status").Body(
-			app.Span().ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).
-				Text(fmt.Sprintf(l.t("event %d / %d · t = %s µs"), c, last, micros(m.T.Events[c].T))),
+			app.Span().ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).Attr("data-full", s.full).
+				Text(s.statusText()),
 			app.If(len(s.bp) > 0, func() app.UI {
 				return app.Span().ID("breaks").Class("breaks").Text(fmt.Sprintf(l.t("%d breakpoints"), len(s.bp)))
 			}),
@@ -645,6 +836,15 @@ func (s *Scope) body() app.UI {
 				app.Span().Class("drop-legend").Text("✕ "+l.t("drop")),
 			)
 		}),
+		app.If(s.full, s.panels),
+	)
+}
+
+// panels are everything below the map, left out of a new trace's first
+// frame (see Scope.full).
+func (s *Scope) panels() app.UI {
+	m, c, l := s.model, s.cursor, s.v.Lang
+	return app.Div().Body(
 		app.Div().Class("panels").Body(
 			app.If(s.v.shows("skb"), func() app.UI { return &skbBox{V: m.skbAtCursor(c), L: l} }),
 			app.If(s.v.shows("stack"), func() app.UI { return stackPanel(l, m, c) }),
@@ -655,7 +855,7 @@ func (s *Scope) body() app.UI {
 			app.If(s.v.shows("ladder"), func() app.UI { return ladderPanel(l, m, c) }),
 		),
 		app.If(s.v.shows("log"), func() app.UI { return s.logPanel() }),
-		app.If(!s.v.Embed, s.whatIf),
+		app.If(!s.v.Embed, func() app.UI { return &whatIfBox{Key: s.whatIfKey(), s: s} }),
 	)
 }
 

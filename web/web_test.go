@@ -281,7 +281,10 @@ func TestScopeShow(t *testing.T) {
 	}
 	f.Hosts = nil
 	f.Links = append(f.Links, scenario.Link{Name: "x", A: "nowhere:eth0", B: "nowhere:eth1"})
-	if _, err := runSliced(f, func(float64) {}); err == nil {
+	r := newRun(f)
+	for !r.slice() {
+	}
+	if _, err := r.result(); err == nil {
 		t.Error("a broken scenario runs")
 	}
 }

@@ -24,8 +24,17 @@
     "bold 11px ui-monospace, monospace",
   ];
 
+  // font strings by flags and size: setting a canvas font parses it, so a
+  // frame sets it only when it changes, and never builds it twice.
+  const fontCache = new Map();
   function font(flags, size) {
-    return fonts[flags & 3].replace("11px", size + "px");
+    const k = (flags & 3) + ":" + size;
+    let s = fontCache.get(k);
+    if (s === undefined) {
+      s = fonts[flags & 3].replace("11px", size + "px");
+      fontCache.set(k, s);
+    }
+    return s;
   }
 
   // It returns whether it drew: false while the page has no canvas yet
@@ -36,6 +45,7 @@
       return false;
     }
     const g = canvas.getContext("2d");
+    let curFont = "", curAlign = "";
     const v = new DataView(bytes.buffer, bytes.byteOffset, n);
     let p = 0;
     const f = () => { const x = v.getFloat32(p, true); p += 4; return x; };
@@ -48,6 +58,7 @@
           if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
             canvas.width = Math.round(w * dpr);
             canvas.height = Math.round(h * dpr);
+            curFont = curAlign = ""; // resizing resets the context's state
           }
           g.setTransform(dpr, 0, 0, dpr, 0, 0);
           g.fillStyle = colour(c);
@@ -81,9 +92,15 @@
           p += 2;
           const s = decoder.decode(bytes.subarray(p, p + len));
           p += len;
-          g.font = font(flags, size);
+          const fs = font(flags, size);
+          if (fs !== curFont) {
+            g.font = curFont = fs;
+          }
           g.fillStyle = colour(c);
-          g.textAlign = align === 1 ? "center" : align === 2 ? "right" : "left";
+          const ta = align === 1 ? "center" : align === 2 ? "right" : "left";
+          if (ta !== curAlign) {
+            g.textAlign = curAlign = ta;
+          }
           if (maxW > 0) {
             g.fillText(s, x, y, maxW);
           } else {
