@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,19 +20,7 @@ var layerNames = []string{"socket", "tcp/udp", "ip", "netfilter", "neigh", "dev/
 // device state, the TCP state diagram, the map's zoom and the language of
 // the event sentences, each checked against the trace.
 func TestBrowserFeatures(t *testing.T) {
-	ctx, problems := browser(t)
-	h, err := newHandler(siteDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	open := func(t *testing.T, q string) {
-		t.Helper()
-		if err := load(ctx, srv.URL+"/?"+q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ctx, problems, _, _, open := sitePage(t)
 	// rerun sets the knob form's fields (JavaScript statements), presses
 	// Re-run, and waits for the trace the knobs k give, checking that the
 	// URL holds them; it returns that trace and the URL.

@@ -92,6 +92,27 @@ func siteDir(t testing.TB) string {
 	return dir
 }
 
+// sitePage starts headless Chromium (browser) and a test server of a
+// freshly built site (siteDir, whose folder it returns); open loads the
+// page with a query, failing t if it does not come up.
+func sitePage(t *testing.T) (ctx context.Context, problems func() []string, srv *httptest.Server, site string, open func(t *testing.T, q string)) {
+	ctx, problems = browser(t)
+	site = siteDir(t)
+	h, err := newHandler(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	open = func(t *testing.T, q string) {
+		t.Helper()
+		if err := load(ctx, srv.URL+"/?"+q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ctx, problems, srv, site, open
+}
+
 // browser starts headless Chromium and collects every console error,
 // uncaught exception and browser-logged error (such as a failed load).
 func browser(t testing.TB) (context.Context, func() []string) {
@@ -206,17 +227,8 @@ func press(ctx context.Context, key string, want int) (view, error) {
 // down to the e1000e driver, End, a shareable URL that reopens the same
 // frame, and no console error on the way.
 func TestBrowser(t *testing.T) {
-	ctx, problems := browser(t)
-	h, err := newHandler(siteDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-
-	if err := load(ctx, srv.URL+"/?lesson=udp-sendto"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, problems, srv, _, open := sitePage(t)
+	open(t, "lesson=udp-sendto")
 	v, err := readNow(ctx)
 	if err != nil || v.Cursor != 0 || v.Last < 10 {
 		t.Fatalf("first view %+v, %v", v, err)

@@ -81,20 +81,7 @@ func firstEvent(tr *trace.Trace, ok func(e *trace.Event) bool) int {
 // lecture mode, the help, the editor, the lessons page, the embed API and
 // the static export under a path prefix. Any console error fails it.
 func TestBrowserUI(t *testing.T) {
-	ctx, problems := browser(t)
-	site := siteDir(t)
-	h, err := newHandler(site)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	open := func(t *testing.T, q string) {
-		t.Helper()
-		if err := load(ctx, srv.URL+"/?"+q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ctx, problems, srv, site, open := sitePage(t)
 	key := func(t *testing.T, k string, want int) view {
 		t.Helper()
 		v, err := press(ctx, k, want)

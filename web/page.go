@@ -606,7 +606,7 @@ func (s *Scope) Render() app.UI {
 		return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(s.header(), lessonsPage(s.v))
 	}
 	return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(
-		app.If(!s.v.Embed, func() app.UI { return &headerBox{Key: s.headerKey(), s: s} }),
+		app.If(!s.v.Embed, func() app.UI { return &keyedPart{Key: s.headerKey(), render: s.header} }),
 		app.If(s.err != "", func() app.UI {
 			return app.Div().ID("error").Class("error").Body(
 				app.P().Text(s.err),
@@ -629,20 +629,20 @@ func (s *Scope) Render() app.UI {
 	)
 }
 
-// headerBox and whatIfBox are the page's header and what-if form as
-// components that render again only when their Key changes: go-app
+// keyedPart is a part of the page (the header, the what-if form) as a
+// component that renders again only when its Key changes: go-app
 // compares a component's exported fields before rendering it, and the
-// step after step of a lesson leaves these two as they were. Key must
-// hold everything the part shows; s, unexported, stays the one from the
-// first mount (the page has one Scope).
-type headerBox struct {
+// step after step of a lesson leaves these parts as they were. Key must
+// hold everything the part shows; render, unexported, stays the one from
+// the first mount (the page has one Scope).
+type keyedPart struct {
 	app.Compo
-	Key string
-	s   *Scope
+	Key    string
+	render func() app.UI
 }
 
 // Render implements app.Composer.
-func (b *headerBox) Render() app.UI { return b.s.header() }
+func (p *keyedPart) Render() app.UI { return p.render() }
 
 // headerKey is what the header shows: the view without its cursor, and
 // whether a trace or an edited scenario is loaded.
@@ -651,15 +651,6 @@ func (s *Scope) headerKey() string {
 	v.C = 0
 	return fmt.Sprintf("%+v|%t|%t|%t|%s", v, s.custom != nil, s.model != nil, s.full, s.meta.Name)
 }
-
-type whatIfBox struct {
-	app.Compo
-	Key string
-	s   *Scope
-}
-
-// Render implements app.Composer.
-func (b *whatIfBox) Render() app.UI { return b.s.whatIf() }
 
 // whatIfKey is what the what-if form shows: the view without its cursor,
 // the knobs' error and the editor.
@@ -855,7 +846,7 @@ func (s *Scope) panels() app.UI {
 			app.If(s.v.shows("ladder"), func() app.UI { return ladderPanel(l, m, c) }),
 		),
 		app.If(s.v.shows("log"), func() app.UI { return s.logPanel() }),
-		app.If(!s.v.Embed, func() app.UI { return &whatIfBox{Key: s.whatIfKey(), s: s} }),
+		app.If(!s.v.Embed, func() app.UI { return &keyedPart{Key: s.whatIfKey(), render: s.whatIf} }),
 	)
 }
 
