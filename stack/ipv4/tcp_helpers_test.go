@@ -69,6 +69,23 @@ func calls(tr *trace.Trace, host, fn string) []int {
 	return r
 }
 
+// callsFrom are host's calls of fn, failing t when there is none
+// (why says what that means) and reporting each that is not called from
+// parent.
+func callsFrom(t *testing.T, tr *trace.Trace, host, fn, parent, why string) []int {
+	t.Helper()
+	cs := calls(tr, host, fn)
+	if len(cs) == 0 {
+		t.Fatal(why)
+	}
+	for _, c := range cs {
+		if got := parentFn(tr, c); got != parent {
+			t.Errorf("%s from %s, want %s", fn, got, parent)
+		}
+	}
+	return cs
+}
+
 // retOf is the ret event of the call at index call.
 func retOf(tr *trace.Trace, call int) *trace.Event {
 	for i := call + 1; i < len(tr.Events); i++ {

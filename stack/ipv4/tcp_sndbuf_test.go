@@ -29,15 +29,7 @@ func TestSendmsgWaitForSpace(t *testing.T) {
 	if got := r.Received("B", "server"); len(got) != size {
 		t.Fatalf("B received %d bytes, want %d", len(got), size)
 	}
-	waits := calls(tr, "A", "sk_stream_wait_memory")
-	if len(waits) == 0 {
-		t.Fatal("the writer never waited for memory")
-	}
-	for _, w := range waits {
-		if parentFn(tr, w) != "tcp_sendmsg_locked" {
-			t.Errorf("sk_stream_wait_memory in %s", parentFn(tr, w))
-		}
-	}
+	callsFrom(t, tr, "A", "sk_stream_wait_memory", "tcp_sendmsg_locked", "the writer never waited for memory")
 	pushed := 0
 	for _, p := range calls(tr, "A", "tcp_push") {
 		if nextSibling(tr, p) >= 0 && tr.Events[nextSibling(tr, p)].Fn == "sk_stream_wait_memory" {

@@ -21,15 +21,7 @@ func TestTSQ(t *testing.T) {
 	if got := len(r.Received("B", "server")); got != size {
 		t.Fatalf("B received %d bytes", got)
 	}
-	sq := calls(tr, "A", "tcp_small_queue_check")
-	if len(sq) == 0 {
-		t.Fatal("TSQ never throttled the sender")
-	}
-	for _, c := range sq {
-		if parentFn(tr, c) != "tcp_write_xmit" {
-			t.Errorf("tcp_small_queue_check from %s", parentFn(tr, c))
-		}
-	}
+	callsFrom(t, tr, "A", "tcp_small_queue_check", "tcp_write_xmit", "TSQ never throttled the sender")
 	queued := 0
 	for _, c := range calls(tr, "A", "tcp_wfree") {
 		if strings.Contains(tr.Events[c].Note, "TSQ tasklet") {
@@ -75,15 +67,7 @@ func TestAutocork(t *testing.T) {
 	if got := len(r.Received("B", "server")); got != 2000 {
 		t.Fatalf("B received %d bytes", got)
 	}
-	ac := calls(tr, "A", "tcp_should_autocork")
-	if len(ac) == 0 {
-		t.Fatal("no write was autocorked")
-	}
-	for _, c := range ac {
-		if parentFn(tr, c) != "tcp_push" {
-			t.Errorf("tcp_should_autocork from %s", parentFn(tr, c))
-		}
-	}
+	callsFrom(t, tr, "A", "tcp_should_autocork", "tcp_push", "no write was autocorked")
 	data, big := 0, 0
 	for _, s := range segments(tr) {
 		if s.from == "A" && s.dlen > 0 {
