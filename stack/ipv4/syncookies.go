@@ -160,7 +160,7 @@ func (n *Net) cookieV4Check(k *kernel.Kernel, l *tcpSock, s *skb.SKB, in *tcpRcv
 		rmss -= 12
 	}
 	var ws int
-	r.rcvWnd, ws = selectInitialWindow(k, l.sk.RcvBuf/2, rmss)
+	r.rcvWnd, ws, r.windowClamp = selectInitialWindow(k, tcpFullSpace(l), rmss)
 	if wsOK {
 		r.wscale = ws
 	}

@@ -76,6 +76,8 @@ type tcpSock struct {
 	maxWindow                        uint32
 	// Receive sequence space.
 	rcvNxt, rcvWup, copiedSeq, rcvWnd uint32
+	rcvSsthresh                       uint32 // rcv_ssthresh: how far the offered window may open for now
+	windowClamp                       uint32 // window_clamp: the largest window ever offered
 
 	mss, advmss               int // mss_cache and the MSS we advertise
 	sackOK, tstampOK, wsOK    bool
@@ -171,6 +173,7 @@ type requestSock struct {
 	wscale, sndWscale  int
 	tsRecent, tsOffset uint32
 	rcvWnd             uint32
+	windowClamp        uint32       // rsk_window_clamp
 	timer              kernel.Timer // rsk_timer: reqsk_timer_handler
 	retrans            int          // num_retrans: SYN-ACKs sent again
 	numTimeout         int          // num_timeout: times the timer fired
@@ -197,7 +200,7 @@ func (tp *tcpSock) vals() []trace.Field {
 	return []trace.Field{
 		f("sk", tp.name()), f("state", tp.state), f("ca_state", tp.ca),
 		f("snd_una", tp.sndUna), f("snd_nxt", tp.sndNxt), f("snd_wnd", tp.sndWnd),
-		f("rcv_nxt", tp.rcvNxt), f("rcv_wnd", tp.rcvWnd),
+		f("rcv_nxt", tp.rcvNxt), f("rcv_wnd", tp.rcvWnd), f("rcv_ssthresh", tp.rcvSsthresh), f("window_clamp", tp.windowClamp),
 		f("cwnd", tp.cwnd), f("ssthresh", tp.ssthresh), f("packets_in_flight", tp.packetsInFlight()),
 		f("srtt_us", tp.srtt>>3), f("rto_ms", tp.rto/1_000_000), f("mss", tp.mss),
 		f("packets_out", tp.packetsOut()),
@@ -205,33 +208,34 @@ func (tp *tcpSock) vals() []trace.Field {
 }
 
 var (
-	fnTCPSetState       = kernel.NewFn("tcp_set_state", tcpC, "tcp")
-	fnInetStreamConnect = kernel.NewFn("inet_stream_connect", afInetC, "socket")
-	fnInetStreamConnIn  = kernel.NewFn("__inet_stream_connect", afInetC, "socket")
-	fnInetWaitConnect   = kernel.NewFn("inet_wait_for_connect", afInetC, "socket")
-	fnInetListen        = kernel.NewFn("inet_listen", afInetC, "socket")
-	fnInetCskListen     = kernel.NewFn("inet_csk_listen_start", "net/ipv4/inet_connection_sock.c", "tcp")
-	fnInetAccept        = kernel.NewFn("inet_accept", afInetC, "socket")
-	fnInetCskAccept     = kernel.NewFn("inet_csk_accept", "net/ipv4/inet_connection_sock.c", "tcp")
-	fnInetCskWaitConn   = kernel.NewFn("inet_csk_wait_for_connect", "net/ipv4/inet_connection_sock.c", "tcp")
-	fnTCPSendmsg        = kernel.NewFn("tcp_sendmsg", tcpC, "tcp")
-	fnTCPSendmsgLocked  = kernel.NewFn("tcp_sendmsg_locked", tcpC, "tcp")
-	fnTCPStreamAllocSkb = kernel.NewFn("tcp_stream_alloc_skb", tcpC, "tcp")
-	fnSkStreamWaitMem   = kernel.NewFn("sk_stream_wait_memory", "net/core/stream.c", "tcp")
-	fnTCPPush           = kernel.NewFn("tcp_push", tcpC, "tcp")
-	fnTCPRecvmsg        = kernel.NewFn("tcp_recvmsg", tcpC, "tcp")
-	fnTCPRecvmsgLocked  = kernel.NewFn("tcp_recvmsg_locked", tcpC, "tcp")
-	fnSkWaitData        = kernel.NewFn("sk_wait_data", "net/core/sock.c", "socket")
-	fnSkbCopyDgramMsg   = kernel.NewFn("skb_copy_datagram_iter", "net/core/datagram.c", "socket")
-	fnTCPRcvSpaceAdjust = kernel.NewFn("tcp_rcv_space_adjust", "net/ipv4/tcp_input.c", "tcp")
-	fnTCPEatRecvSkb     = kernel.NewFn("tcp_eat_recv_skb", tcpC, "tcp")
-	fnTCPCleanupRbuf    = kernel.NewFn("tcp_cleanup_rbuf", tcpC, "tcp")
-	fnTCPClose          = kernel.NewFn("tcp_close", tcpC, "tcp")
-	fnLockSock          = kernel.NewFn("lock_sock_nested", "net/core/sock.c", "socket")
-	fnReleaseSock       = kernel.NewFn("release_sock", "net/core/sock.c", "socket")
-	fnReleaseSockInner  = kernel.NewFn("__release_sock", "net/core/sock.c", "socket")
-	fnTCPV4DoRcvBacklog = kernel.NewFn("sk_backlog_rcv", "include/net/sock.h", "tcp")
-	tcpBacklogQueue     = "sk_backlog"
+	fnTCPSetState        = kernel.NewFn("tcp_set_state", tcpC, "tcp")
+	fnInetStreamConnect  = kernel.NewFn("inet_stream_connect", afInetC, "socket")
+	fnInetStreamConnIn   = kernel.NewFn("__inet_stream_connect", afInetC, "socket")
+	fnInetWaitConnect    = kernel.NewFn("inet_wait_for_connect", afInetC, "socket")
+	fnInetListen         = kernel.NewFn("inet_listen", afInetC, "socket")
+	fnInetCskListen      = kernel.NewFn("inet_csk_listen_start", "net/ipv4/inet_connection_sock.c", "tcp")
+	fnInetAccept         = kernel.NewFn("inet_accept", afInetC, "socket")
+	fnInetCskAccept      = kernel.NewFn("inet_csk_accept", "net/ipv4/inet_connection_sock.c", "tcp")
+	fnInetCskWaitConn    = kernel.NewFn("inet_csk_wait_for_connect", "net/ipv4/inet_connection_sock.c", "tcp")
+	fnTCPSendmsg         = kernel.NewFn("tcp_sendmsg", tcpC, "tcp")
+	fnTCPSendmsgLocked   = kernel.NewFn("tcp_sendmsg_locked", tcpC, "tcp")
+	fnTCPStreamAllocSkb  = kernel.NewFn("tcp_stream_alloc_skb", tcpC, "tcp")
+	fnSkStreamWaitMem    = kernel.NewFn("sk_stream_wait_memory", "net/core/stream.c", "tcp")
+	fnTCPPush            = kernel.NewFn("tcp_push", tcpC, "tcp")
+	fnTCPRecvmsg         = kernel.NewFn("tcp_recvmsg", tcpC, "tcp")
+	fnTCPRecvmsgLocked   = kernel.NewFn("tcp_recvmsg_locked", tcpC, "tcp")
+	fnSkWaitData         = kernel.NewFn("sk_wait_data", "net/core/sock.c", "socket")
+	fnSkbCopyDgramMsg    = kernel.NewFn("skb_copy_datagram_iter", "net/core/datagram.c", "socket")
+	fnTCPRcvSpaceAdjust  = kernel.NewFn("tcp_rcv_space_adjust", "net/ipv4/tcp_input.c", "tcp")
+	fnTCPInitBufferSpace = kernel.NewFn("tcp_init_buffer_space", "net/ipv4/tcp_input.c", "tcp")
+	fnTCPEatRecvSkb      = kernel.NewFn("tcp_eat_recv_skb", tcpC, "tcp")
+	fnTCPCleanupRbuf     = kernel.NewFn("tcp_cleanup_rbuf", tcpC, "tcp")
+	fnTCPClose           = kernel.NewFn("tcp_close", tcpC, "tcp")
+	fnLockSock           = kernel.NewFn("lock_sock_nested", "net/core/sock.c", "socket")
+	fnReleaseSock        = kernel.NewFn("release_sock", "net/core/sock.c", "socket")
+	fnReleaseSockInner   = kernel.NewFn("__release_sock", "net/core/sock.c", "socket")
+	fnTCPV4DoRcvBacklog  = kernel.NewFn("sk_backlog_rcv", "include/net/sock.h", "tcp")
+	tcpBacklogQueue      = "sk_backlog"
 )
 
 // streamOps is inet_stream_ops with sk_prot = tcp_prot.
@@ -699,7 +703,7 @@ func (n *Net) tcpCleanupRbuf(k *kernel.Kernel, tp *tcpSock, copied int) {
 	// (a window update), so a sender stalled by a small or zero window
 	// need not wait for its probe.
 	if copied > 0 && !timeToAck && tp.sk.Shutdown&socket.RcvShutdown == 0 {
-		if now := tp.receiveWindow(); 2*now <= uint32(tp.sk.RcvBuf/2) {
+		if now := tp.receiveWindow(); 2*now <= tp.windowClamp {
 			if w := tp.selectWindowNow(); w != 0 && w >= 2*now {
 				e.Note = fmt.Sprintf("the reader freed space: window %d → %d, a window update", now, w)
 				timeToAck = true
@@ -957,22 +961,45 @@ func (n *Net) tcpRcvSpaceAdjust(k *kernel.Kernel, tp *tcpSock) {
 	if copied > tp.rcvqSpace {
 		rcvwin := 2*copied + 16*tp.advmss
 		rcvwin += 2 * (rcvwin * (copied - tp.rcvqSpace) / max(tp.rcvqSpace, 1))
-		rcvbuf := min(2*rcvwin, tcpRmemMax) // tcp_space_from_win: half the buffer is window
+		rcvbuf := min(spaceFromWin(rcvwin), tcpRmemMax)
 		if rcvbuf > tp.sk.RcvBuf && !tp.sk.RcvBufLocked {
 			e.Note = fmt.Sprintf("%d bytes read in one receiver RTT (%d us): sk_rcvbuf %d → %d", copied, tp.rcvRTT>>3, tp.sk.RcvBuf, rcvbuf)
 			tp.sk.RcvBuf = rcvbuf
+			tp.windowClamp = uint32(winFromSpace(rcvbuf)) // the clamp follows the buffer
 		}
 		tp.rcvqSpace = copied
 	}
 	tp.rcvqSeq, tp.rcvqTime = tp.copiedSeq, k.Now()
 }
 
-// initBufferSpace is the receive half of tcp_init_buffer_space(): the
-// autotuning measurement starts now, with one initial window as the
-// space to beat.
-func (tp *tcpSock) initBufferSpace(k *kernel.Kernel) {
+// tcpAppWin is net.ipv4.tcp_app_win: 1/2^31 of the buffer is kept
+// for the application, that is, in effect one segment (below).
+const tcpAppWin = 31
+
+// tcpInitBufferSpace is tcp_init_buffer_space(), once the connection is
+// established: the send buffer grows to hold the initial window
+// (tcp_sndbuf_expand), the window clamp comes down to the full space less one segment (kept in
+// reserve), rcv_ssthresh to the clamp, and the autotuning measurement
+// starts now, with one initial window as the space to beat.
+func (n *Net) tcpInitBufferSpace(k *kernel.Kernel, tp *tcpSock) {
+	e := k.Call(fnTCPInitBufferSpace)
+	n.tcpSndbufExpand(k, tp)
 	tp.rcvqTime, tp.rcvqSeq = k.Now(), tp.copiedSeq
-	tp.rcvqSpace = min(int(tp.rcvWnd), tcpInitCwnd*tp.advmss)
+	maxwin := uint32(tcpFullSpace(tp))
+	adv := uint32(tp.advmss)
+	if tp.windowClamp >= maxwin {
+		tp.windowClamp = maxwin
+		if maxwin > 4*adv {
+			tp.windowClamp = max(maxwin-maxwin>>tcpAppWin, 4*adv)
+		}
+	}
+	if tp.windowClamp > 2*adv && tp.windowClamp+adv > maxwin {
+		tp.windowClamp = max(2*adv, maxwin-adv)
+	}
+	tp.rcvSsthresh = min(tp.rcvSsthresh, tp.windowClamp)
+	tp.rcvqSpace = int(min(tp.rcvSsthresh, tp.rcvWnd, uint32(tcpInitCwnd*tp.advmss)))
+	e.Note = fmt.Sprintf("window_clamp %d (tcp_full_space %d less one segment in reserve), rcv_ssthresh %d", tp.windowClamp, maxwin, tp.rcvSsthresh)
+	k.RetVoid(fnTCPInitBufferSpace)
 }
 
 // rcvRTTUpdate is tcp_rcv_rtt_update(): a new receiver RTT sample (us).

@@ -23,6 +23,7 @@ var (
 	fnTCPDataQueue        = kernel.NewFn("tcp_data_queue", tcpInputC, "tcp")
 	fnTCPQueueRcv         = kernel.NewFn("tcp_queue_rcv", tcpInputC, "tcp")
 	fnTCPEventDataRecv    = kernel.NewFn("tcp_event_data_recv", tcpInputC, "tcp")
+	fnTCPGrowWindow       = kernel.NewFn("tcp_grow_window", tcpInputC, "tcp")
 	fnTCPAckSndCheck      = kernel.NewFn("__tcp_ack_snd_check", tcpInputC, "tcp")
 	fnTCPDataReady        = kernel.NewFn("tcp_data_ready", tcpInputC, "tcp")
 	fnTCPFin              = kernel.NewFn("tcp_fin", tcpInputC, "tcp")
@@ -94,8 +95,7 @@ func (n *Net) tcpRcvStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		tp.sndWnd = uint32(in.th.Window()) << tp.sndWscale
 		tp.maxWindow = tp.sndWnd
 		tp.setState(k, tcpEstablished)
-		n.tcpSndbufExpand(k, tp) // tcp_init_buffer_space
-		tp.initBufferSpace(k)
+		n.tcpInitBufferSpace(k, tp)
 		tp.stateChange(k)
 	case tcpFinWait1:
 		if tp.sndUna == tp.writeSeq {
@@ -171,6 +171,7 @@ func (n *Net) tcpRcvSynsentStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SK
 		tp.sndWscale = o.WScale
 	} else {
 		tp.rcvWscale = 0
+		tp.windowClamp = min(tp.windowClamp, 65535)
 	}
 	if o.TS {
 		tp.storeTSRecent(k, o.TSVal)
@@ -197,8 +198,7 @@ func (n *Net) tcpRcvSynsentStateProcess(k *kernel.Kernel, tp *tcpSock, s *skb.SK
 func (n *Net) tcpFinishConnect(k *kernel.Kernel, tp *tcpSock) {
 	k.Call(fnTCPFinishConnect)
 	tp.setState(k, tcpEstablished)
-	n.tcpSndbufExpand(k, tp) // tcp_init_buffer_space
-	tp.initBufferSpace(k)
+	n.tcpInitBufferSpace(k, tp)
 	tp.stateChange(k)
 	k.RetVoid(fnTCPFinishConnect)
 }
@@ -311,7 +311,7 @@ func (n *Net) tcpRcvEstablished(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 		tp.rcvRTTMeasureTs(k, in)
 		_ = s.Pull(in.th.DataOff())
 		n.tcpQueueRcv(k, tp, s, in)
-		n.tcpEventDataRecv(k, tp)
+		n.tcpEventDataRecv(k, tp, s)
 		if in.ack != tp.sndUna {
 			n.tcpAck(k, tp, in)
 			n.tcpDataSndCheck(k, tp)
@@ -651,7 +651,7 @@ func (n *Net) tcpDataQueue(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcv
 	}
 	if in.dlen > 0 {
 		n.tcpQueueRcv(k, tp, s, in)
-		n.tcpEventDataRecv(k, tp)
+		n.tcpEventDataRecv(k, tp, s)
 		n.tcpOfoQueue(k, tp)
 	}
 	if in.fl&header.TCPFin != 0 {
@@ -681,7 +681,9 @@ func (n *Net) tcpQueueRcv(k *kernel.Kernel, tp *tcpSock, s *skb.SKB, in *tcpRcvI
 // (inet_csk_schedule_ack) and adapt the delayed-ACK timeout ato to how
 // fast data arrives. The first data starts quick-ack mode: the first
 // segments are acknowledged at once, to open the sender's window fast.
-func (n *Net) tcpEventDataRecv(k *kernel.Kernel, tp *tcpSock) {
+// A segment of 128 bytes or more may open the offered window further
+// (tcp_grow_window).
+func (n *Net) tcpEventDataRecv(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
 	e := k.Call(fnTCPEventDataRecv)
 	tp.ackPending = true
 	now := k.Now()
@@ -700,7 +702,63 @@ func (n *Net) tcpEventDataRecv(k *kernel.Kernel, tp *tcpSock) {
 	}
 	tp.lrcvtime = now
 	tp.rcvRTTMeasure(k)
+	if s.Len() >= 128 {
+		n.tcpGrowWindow(k, tp, s)
+	}
 	k.RetVoid(fnTCPEventDataRecv)
+}
+
+// tcpGrowWindow is tcp_grow_window(): rcv_ssthresh, the limit on the
+// window __tcp_select_window offers, grows while the sender sends
+// segments whose payload is worth their buffer memory, so a window is
+// only promised that the buffer can hold in skbs like these. A segment
+// whose truesize is worth no more window than its length (the scaling
+// ratio holds) earns 2 × advmss; a costlier one still earns 2 × rcv_mss
+// while rcv_ssthresh is small (__tcp_grow_window); either way at least
+// twice its length, and never beyond window_clamp or the free space.
+// Growing also asks for a quick ACK, so the peer learns of it. TCP
+// memory pressure (tcp_adjust_rcv_ssthresh) is not modelled. The
+// model's receive skbs are linear, so truesize_adjust keeps truesize.
+func (n *Net) tcpGrowWindow(k *kernel.Kernel, tp *tcpSock, s *skb.SKB) {
+	e := k.Call(fnTCPGrowWindow, s)
+	defer k.RetVoid(fnTCPGrowWindow)
+	room := min(int(tp.windowClamp), tcpSpace(tp)) - int(tp.rcvSsthresh)
+	if room <= 0 {
+		e.Note = fmt.Sprintf("rcv_ssthresh %d: no room below window_clamp %d and the free space %d", tp.rcvSsthresh, tp.windowClamp, tcpSpace(tp))
+		return
+	}
+	incr := 0
+	if winFromSpace(s.Truesize) <= s.Len() {
+		incr = 2 * tp.advmss
+	} else {
+		incr = tp.growWindowSlow(s)
+	}
+	if incr == 0 {
+		e.Note = fmt.Sprintf("rcv_ssthresh stays %d: truesize %d is too much for %d bytes", tp.rcvSsthresh, s.Truesize, s.Len())
+		return
+	}
+	incr = min(max(incr, 2*s.Len()), room)
+	old := tp.rcvSsthresh
+	tp.rcvSsthresh += uint32(incr)
+	tp.quick |= 1
+	e.Note = fmt.Sprintf("rcv_ssthresh %d → %d (%d bytes, truesize %d)", old, tp.rcvSsthresh, s.Len(), s.Truesize)
+}
+
+// growWindowSlow is __tcp_grow_window(): a segment costlier than the
+// scaling ratio assumes still opens the window by 2 × rcv_mss while
+// rcv_ssthresh is below the same fraction of tcp_rmem[2]'s window that
+// the segment's payload is of its truesize's.
+func (tp *tcpSock) growWindowSlow(s *skb.SKB) int {
+	truesize := winFromSpace(s.Truesize) >> 1
+	window := winFromSpace(tcpRmemMax) >> 1
+	for int(tp.rcvSsthresh) <= window {
+		if truesize <= s.Len() {
+			return 2 * tp.mss
+		}
+		truesize >>= 1
+		window >>= 1
+	}
+	return 0
 }
 
 // tcpMaxQuickacks is TCP_MAX_QUICKACKS.

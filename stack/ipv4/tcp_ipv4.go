@@ -412,7 +412,7 @@ func (n *Net) tcpV4ConnRequest(k *kernel.Kernel, l *tcpSock, s *skb.SKB) {
 		rmss -= 12 // TCPOLEN_TSTAMP_ALIGNED
 	}
 	var ws int
-	r.rcvWnd, ws = selectInitialWindow(k, l.sk.RcvBuf/2, rmss) // tcp_openreq_init_rwin: the listener's buffer
+	r.rcvWnd, ws, r.windowClamp = selectInitialWindow(k, tcpFullSpace(l), rmss) // tcp_openreq_init_rwin: the listener's buffer
 	if o.WScale >= 0 {
 		r.wscale = ws
 	}
@@ -456,7 +456,7 @@ func (n *Net) tcpV4SendSynack(k *kernel.Kernel, r *requestSock) {
 	}
 	k.RetS(fnTCPMakeSynack, "skb")
 	e := k.Call(fnIPBuildAndSendPkt)
-	e.Note = fmt.Sprintf("[S.] seq %d ack %d win %d%s", r.isn, r.rcvIsn+1, r.rcvWnd, optNote(opts))
+	e.Note = fmt.Sprintf("[S.] seq %d ack %d win %d%s", r.isn, r.rcvIsn+1, min(r.rcvWnd, 65535), optNote(opts))
 	// The SYN-ACK's MSS is what this side can receive.
 	n.tcpSendControl(k, r.laddr, r.lport, r.raddr, r.rport, r.isn, r.rcvIsn+1, header.TCPSyn|header.TCPAck,
 		uint16(min(r.rcvWnd, 65535)), header.AppendTCPOptions(nil, opts))
@@ -558,7 +558,10 @@ func (n *Net) tcpV4SynRecvSock(k *kernel.Kernel, r *requestSock) *tcpSock {
 		c.rcvWscale, c.sndWscale = r.wscale, r.sndWscale
 	}
 	c.tsRecent, c.tsOffset, c.tsRecentStamp = r.tsRecent, r.tsOffset, k.Now()
-	c.rcvWnd = r.rcvWnd
+	c.rcvWnd, c.rcvSsthresh, c.windowClamp = r.rcvWnd, r.rcvWnd, r.windowClamp
+	if !c.wsOK {
+		c.windowClamp = min(c.windowClamp, 65535)
+	}
 	c.advmss = r.mss
 	c.mss = r.mss
 	if c.tstampOK {

@@ -50,20 +50,23 @@ func tcpFlagString(f uint8) string {
 // tsNow is tcp_time_stamp_ts: the millisecond clock TCP timestamps use.
 func tsNow(k *kernel.Kernel) uint32 { return uint32(k.Now() / 1_000_000) }
 
-// selectInitialWindow is tcp_select_initial_window(): the window of the
-// SYN (at most 65535, rounded down to whole segments of mss) and the
-// window scale that lets the window grow to tcp_rmem[2].
-func selectInitialWindow(k *kernel.Kernel, space, mss int) (wnd uint32, wscale int) {
+// selectInitialWindow is tcp_select_initial_window(): the first window
+// (the free space, rounded down to whole segments of mss; a SYN says at
+// most 65535 of it), the window scale that lets the window grow to
+// tcp_rmem[2], and the window clamp: nobody set one, so the largest
+// window the scale can express.
+func selectInitialWindow(k *kernel.Kernel, space, mss int) (wnd uint32, wscale int, clamp uint32) {
 	e := k.Call(fnTCPSelectInitialWin)
-	space = min(space, 65535)
+	space = max(space, 0)
 	if space > mss {
 		space = space / mss * mss
 	}
 	for wscale = 0; (tcpRmemMax>>wscale) > 65535 && wscale < tcpMaxWscale; wscale++ {
 	}
-	e.Note = fmt.Sprintf("rcv_wnd %d (whole segments of %d), rcv_wscale %d for tcp_rmem[2] %d", space, mss, wscale, tcpRmemMax)
+	clamp = 65535 << wscale
+	e.Note = fmt.Sprintf("rcv_wnd %d (whole segments of %d), rcv_wscale %d for tcp_rmem[2] %d, window_clamp %d", space, mss, wscale, tcpRmemMax, clamp)
 	kernel.Ret(k, fnTCPSelectInitialWin, kernel.Err(0))
-	return uint32(space), wscale
+	return uint32(space), wscale, clamp
 }
 
 // tcpConnect is tcp_connect(): tcp_connect_init, a SYN skb on the write
@@ -73,7 +76,8 @@ func (n *Net) tcpConnect(k *kernel.Kernel, tp *tcpSock, mtu int) int {
 	k.Call(fnTCPConnectInit)
 	tp.advmss = mtu - header.IPv4MinLen - header.TCPMinLen
 	tp.mss = tp.advmss
-	tp.rcvWnd, tp.rcvWscale = selectInitialWindow(k, tp.sk.RcvBuf/2, tp.advmss)
+	tp.rcvWnd, tp.rcvWscale, tp.windowClamp = selectInitialWindow(k, tcpFullSpace(tp), tp.advmss)
+	tp.rcvSsthresh = tp.rcvWnd
 	tp.sndUna, tp.sndNxt, tp.pushedSeq = tp.writeSeq, tp.writeSeq, tp.writeSeq
 	tp.rcvNxt, tp.copiedSeq = 0, 0
 	k.RetVoid(fnTCPConnectInit)
@@ -225,16 +229,39 @@ func (tp *tcpSock) receiveWindow() uint32 {
 
 func alignUp(x, a uint32) uint32 { return (x + a - 1) / a * a }
 
-// selectWindowNow is __tcp_select_window(): the window the free receive
-// buffer allows (half of it: tcp_win_from_space's default scaling
-// ratio). Once less than half the buffer is free, a window smaller than
-// one segment or 1/16 of the buffer is offered as zero (receiver-side
-// silly window avoidance), and quick-ack mode ends. rcv_ssthresh, which
-// makes Linux open the window gradually, is not modelled.
+// tcpScalingRatio is TCP_DEFAULT_SCALING_RATIO in units of 1/256: the
+// share of buffer memory (truesize) that is payload. 6.12 starts every
+// socket at half and later learns the ratio from the skbs it receives
+// (tcp_measure_rcv_mss); the model keeps the default, which suits its
+// receive skbs: a full-sized 1448-byte segment sits in a 2048-byte
+// kmalloc head, truesize 2304, so payload is a little over half.
+const tcpScalingRatio = 128
+
+// winFromSpace is tcp_win_from_space(): how much window space bytes of
+// buffer memory are worth.
+func winFromSpace(space int) int { return space * tcpScalingRatio >> 8 }
+
+// spaceFromWin is tcp_space_from_win(): the buffer a window needs.
+func spaceFromWin(win int) int { return win << 8 / tcpScalingRatio }
+
+// tcpSpace is tcp_space(): the window the free receive buffer is worth.
+func tcpSpace(tp *tcpSock) int { return winFromSpace(tp.sk.RcvBuf - tp.sk.RmemAlloc) }
+
+// tcpFullSpace is tcp_full_space(): the window the whole buffer is worth.
+func tcpFullSpace(tp *tcpSock) int { return winFromSpace(tp.sk.RcvBuf) }
+
+// selectWindowNow is __tcp_select_window(): the window to offer, the
+// free receive buffer's worth (tcp_space) but no more than rcv_ssthresh,
+// which tcp_grow_window opens segment by segment, and window_clamp.
+// Once less than half of it is free, a window smaller than one segment
+// or 1/16 of the buffer is offered as zero (receiver-side silly window
+// avoidance), and quick-ack mode ends. The peer's MSS (icsk_ack.rcv_mss)
+// is taken to be ours (mss_cache).
 func (tp *tcpSock) selectWindowNow() uint32 {
 	mss := tp.mss
-	free := max((tp.sk.RcvBuf-tp.sk.RmemAlloc)/2, 0) // tcp_space
-	full := tp.sk.RcvBuf / 2                         // tcp_full_space
+	free := tcpSpace(tp)
+	allowed := tcpFullSpace(tp)
+	full := min(int(tp.windowClamp), allowed)
 	if mss > full {
 		if mss = full; mss <= 0 {
 			return 0
@@ -243,10 +270,11 @@ func (tp *tcpSock) selectWindowNow() uint32 {
 	if free < full>>1 {
 		tp.quick = 0
 		free = free >> tp.rcvWscale << tp.rcvWscale
-		if free < full>>4 || free < mss {
+		if free < allowed>>4 || free < mss {
 			return 0
 		}
 	}
+	free = min(free, int(tp.rcvSsthresh))
 	if tp.rcvWscale > 0 {
 		return alignUp(uint32(free), 1<<tp.rcvWscale)
 	}

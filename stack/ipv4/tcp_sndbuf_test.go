@@ -66,7 +66,7 @@ func TestSendmsgWaitForSpace(t *testing.T) {
 			if strings.Contains(tr.Events[x].Note, "→") {
 				grown++
 			}
-		case "tcp_finish_connect":
+		case "tcp_init_buffer_space":
 		default:
 			t.Errorf("tcp_sndbuf_expand called from %s", parentFn(tr, x))
 		}
