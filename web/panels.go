@@ -37,7 +37,7 @@ func nowLine(l lang, m *Model, c int) app.UI {
 	e := &m.T.Events[c]
 	fn, file := m.fnOf(c)
 	cls := ctxClass(e.Ctx)
-	return app.Div().ID("now").Class("now").Body(
+	return app.Div().ID("now").Class("now").Attr("data-cursor", c).Body(
 		app.Span().Class("ctx ctx-"+cls).Text(e.Ctx),
 		app.Span().Class("where").Text(e.Host+" cpu"+strconv.Itoa(e.CPU)),
 		app.Code().ID("cur-fn").Class("fn").Text(fn),
