@@ -59,8 +59,18 @@ func serveCmd(args []string, stdout io.Writer) error {
 }
 
 // newHandler is the whole site: go-app's page handler, with static/ as the
-// resource root and a precompressed app.wasm.
+// resource root and a precompressed app.wasm; the page comes with its
+// first frame (see pages).
 func newHandler(staticDir string) (http.Handler, error) {
+	h, err := newAppHandler(staticDir)
+	if err != nil {
+		return nil, err
+	}
+	return pages{h}, nil
+}
+
+// newAppHandler is go-app's handler for the site, without pre-rendering.
+func newAppHandler(staticDir string) (*app.Handler, error) {
 	st, err := os.Stat(staticDir)
 	if err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("static directory %q not found (run from the repository root)", staticDir)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +173,48 @@ func TestRun(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"serve", "-static", t.TempDir() + "/none"}, &out, &errb); code != 1 {
 		t.Errorf("serve without static: %d %q", code, errb.String())
+	}
+}
+
+// The page comes with its first frame (web/prerender.go), mended and
+// compressed; a query that would need escaping in an attribute is
+// refused before go-app renders anything from it.
+func TestPrerenderedPage(t *testing.T) {
+	h, err := newHandler(fakeSite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := get(t, h, "/?lesson=ping&c=5", "Accept-Encoding", "gzip, br")
+	if r.StatusCode != 200 || r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("page: %d %v", r.StatusCode, r.Header)
+	}
+	zr, err := gzip.NewReader(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := strconv.Atoi(r.Header.Get("Content-Length")); n == 0 {
+		t.Error("no Content-Length")
+	}
+	page := string(raw)
+	for _, want := range []string{`data-prerender="?lesson=ping&c=5"`, `data-cursor="5"`, "data-frame=", `id="narration"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if m := falseBooleans.FindString(page); m != "" || !strings.Contains(page, `id="fwd"`) {
+		t.Errorf("page keeps %q (a step button would look disabled)", m)
+	}
+	if r := get(t, h, "/?lesson=ping"); r.Header.Get("Content-Encoding") != "" || !strings.Contains(body(t, r), "data-frame=") {
+		t.Error("a client that does not take gzip got it, or no frame")
+	}
+	for _, q := range []string{`lesson=%22%3E%3Cscript%3Ealert(1)%3C/script%3E`, `lesson="><b>`, `x%3C=1`, "lang=en%27", "lesson=a%5Cb"} {
+		r := get(t, h, "/?"+q)
+		if b := body(t, r); r.StatusCode != http.StatusBadRequest || strings.Contains(b, "<script>") || strings.Contains(b, "<b>") {
+			t.Errorf("%s: %d\n%s", q, r.StatusCode, b)
+		}
 	}
 }

@@ -31,16 +31,23 @@ func staticCmd(args []string, stdout io.Writer) error {
 // resource path relative, then copies static/web (app.wasm and its
 // compressed copies included) to out/web.
 func exportStatic(staticDir, out string) error {
-	hh, err := newHandler(staticDir)
+	h, err := newAppHandler(staticDir)
 	if err != nil {
 		return err
 	}
-	h := hh.(*app.Handler)
 	h.Resources = relative{}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
 	if err := app.GenerateStaticWebsite(out, h); err != nil {
+		return err
+	}
+	index := filepath.Join(out, "index.html")
+	page, err := os.ReadFile(index)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(index, mendPage(page), 0o644); err != nil {
 		return err
 	}
 	src := filepath.Join(staticDir, "web")

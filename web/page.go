@@ -6,6 +6,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,6 +81,7 @@ type Scope struct {
 	// most every panelEvery.
 	panelsAt time.Time
 	meta     scenario.Lesson // the open lesson's, listed alone until full
+	pre      prerendered     // on the server: the first frame it rendered
 
 	anim *animator
 	msgs app.Func    // the postMessage listener of embed mode
@@ -120,19 +122,14 @@ func (s *Scope) OnDismount() {
 // OnNav shows what the URL names, re-running the simulation only when the
 // lesson or the knobs changed.
 func (s *Scope) OnNav(ctx app.Context) {
-	v := parseView(ctx.Page().URL().Query())
-	if v.Lesson == "" {
-		v.Lesson = DefaultLesson
-		if ls := lessons(); len(ls) > 0 {
-			v.Lesson = ls[0].Name
-		}
-	}
+	v := openView(ctx.Page().URL().Query())
 	s.v = v
-	if v.Page != "" {
+	if !app.IsClient {
+		s.prerender(ctx.Page().URL().RawQuery)
 		return
 	}
-	if !app.IsClient {
-		return // pre-rendering: the browser simulates, the server need not
+	if v.Page != "" {
+		return
 	}
 	key := runKey{v.Lesson, v.Knobs}
 	if s.custom == nil && (!key.same(s.loaded) || (s.model == nil && !s.loading && s.err == "")) {
@@ -154,6 +151,19 @@ func (s *Scope) OnNav(ctx app.Context) {
 			ctx.Defer(scrollLog)
 		}
 	}
+}
+
+// openView is the view a URL's query names, with the first lesson when
+// it names none.
+func openView(q url.Values) view {
+	v := parseView(q)
+	if v.Lesson == "" {
+		v.Lesson = DefaultLesson
+		if ls := lessons(); len(ls) > 0 {
+			v.Lesson = ls[0].Name
+		}
+	}
+	return v
 }
 
 // lessonFile is the scenario a lesson runs with its knobs applied.
@@ -602,10 +612,11 @@ func (s *Scope) Render() app.UI {
 	if s.v.Embed {
 		cls += " embed"
 	}
+	root := s.pre.root(app.Div().ID("skbscope").Class(cls).Lang(l.html()))
 	if s.v.Page == "lessons" {
-		return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(s.header(), lessonsPage(s.v))
+		return root.Body(s.header(), lessonsPage(s.v))
 	}
-	return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(
+	return root.Body(
 		app.If(!s.v.Embed, func() app.UI { return &keyedPart{Key: s.headerKey(), render: s.header} }),
 		app.If(s.err != "", func() app.UI {
 			return app.Div().ID("error").Class("error").Body(
@@ -811,8 +822,8 @@ func (s *Scope) body() app.UI {
 		app.If(s.v.shows("now"), func() app.UI { return nowLine(l, m, c) }),
 		app.If(s.v.shows("map"), func() app.UI {
 			return app.Div().Class("map-wrap").Body(
-				app.Canvas().ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
-					Role("img").OnClick(s.onMapClick),
+				s.pre.canvas(app.Canvas().ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
+					Role("img").OnClick(s.onMapClick)),
 				&stationList{M: s.mapModel(), Zoom: s.v.Zoom},
 			)
 		}),

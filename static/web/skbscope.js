@@ -127,4 +127,37 @@
     }
     return true;
   };
+
+  // A page the server pre-rendered (web/prerender.go) shows its first
+  // frame until the app mounts and replaces it: draw its stack map, and
+  // turn go-app's full-page loader into a badge. A static host sends
+  // every address the page of the bare one, so the frame is shown only
+  // at the address it was rendered for; elsewhere the loader stays.
+  function showPrerendered() {
+    const root = document.querySelector("body > #skbscope[data-prerender]");
+    if (!root) {
+      return;
+    }
+    if (root.dataset.prerender.slice(1) !== location.search.replace(/^\?/, "")) {
+      root.replaceChildren();
+      root.removeAttribute("data-prerender");
+      return;
+    }
+    const canvas = root.querySelector("canvas[data-frame]");
+    if (canvas) {
+      const bin = atob(canvas.dataset.frame);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) {
+        bytes[i] = bin.charCodeAt(i);
+      }
+      window.skbDraw(canvas.id, bytes, bytes.length);
+    }
+    document.documentElement.classList.add("prerendered");
+    root.dataset.shown = String(Math.round(performance.now()));
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", showPrerendered);
+  } else {
+    showPrerendered();
+  }
 })();
