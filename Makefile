@@ -35,11 +35,13 @@ wasm: deps
 deps:
 	@command -v brotli >/dev/null || { $(APT) update && $(APT) install -y brotli; }
 
-# The browser test drives Debian's Chromium; the wasm tests run under node;
+# The browser test drives Debian's Chromium (with a Chinese font, for the
+# screenshots of the zh-Hans and zh-Hant pages); the wasm tests run under node;
 # the bridge's interop tests need ip(8), curl and python3 in a namespace;
 # Wireshark's tshark judges every lesson's pcap.
 test-deps: deps
 	@command -v chromium >/dev/null || { $(APT) update && $(APT) install -y chromium; }
+	@[ -n "$$(fc-list :lang=zh 2>/dev/null)" ] || { $(APT) update && $(APT) install -y fonts-wqy-microhei; }
 	@command -v tshark >/dev/null || { $(APT) update && $(APT) install -y tshark; }
 	@command -v node >/dev/null || { $(APT) update && $(APT) install -y nodejs; }
 	@command -v ip >/dev/null || { $(APT) update && $(APT) install -y iproute2; }
