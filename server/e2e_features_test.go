@@ -297,6 +297,17 @@ func TestBrowserFeatures(t *testing.T) {
 		if n := text(t, ctx, "#fn-note-text"); n != "NF_INET_LOCAL_OUT：没有注册规则，接受" {
 			t.Errorf("the note at event %d in zh-Hans: %q", hook, n)
 		}
+		// A note of the long tail, in zh-Hant, and not marked as English.
+		csum := firstEvent(tr, func(e *trace.Event) bool { return strings.Contains(e.Note, "udp4_hwcsum: pseudo-header sum") })
+		open(t, "lesson=udp-sendto&lang=zh-Hant&c="+strconv.Itoa(csum))
+		if n := text(t, ctx, "#fn-note-text"); !strings.Contains(n, "udp4_hwcsum：偽標頭校驗和 0x") {
+			t.Errorf("the note at event %d in zh-Hant: %q", csum, n)
+		}
+		var lang string
+		eval(t, ctx, `document.getElementById("fn-note-text").lang`, &lang)
+		if lang != "" {
+			t.Errorf("the zh-Hant note at event %d is marked lang=%q", csum, lang)
+		}
 	})
 
 	for _, p := range problems() {

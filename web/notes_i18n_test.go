@@ -1,65 +1,43 @@
 package web
 
 import (
-	"regexp"
-	"strings"
 	"testing"
 
 	"skbscope/scenario"
 )
 
-// TestNoteTranslations: each note rule translates some note of the
-// lessons below, and a translation keeps every number of its note and
-// leaves no template variable behind.
+// TestNoteTranslations: the notes of a lesson's trace are shown in each
+// language through package explain (whose tests check the rules and their
+// coverage of every lesson), and English notes as they are.
 func TestNoteTranslations(t *testing.T) {
-	used := make([]bool, len(noteRules))
-	digits := regexp.MustCompile(`\d+`)
-	translated, notes := 0, 0
-	for _, name := range []string{"udp-sendto", "tcp-handshake", "qdisc-bands", "offloads", "netfilter-drop"} {
-		tr, err := scenario.Run(name)
-		if err != nil {
-			t.Fatal(err)
+	tr, err := scenario.Run("udp-sendto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	translated, changed, notes := map[lang]int{}, map[lang]int{}, 0
+	for i := range tr.Events {
+		note := tr.Events[i].Note
+		if note == "" {
+			continue
 		}
-		for i := range tr.Events {
-			note := tr.Events[i].Note
-			if note == "" {
-				continue
+		notes++
+		for _, l := range langs {
+			s, ok := noteIn(l, note)
+			if l == langEN && (!ok || s != note) {
+				t.Fatalf("English note %q shown as %q, %v", note, s, ok)
 			}
-			notes++
-			for k, r := range noteRules {
-				if r.re.MatchString(note) {
-					used[k] = true
-					break
-				}
+			if ok {
+				translated[l]++
 			}
-			hans, ok := noteIn(langHans, note)
-			hant, _ := noteIn(langHant, note)
-			if !ok {
-				continue
-			}
-			translated++
-			for _, s := range []string{hans, hant} {
-				if strings.Contains(s, "$") || s == note {
-					t.Fatalf("%q became %q", note, s)
-				}
-				for _, d := range digits.FindAllString(note, -1) {
-					if !strings.Contains(s, d) {
-						t.Fatalf("%q became %q, without %s", note, s, d)
-					}
-				}
+			if s != note {
+				changed[l]++
 			}
 		}
 	}
-	for k, u := range used {
-		if !u {
-			t.Errorf("rule %s matches no note", noteRules[k].re)
+	for _, l := range langs[1:] {
+		// A few notes, such as system calls, are kept as they are.
+		if translated[l]*10 < notes*9 || changed[l]*10 < notes*8 {
+			t.Errorf("%s: %d of %d notes of udp-sendto translated, %d of them changed", l, translated[l], notes, changed[l])
 		}
 	}
-	if translated*2 < notes {
-		t.Errorf("%d of %d notes translated", translated, notes)
-	}
-	if s, ok := noteIn(langEN, "anything"); !ok || s != "anything" {
-		t.Error("English notes are not shown as they are")
-	}
-	t.Logf("%d of %d notes translated", translated, notes)
 }

@@ -7,7 +7,8 @@
 // language in each topic folder text/TOPIC/ (so that work on one part of
 // the stack does not edit the same file as another), embedded, merged and
 // parsed once. To explain a new function, add its name to "functions" in
-// every language; the tests fail until all three languages have it.
+// every language; the tests fail until all three languages have it. The
+// notes of a trace are translated by pattern, under "notes" (see Note).
 //
 // Conventions: kernel identifiers (functions, struct fields, constants)
 // stay untranslated in every language, and so does "socket", as in the
@@ -45,6 +46,7 @@ type langFile struct {
 	Lang      string                `json:"lang"`
 	Functions map[string]string     `json:"functions"`
 	Lessons   map[string]lessonText `json:"lessons"`
+	Notes     []noteText            `json:"notes"`
 }
 
 type lessonText struct {
@@ -102,6 +104,7 @@ func parse(lang string) *langFile {
 			}
 			f.Lessons[l] = t
 		}
+		f.Notes = append(f.Notes, part.Notes...)
 	}
 	return f
 }

@@ -118,7 +118,8 @@ func TestUnknown(t *testing.T) {
 	}
 }
 
-// allText calls f for every piece of text in every language.
+// allText calls f for every piece of text in every language (a note
+// kept as it is has none).
 func allText(f func(lang, key, s string)) {
 	for _, lang := range Langs {
 		lf := file(lang)
@@ -128,6 +129,11 @@ func allText(f func(lang, key, s string)) {
 		for name, l := range lf.Lessons {
 			f(lang, name+" title", l.Title)
 			f(lang, name+" intro", l.Intro)
+		}
+		for _, n := range lf.Notes {
+			if !neutral(n) {
+				f(lang, "note "+n.En, n.Tr)
+			}
 		}
 	}
 }
