@@ -50,6 +50,7 @@ func serveCmd(args []string, stdout io.Writer) error {
 	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 		log.Printf("warning: listening on %s, beyond this machine", ln.Addr())
 	}
+	go web.Prewarm()
 	fmt.Fprintf(stdout, "skbscope: serving on http://%s/\n", ln.Addr())
 	if br != nil {
 		bf.announce(stdout, ln.Addr(), token, generated)

@@ -78,6 +78,10 @@ func (s *Scope) prerender(rawQuery string) {
 	s.pre.done, s.pre.query = true, rawQuery
 }
 
+// Prewarm simulates the first lesson, so that the first visitor's page
+// does not wait for it.
+func Prewarm() { firstRuns.get(runKey{Lesson: openView(nil).Lesson}) }
+
 // firstRun is a lesson's simulation as pre-rendering keeps it. A trace
 // is never changed once recorded, so requests share it; each builds its
 // own Model (which fills in parts of itself as it is read).
