@@ -57,7 +57,7 @@ test: test-deps wasm
 # Every fuzz target, briefly; `make fuzz FUZZTIME=10m` to dig deeper.
 FUZZTIME ?= 4s
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./stack/... ./scenario/...); do \
+	@set -e; for pkg in $$($(GO) list ./stack/... ./scenario/... ./web/...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null; \
 	  done; \

@@ -98,3 +98,29 @@ func TestPrerenderConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Any address renders a page: the view it names (or the first lesson),
+// a message for what cannot run, never a panic; and the address the page
+// writes back for a view names the same view.
+func FuzzPage(f *testing.F) {
+	for _, q := range []string{"", "lesson=ping&c=5&lang=zh-Hant", "page=lessons", "lesson=%zz&c=-4",
+		"lesson=udp-sendto&mtu=68&loss=12.5&rate=1000&qdisc=tbf&nic=dm9000", "embed=1&panels=map,skb&zoom=layers",
+		"ethtool=-K+eth0+tso+off&nft=add+rule+inet+filter+output+drop&link=down+eth0+at+1ms", "c=99999999999999999999&mtu=-1&loss=NaN"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, _ := url.ParseQuery(raw)
+		v := openView(q)
+		again, _ := url.ParseQuery(v.query())
+		if w := openView(again); w.query() != v.query() {
+			t.Errorf("%q: the view's own address %q reads back as %q", raw, v.query(), w.query())
+		}
+		if v.Page == "" {
+			lessonFile(runKey{v.Lesson, v.Knobs}) // an error is fine, a panic is not
+		}
+		s := &Scope{v: v}
+		if page := app.HTMLString(s.Render()); !strings.Contains(page, `id="skbscope"`) {
+			t.Errorf("%q: no page", raw)
+		}
+	})
+}
