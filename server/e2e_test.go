@@ -37,8 +37,8 @@ func chromium(t testing.TB) string {
 }
 
 // siteDir is a resource directory holding a freshly built app.wasm (and
-// its gzip variant) beside copies of static/web's files, so the test
-// never runs a stale wasm.
+// its gzip variant) and the explanations (writeExplain) beside copies of
+// static/web's files, so the test never runs a stale wasm.
 func siteDir(t testing.TB) string {
 	dir := t.TempDir()
 	web := filepath.Join(dir, "web")
@@ -87,6 +87,9 @@ func siteDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeExplain(dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"skbscope/scenario"
@@ -10,6 +13,30 @@ import (
 // explainLesson is a lesson's title and introduction in a language.
 func explainLesson(lang, name string) (title, intro string, ok bool) {
 	return explain.Lesson(lang, name)
+}
+
+// errTextPending marks a language's explanations as on their way.
+var errTextPending = errors.New("pending")
+
+// loadText fetches the explanations of l (explain.Load: the wasm build
+// does not carry them) unless they are here, on their way or failed; the
+// page re-renders when the fetch ends. Until then lesson titles are in
+// English and "this function" says it is loading.
+func (s *Scope) loadText(ctx app.Context, l lang) {
+	if !app.IsClient || explain.Loaded(string(l)) || s.text[l] != nil {
+		return
+	}
+	if s.mnt {
+		ctx = s.ctx
+	}
+	if s.text == nil {
+		s.text = map[lang]error{}
+	}
+	s.text[l] = errTextPending
+	ctx.Async(func() {
+		err := explain.Load(string(l))
+		ctx.Dispatch(func(app.Context) { s.text[l] = err })
+	})
 }
 
 // lessonsPage lists every lesson grouped by the seed post it follows,
@@ -51,8 +78,9 @@ func lessonsPage(v view) app.UI {
 }
 
 // fnPanel is "this function": what the function at the cursor does, in
-// plain words, what it decided in this frame, and its source.
-func fnPanel(l lang, m *Model, c int) app.UI {
+// plain words, what it decided in this frame, and its source. textErr is
+// how the fetch of l's explanations went, if they are not here.
+func fnPanel(l lang, m *Model, c int, textErr error) app.UI {
 	fn, file := m.fnOf(c)
 	e := &m.T.Events[c]
 	body := []app.UI{app.H2().Text(l.t("This function"))}
@@ -64,6 +92,10 @@ func fnPanel(l lang, m *Model, c int) app.UI {
 			body = append(body, app.P().ID("fn-summary").Text(t.Summary))
 		} else if t, ok := explain.Function(string(langEN), fn); ok {
 			body = append(body, app.P().ID("fn-summary").Lang("en").Text(t.Summary))
+		} else if errors.Is(textErr, errTextPending) {
+			body = append(body, app.P().ID("fn-summary").Class("muted").Text(l.t("Loading the explanation…")))
+		} else if textErr != nil {
+			body = append(body, app.P().ID("fn-summary").Class("muted").Text(fmt.Sprintf(l.t("The explanations could not be loaded (%v)."), textErr)))
 		}
 		if e.Note != "" {
 			note, ok := noteIn(l, e.Note)

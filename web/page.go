@@ -15,6 +15,7 @@ import (
 
 	"skbscope/scenario"
 	"skbscope/stack/trace"
+	"skbscope/web/explain"
 )
 
 // lessons lists the lessons once: scenario.Lessons parses every lesson
@@ -85,6 +86,9 @@ type Scope struct {
 	msgs app.Func    // the postMessage listener of embed mode
 	ctx  app.Context // the component's own context, from OnMount
 	mnt  bool        // ctx is set
+	// text is the fetch of each language's explanations (loadText):
+	// errTextPending while on its way, nil once here, or why it failed.
+	text map[lang]error
 }
 
 // OnMount starts the canvas animator, the keyboard and the embedding API
@@ -129,6 +133,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 	}
 	s.v = v
 	if v.Page != "" {
+		s.loadText(ctx, v.Lang)
 		return
 	}
 	if !app.IsClient {
@@ -147,6 +152,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 		return
 	}
 	if s.model != nil {
+		s.loadText(ctx, v.Lang)
 		s.cursor = s.model.Clamp(v.C)
 		s.statusNow()
 		if s.anim != nil {
@@ -228,6 +234,7 @@ func (s *Scope) finish(ctx app.Context, r *run) {
 	afterPaint(ctx, func(ctx app.Context) {
 		s.full = true
 		ctx.Defer(scrollLog)
+		s.loadText(ctx, s.v.Lang)
 	})
 }
 
@@ -644,12 +651,13 @@ type keyedPart struct {
 // Render implements app.Composer.
 func (p *keyedPart) Render() app.UI { return p.render() }
 
-// headerKey is what the header shows: the view without its cursor, and
-// whether a trace or an edited scenario is loaded.
+// headerKey is what the header shows: the view without its cursor,
+// whether a trace or an edited scenario is loaded, and whether the lesson
+// titles in the view's language are (loadText).
 func (s *Scope) headerKey() string {
 	v := s.v
 	v.C = 0
-	return fmt.Sprintf("%+v|%t|%t|%t|%s", v, s.custom != nil, s.model != nil, s.full, s.meta.Name)
+	return fmt.Sprintf("%+v|%t|%t|%t|%s|%t", v, s.custom != nil, s.model != nil, s.full, s.meta.Name, explain.Loaded(string(v.Lang)))
 }
 
 // whatIfKey is what the what-if form shows: the view without its cursor,
@@ -839,7 +847,7 @@ func (s *Scope) panels() app.UI {
 		app.Div().Class("panels").Body(
 			app.If(s.v.shows("skb"), func() app.UI { return &skbBox{V: m.skbAtCursor(c), L: l} }),
 			app.If(s.v.shows("stack"), func() app.UI { return stackPanel(l, m, c) }),
-			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c) }),
+			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c, s.text[l]) }),
 			app.If(s.v.shows("socks"), func() app.UI { return sockPanel(l, m.sockRows(c)) }),
 			app.If(s.v.shows("socks") && len(m.tcpStates()) > 0, func() app.UI { return &tcpStateBox{M: m, C: c, L: l} }),
 			app.If(s.v.shows("tcp") && m.hasTCP(), func() app.UI { return tcpPanel(l, m, c) }),
