@@ -5,6 +5,11 @@
 GO      ?= go
 ADDR    ?= 127.0.0.1:8080
 BROTLI_Q ?= 11
+# How app.wasm is built (the tests read this line, and build the budgets'
+# hello world with it too). -l: no inlining in skbscope's own packages:
+# go-app's element builder chains and the like are not copied into every
+# call site (BENCHMARKS.md, "app.wasm size").
+WASM_FLAGS := -trimpath -gcflags=skbscope/...=-l
 WASM    := static/web/app.wasm
 SERVER  := bin/skbscope
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -29,7 +34,7 @@ static: wasm server
 # fetches the explanations (web/explain) beside it: `server explain`
 # writes them, with their compressed copies.
 wasm: deps
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(WASM).new ./wasm
+	GOOS=js GOARCH=wasm $(GO) build $(WASM_FLAGS) -o $(WASM).new ./wasm
 	@if cmp -s $(WASM).new $(WASM); then rm $(WASM).new; else mv $(WASM).new $(WASM); fi
 	@[ $(WASM).br -nt $(WASM) ] || { echo "brotli -q $(BROTLI_Q) $(WASM)"; brotli -f -n -q $(BROTLI_Q) -o $(WASM).br $(WASM); }
 	@[ $(WASM).gz -nt $(WASM) ] || { echo "gzip -9 $(WASM)"; gzip -9 -c $(WASM) > $(WASM).gz; }
