@@ -52,8 +52,8 @@ func lessonsPage(v view) app.UI {
 		}
 		bySeed[x.Seed] = append(bySeed[x.Seed], x)
 	}
-	return app.Main().ID("lessons").Class("lessons").Body(
-		app.H2().Text(l.t("Lessons")),
+	return box("main", "lessons", "lessons",
+		el("h2", "", "", l.t("Lessons")),
 		app.Range(seeds).Slice(func(i int) app.UI {
 			seed := seeds[i]
 			head := seed
@@ -61,15 +61,15 @@ func lessonsPage(v view) app.UI {
 				head = l.t("Other lessons")
 			}
 			group := bySeed[seed]
-			return app.Section().Class("seed").Body(
-				app.H3().Body(app.Text(l.t("Seed")+" "), app.Code().Text(head)),
-				app.Ul().Body(app.Range(group).Slice(func(k int) app.UI {
+			return box("section", "", "seed",
+				box("h3", "", "", app.Text(l.t("Seed")+" "), el("code", "", "", head)),
+				box("ul", "", "", app.Range(group).Slice(func(k int) app.UI {
 					x := group[k]
 					title, intro := lessonText(l, x)
-					return app.Li().Body(
+					return box("li", "", "",
 						app.A().Class("lesson-link").Attr("data-lesson", x.Name).
 							Href(view{Lesson: x.Name, Lang: l, Lecture: v.Lecture}.href()).Text(title),
-						app.P().Text(intro),
+						el("p", "", "", intro),
 					)
 				})),
 			)
@@ -83,19 +83,19 @@ func lessonsPage(v view) app.UI {
 func fnPanel(l lang, m *Model, c int, textErr error) app.UI {
 	fn, file := m.fnOf(c)
 	e := &m.T.Events[c]
-	body := []app.UI{app.H2().Text(l.t("This function"))}
+	body := []app.UI{el("h2", "", "", l.t("This function"))}
 	if fn == "" {
-		body = append(body, app.P().Class("muted").Text(describeIn(l, e)))
+		body = append(body, el("p", "", "muted", describeIn(l, e)))
 	} else {
-		body = append(body, app.P().Body(app.Code().ID("fn-name").Class("fn").Text(fn+"()")))
+		body = append(body, box("p", "", "", el("code", "fn-name", "fn", fn+"()")))
 		if t, ok := explain.Function(string(l), fn); ok {
-			body = append(body, app.P().ID("fn-summary").Text(t.Summary))
+			body = append(body, el("p", "fn-summary", "", t.Summary))
 		} else if t, ok := explain.Function(string(langEN), fn); ok {
 			body = append(body, app.P().ID("fn-summary").Lang("en").Text(t.Summary))
 		} else if errors.Is(textErr, errTextPending) {
-			body = append(body, app.P().ID("fn-summary").Class("muted").Text(l.t("Loading the explanation…")))
+			body = append(body, el("p", "fn-summary", "muted", l.t("Loading the explanation…")))
 		} else if textErr != nil {
-			body = append(body, app.P().ID("fn-summary").Class("muted").Text(fmt.Sprintf(l.t("The explanations could not be loaded (%v)."), textErr)))
+			body = append(body, el("p", "fn-summary", "muted", fmt.Sprintf(l.t("The explanations could not be loaded (%v)."), textErr)))
 		}
 		if e.Note != "" {
 			note, ok := noteIn(l, e.Note)
@@ -103,12 +103,12 @@ func fnPanel(l lang, m *Model, c int, textErr error) app.UI {
 			if !ok {
 				text = text.Lang("en") // not translated yet
 			}
-			body = append(body, app.P().ID("fn-note").Body(app.Strong().Text(l.t("Here")+": "), text))
+			body = append(body, box("p", "fn-note", "", el("strong", "", "", l.t("Here")+": "), text))
 		}
 		if file != "" {
-			body = append(body, app.P().Body(app.A().ID("fn-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").
+			body = append(body, box("p", "", "", app.A().ID("fn-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").
 				Text(l.t("Source")+": "+file)))
 		}
 	}
-	return app.Section().ID("fn").Class("panel").Body(body...)
+	return box("section", "fn", "panel", body...)
 }

@@ -372,8 +372,8 @@ func (s *Scope) liveNote() string {
 func (s *Scope) livePanel() app.UI {
 	l, lv := s.v.Lang, &s.live
 	input := func(id, label, typ, value, hint string) app.UI {
-		return app.Label().Body(
-			app.Span().Text(l.t(label)),
+		return box("label", "", "",
+			el("span", "", "", l.t(label)),
 			app.Input().ID(id).Type(typ).Value(value).Placeholder(hint).Spellcheck(false),
 		)
 	}
@@ -383,29 +383,29 @@ func (s *Scope) livePanel() app.UI {
 			lv.open = !lv.open
 		}),
 		app.If(lv.open, func() app.UI {
-			return app.Div().Body(
-				app.P().Class("muted").Text(l.t("The simulated host's eth0 is cabled over a WebSocket to `serve -tap` and a real kernel on its TAP. The simulation runs on the wall clock; frames from outside are recorded, so the run can be replayed.")),
+			return box("div", "", "",
+				el("p", "", "muted", l.t("The simulated host's eth0 is cabled over a WebSocket to `serve -tap` and a real kernel on its TAP. The simulation runs on the wall clock; frames from outside are recorded, so the run can be replayed.")),
 				app.If(!lv.running, func() app.UI {
-					return app.Div().Class("knobs").Body(
+					return box("div", "", "knobs",
 						input("live-url", "bridge", "url", lv.form.URL, "ws://127.0.0.1:8080/bridge"),
 						input("live-token", "token", "password", lv.form.Token, ""),
 						input("live-addr", "address", "text", lv.form.Addr, "192.0.2.2/24"),
 						app.Button().ID("live-connect").Text(l.t("Connect")).OnClick(s.onLiveConnect),
 					)
 				}).Else(func() app.UI { return s.liveControls() }),
-				app.If(lv.err != "", func() app.UI { return app.P().ID("live-err").Class("bad").Text(lv.err) }),
+				app.If(lv.err != "", func() app.UI { return el("p", "live-err", "bad", lv.err) }),
 				app.If(lv.run != nil, func() app.UI {
-					return app.Div().Class("knobs").Body(
+					return box("div", "", "knobs",
 						app.Button().ID("live-pcap").Disabled(s.model == nil).Title(l.t("the frames on the bridged cable, for Wireshark")).
 							Text(l.t("Download pcap")).OnClick(func(ctx app.Context, e app.Event) { s.livePcap(ctx) }),
 						app.Button().ID("live-replay").Disabled(!lv.running && lv.replay == nil).Title(l.t("this run as a scenario: replays without a network")).
 							Text(l.t("Download replay")).OnClick(func(ctx app.Context, e app.Event) { s.liveReplay(ctx) }),
 					)
 				}),
-				app.Ul().ID("live-ops").Class("live-ops").Body(app.Range(lv.ops).Slice(func(i int) app.UI {
+				box("ul", "live-ops", "live-ops", app.Range(lv.ops).Slice(func(i int) app.UI {
 					o := lv.ops[i]
 					return app.Li().Attr("data-kind", o.Kind).Attr("data-bytes", len(o.Got)).Body(
-						app.Code().Text(o.Name+" → "+o.Target),
+						el("code", "", "", o.Name+" → "+o.Target),
 						app.Text(" "+o.result(l)),
 						app.If(o.Kind == opHTTP && len(o.Got) > 0, func() app.UI {
 							return app.Pre().Class("live-got").Style("max-height", "24em").Style("overflow", "auto").
@@ -434,27 +434,27 @@ func (s *Scope) liveControls() app.UI {
 	btn := func(id, text, kind string) app.UI {
 		return app.Button().ID(id).Text(l.t(text)).OnClick(func(ctx app.Context, e app.Event) { s.liveOp(ctx, kind) })
 	}
-	return app.Div().Body(
-		app.P().Body(
+	return box("div", "", "",
+		box("p", "", "",
 			app.Span().ID("live-status").Class("live-status").Attr("data-state", lv.link.State).Attr("data-drops", lv.link.Drops).Text(status),
 			app.Text(" "),
 			app.Button().ID("live-disconnect").Text(l.t("Disconnect")).OnClick(func(ctx app.Context, e app.Event) { s.liveDisconnect(ctx) }),
 		),
-		app.Div().Class("knobs").Body(
-			app.Label().Body(app.Span().Text(l.t("to")), app.Input().ID("live-target").Type("text").Value("192.0.2.1")),
-			app.Label().Body(app.Span().Text(l.t("port")), app.Input().ID("live-port").Type("number").Value("8000")),
-			app.Label().Body(app.Span().Text(l.t("UDP data")), app.Input().ID("live-data").Type("text").Value("hello from skbscope")),
+		box("div", "", "knobs",
+			box("label", "", "", el("span", "", "", l.t("to")), app.Input().ID("live-target").Type("text").Value("192.0.2.1")),
+			box("label", "", "", el("span", "", "", l.t("port")), app.Input().ID("live-port").Type("number").Value("8000")),
+			box("label", "", "", el("span", "", "", l.t("UDP data")), app.Input().ID("live-data").Type("text").Value("hello from skbscope")),
 		),
-		app.Div().Class("knobs").Body(
+		box("div", "", "knobs",
 			btn("live-ping", "Ping", opPing),
 			btn("live-udp", "Send UDP", opUDP),
 			btn("live-tcp", "TCP connect", opTCP),
 			btn("live-http", "HTTP GET /", opHTTP),
-			app.Label().Body(
+			box("label", "", "",
 				app.Input().ID("live-follow").Type("checkbox").Checked(lv.follow).OnChange(func(ctx app.Context, e app.Event) {
 					lv.follow = ctx.JSSrc().Get("checked").Bool()
 				}),
-				app.Span().Text(l.t("follow the live end")),
+				el("span", "", "", l.t("follow the live end")),
 			),
 		),
 	)

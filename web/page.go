@@ -615,21 +615,21 @@ func (s *Scope) Render() app.UI {
 	return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(
 		app.If(!s.v.Embed, func() app.UI { return &keyedPart{Key: s.headerKey(), render: s.header} }),
 		app.If(s.err != "", func() app.UI {
-			return app.Div().ID("error").Class("error").Body(
-				app.P().Text(s.err),
-				app.P().Body(app.Text(l.t("Lessons")+": "), app.Range(lessons()).Slice(func(i int) app.UI {
+			return box("div", "error", "error",
+				el("p", "", "", s.err),
+				box("p", "", "", app.Text(l.t("Lessons")+": "), app.Range(lessons()).Slice(func(i int) app.UI {
 					n := lessons()[i].Name
 					return app.A().Href(view{Lesson: n, Lang: l}.href()).Text(n + " ")
 				})),
 			)
 		}).ElseIf(s.loading, func() app.UI {
-			return app.Div().ID("loading").Class("loading").Body(
+			return box("div", "loading", "loading",
 				app.Label().For("progress").Text(l.t("Simulating the lesson…")),
 				app.Progress().ID("progress").Max(1000).Value(int(s.progress*1000)).
 					Aria("valuenow", int(s.progress*100)).Text(fmt.Sprintf("%d%%", int(s.progress*100))),
 			)
 		}).ElseIf(s.model == nil, func() app.UI {
-			return app.P().Class("muted").Text(s.liveNote())
+			return el("p", "", "muted", s.liveNote())
 		}).Else(s.body),
 		app.If(!s.v.Embed, s.livePanel),
 		app.If(s.help, func() app.UI { return helpOverlay(l) }),
@@ -690,10 +690,10 @@ func (s *Scope) header() app.UI {
 	if s.custom != nil {
 		known, intro = false, ""
 	}
-	return app.Header().Class("top").Body(
-		app.H1().Body(app.Span().Class("logo").Text("skbscope"), app.Span().Class("sub").Text(" "+l.t("what Linux 6.12 does with a packet"))),
+	return box("header", "", "top",
+		box("h1", "", "", el("span", "", "logo", "skbscope"), el("span", "", "sub", " "+l.t("what Linux 6.12 does with a packet"))),
 		app.If(s.v.Page == "", func() app.UI {
-			return app.Label().Class("lesson").Body(
+			return box("label", "", "lesson",
 				app.Text(l.t("Lesson")+" "),
 				app.Select().ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
 					s.custom = nil
@@ -701,25 +701,25 @@ func (s *Scope) header() app.UI {
 				}).Body(
 					app.Range(ls).Slice(func(i int) app.UI {
 						title, _ := lessonText(l, ls[i])
-						return app.Option().Value(ls[i].Name).Selected(ls[i].Name == s.v.Lesson && s.custom == nil).Text(title)
+						return option(ls[i].Name, ls[i].Name == s.v.Lesson && s.custom == nil, title)
 					}),
 					app.If(!known, func() app.UI {
 						name := s.v.Lesson
 						if s.custom != nil {
 							name = l.t("edited scenario")
 						}
-						return app.Option().Value(s.v.Lesson).Selected(true).Text(name)
+						return option(s.v.Lesson, true, name)
 					}),
 				),
 			)
 		}),
-		app.Nav().Class("tools").Body(
+		box("nav", "", "tools",
 			app.A().ID("to-lessons").Href(view{Page: "lessons", Lang: l, Lecture: s.v.Lecture}.href()).Text(l.t("All lessons")),
 			app.Select().ID("lang").Aria("label", l.t("Language")).OnChange(func(ctx app.Context, e app.Event) {
 				s.v.Lang = parseLang(ctx.JSSrc().Get("value").String())
 				s.replaceURL(ctx)
 			}).Body(app.Range(langs).Slice(func(i int) app.UI {
-				return app.Option().Value(string(langs[i])).Selected(langs[i] == l).Text(langs[i].name())
+				return option(string(langs[i]), langs[i] == l, langs[i].name())
 			})),
 			app.Button().ID("lecture").Aria("pressed", s.v.Lecture).Title(l.t("projector theme (L)")).
 				Text(l.t("Lecture mode")).OnClick(func(ctx app.Context, e app.Event) { s.setLecture(ctx, !s.v.Lecture) }),
@@ -742,7 +742,7 @@ func (s *Scope) header() app.UI {
 			}),
 			app.Button().ID("help-btn").Title("?").Text(l.t("Keys")+" (?)").OnClick(func(ctx app.Context, e app.Event) { s.help = !s.help }),
 		),
-		app.If(intro != "", func() app.UI { return app.P().Class("intro").Text(intro) }),
+		app.If(intro != "", func() app.UI { return el("p", "", "intro", intro) }),
 	)
 }
 
@@ -766,39 +766,52 @@ func (s *Scope) body() app.UI {
 	if speed == "" {
 		speed = "4"
 	}
-	btn := func(id, text, title, move string, disabled bool) app.UI {
-		return app.Button().ID(id).Title(title).Disabled(disabled).Text(text).Attr("data-move", move).OnClick(s.onMove)
+	// The stepping buttons: id and data-move, text around a translated
+	// word, a translated title with its keys, and whether it is disabled.
+	// A table, not a call each: each call site costs app.wasm.
+	moves := []struct {
+		id, move, pre, word, post, title, keys string
+		off                                    bool
+	}{
+		{"first", "first", "|◀", "", "", "first event", "Home", c == 0},
+		{"back", "prev", "◀ ", "back", "", "step back", "←, PageUp", c == 0},
+		{"play", "play", play, "", "", "play / pause", "Space", c == last && !s.playing},
+		{"fwd", "next", "", "next", " ▶", "step forward", "→, PageDown", c == last},
+		{"last", "last", "▶|", "", "", "last event", "End", c == last},
+		{"into", "into", "", "into", "", "step into", "s", c == last},
+		{"over", "over", "", "over", "", "step over", "n", c == last},
+		{"out", "out", "", "out", "", "step out", "f", c == last},
+		{"wire", "wire", "", "wire", "", "next frame on the wire", "w", c == last},
+		{"cont", "continue", "", "continue", "", "run to the next breakpoint", "c", len(s.bp) == 0},
+		{"break", "break", "● ", "break", "", "breakpoint on this station", "b", false},
 	}
-	return app.Div().Body(
+	btns := make([]app.UI, 0, len(moves)+3)
+	for _, b := range moves {
+		text := b.pre
+		if b.word != "" {
+			text += l.t(b.word)
+		}
+		btns = append(btns, app.Button().ID(b.id).Title(l.t(b.title)+" ("+b.keys+")").Disabled(b.off).Text(text+b.post).
+			Attr("data-move", b.move).OnClick(s.onMove))
+	}
+	return box("div", "", "",
 		app.If(!s.v.Embed, func() app.UI {
-			return app.Div().Class("controls").Role("toolbar").Aria("label", l.t("Controls")).Body(
-				btn("first", "|◀", l.t("first event")+" (Home)", "first", c == 0),
-				btn("back", "◀ "+l.t("back"), l.t("step back")+" (←, PageUp)", "prev", c == 0),
-				app.Button().ID("play").Title(l.t("play / pause")+" (Space)").Disabled(c == last && !s.playing).Text(play).
-					Attr("data-move", "play").OnClick(s.onMove),
-				btn("fwd", l.t("next")+" ▶", l.t("step forward")+" (→, PageDown)", "next", c == last),
-				btn("last", "▶|", l.t("last event")+" (End)", "last", c == last),
-				btn("into", l.t("into"), l.t("step into")+" (s)", "into", c == last),
-				btn("over", l.t("over"), l.t("step over")+" (n)", "over", c == last),
-				btn("out", l.t("out"), l.t("step out")+" (f)", "out", c == last),
-				btn("wire", l.t("wire"), l.t("next frame on the wire")+" (w)", "wire", c == last),
-				btn("cont", l.t("continue"), l.t("run to the next breakpoint")+" (c)", "continue", len(s.bp) == 0),
-				btn("break", "● "+l.t("break"), l.t("breakpoint on this station")+" (b)", "break", false),
+			return app.Div().Class("controls").Role("toolbar").Aria("label", l.t("Controls")).Body(append(btns,
 				zoomButton(l, s.v.Zoom).OnClick(s.onMove),
-				app.Label().Class("speed").Body(
+				box("label", "", "speed",
 					app.Text(l.t("events/s")+" "),
 					app.Select().ID("speed").OnChange(func(ctx app.Context, e app.Event) {
 						s.speed = ctx.JSSrc().Get("value").String()
 						s.setPlaying(s.playing)
 					}).Body(app.Range(speeds).Slice(func(i int) app.UI {
-						return app.Option().Value(speeds[i]).Selected(speeds[i] == speed).Text(speeds[i])
+						return option(speeds[i], speeds[i] == speed, speeds[i])
 					})),
 				),
 				chapterSelect(l, m, c),
-			)
+			)...)
 		}),
 		app.If(!s.v.Embed, func() app.UI {
-			return app.Div().Class("timeline").Body(
+			return box("div", "", "timeline",
 				app.Input().ID("scrub").Type("range").Min(0).Max(last).Value(c).Aria("label", l.t("timeline")).
 					OnInput(func(ctx app.Context, e app.Event) {
 						if v, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil {
@@ -808,31 +821,31 @@ func (s *Scope) body() app.UI {
 				&markRow{M: m},
 			)
 		}),
-		app.Div().Class("status").Body(
+		box("div", "", "status",
 			app.Span().ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).Attr("data-full", s.full).
 				Text(s.statusText()),
 			app.If(len(s.bp) > 0, func() app.UI {
-				return app.Span().ID("breaks").Class("breaks").Text(fmt.Sprintf(l.t("%d breakpoints"), len(s.bp)))
+				return el("span", "breaks", "breaks", fmt.Sprintf(l.t("%d breakpoints"), len(s.bp)))
 			}),
 		),
 		app.P().ID("narration").Class("narration").Aria("live", "polite").Text(narrate(l, m, c)),
 		app.If(s.v.shows("now"), func() app.UI { return nowLine(l, m, c) }),
 		app.If(s.v.shows("map"), func() app.UI {
-			return app.Div().Class("map-wrap").Body(
+			return box("div", "", "map-wrap",
 				app.Canvas().ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
 					Role("img").OnClick(s.onMapClick),
 				&stationList{M: s.mapModel(), Zoom: s.v.Zoom},
 			)
 		}),
 		app.If(!s.v.Embed, func() app.UI {
-			return app.Div().Class("legend").Body(
-				app.Span().Class("ctx ctx-task").Text(l.t("process (task)")),
-				app.Span().Class("ctx ctx-softirq").Text("softirq"),
-				app.Span().Class("ctx ctx-hardirq").Text("hardirq"),
-				app.Span().Class("ctx ctx-timer").Text(l.t("timer")),
-				app.Span().Class("ctx ctx-hw").Text(l.t("hardware")),
-				app.Span().Class("bp-legend").Text("● "+l.t("breakpoint")),
-				app.Span().Class("drop-legend").Text("✕ "+l.t("drop")),
+			return box("div", "", "legend",
+				el("span", "", "ctx ctx-task", l.t("process (task)")),
+				el("span", "", "ctx ctx-softirq", "softirq"),
+				el("span", "", "ctx ctx-hardirq", "hardirq"),
+				el("span", "", "ctx ctx-timer", l.t("timer")),
+				el("span", "", "ctx ctx-hw", l.t("hardware")),
+				el("span", "", "bp-legend", "● "+l.t("breakpoint")),
+				el("span", "", "drop-legend", "✕ "+l.t("drop")),
 			)
 		}),
 		app.If(s.full, s.panels),
@@ -843,8 +856,8 @@ func (s *Scope) body() app.UI {
 // frame (see Scope.full).
 func (s *Scope) panels() app.UI {
 	m, c, l := s.model, s.cursor, s.v.Lang
-	return app.Div().Body(
-		app.Div().Class("panels").Body(
+	return box("div", "", "",
+		box("div", "", "panels",
 			app.If(s.v.shows("skb"), func() app.UI { return &skbBox{V: m.skbAtCursor(c), L: l} }),
 			app.If(s.v.shows("stack"), func() app.UI { return stackPanel(l, m, c) }),
 			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c, s.text[l]) }),
@@ -898,11 +911,11 @@ func helpOverlay(l lang) app.UI {
 		{"Esc", l.t("close")},
 	}
 	return app.Div().ID("help").Class("help").Role("dialog").Aria("label", l.t("Keys")).Body(
-		app.H2().Text(l.t("Keys")),
-		app.Table().Body(app.Range(keys).Slice(func(i int) app.UI {
-			return app.Tr().Body(app.Td().Body(app.Kbd().Text(keys[i][0])), app.Td().Text(keys[i][1]))
+		el("h2", "", "", l.t("Keys")),
+		box("table", "", "", app.Range(keys).Slice(func(i int) app.UI {
+			return box("tr", "", "", box("td", "", "", el("kbd", "", "", keys[i][0])), el("td", "", "", keys[i][1]))
 		})),
-		app.P().Class("muted").Text(l.t("Click a station on the map to set or clear a breakpoint.")),
+		el("p", "", "muted", l.t("Click a station on the map to set or clear a breakpoint.")),
 	)
 }
 
@@ -949,19 +962,19 @@ func parseErrors(err error) []lineErr {
 func (s *Scope) whatIf() app.UI {
 	l, k := s.v.Lang, s.v.Knobs
 	field := func(id, label, unit string, v string) app.UI {
-		return app.Label().Body(
-			app.Span().Text(l.t(label)),
+		return box("label", "", "",
+			el("span", "", "", l.t(label)),
 			app.Input().ID("knob-"+id).Name(id).Type("number").Value(v).Placeholder(l.t("lesson's")),
-			app.Span().Class("muted").Text(unit),
+			el("span", "", "muted", unit),
 		)
 	}
 	choice := func(id, label, cur string, opts ...string) app.UI {
-		return app.Label().Body(
-			app.Span().Text(l.t(label)),
+		return box("label", "", "",
+			el("span", "", "", l.t(label)),
 			app.Select().ID("knob-"+id).Name(id).Body(
-				app.Option().Value(unset).Selected(cur == "").Text(l.t("lesson's")),
+				option(unset, cur == "", l.t("lesson's")),
 				app.Range(opts).Slice(func(i int) app.UI {
-					return app.Option().Value(opts[i]).Selected(cur == opts[i]).Text(opts[i])
+					return option(opts[i], cur == opts[i], opts[i])
 				}),
 			),
 		)
@@ -976,9 +989,9 @@ func (s *Scope) whatIf() app.UI {
 	if k.LossPct != 0 {
 		loss = strconv.FormatFloat(k.LossPct, 'g', -1, 64)
 	}
-	return app.Section().ID("whatif").Class("panel whatif").Body(
-		app.H2().Text(l.t("What if…")),
-		app.Div().Class("knobs").Body(
+	return box("section", "whatif", "panel whatif",
+		el("h2", "", "", l.t("What if…")),
+		box("div", "", "knobs",
 			field(qMTU, "MTU", "bytes", str(int64(k.MTU))),
 			field(qRate, "link rate", "bit/s", str(k.RateBps)),
 			field(qDelay, "link delay", "ns", str(k.DelayNs)),
@@ -990,7 +1003,7 @@ func (s *Scope) whatIf() app.UI {
 			choice(qModel, "NIC", k.Model, "e1000e", "cs89x0", "dm9000"),
 			&stateKnobsBox{L: l, Lesson: s.v.Lesson, K: k},
 			app.Button().ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
-			app.If(s.knobErr != "", func() app.UI { return app.P().ID("knob-err").Class("bad").Text(s.knobErr) }),
+			app.If(s.knobErr != "", func() app.UI { return el("p", "knob-err", "bad", s.knobErr) }),
 			app.Button().ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
 				v := s.v
 				v.Knobs, v.C = scenario.Knobs{}, 0
@@ -1041,8 +1054,8 @@ func (s *Scope) editorBody() app.UI {
 		}
 		gutter[i] = g
 	}
-	return app.Div().Class("editor").Body(
-		app.Div().Class("edit-area").Body(
+	return box("div", "", "editor",
+		box("div", "", "edit-area",
 			app.Div().ID("gutter").Class("gutter").Aria("hidden", true).Body(gutter...),
 			app.Textarea().ID("scenario-text").Aria("label", l.t("Scenario JSON")).Spellcheck(false).Rows(min(lines, 30)).
 				Text(s.editor.text).
@@ -1051,7 +1064,7 @@ func (s *Scope) editorBody() app.UI {
 					app.Window().GetElementByID("gutter").Set("scrollTop", ctx.JSSrc().Get("scrollTop"))
 				}),
 		),
-		app.Ul().ID("editor-errors").Class("errors").Body(app.Range(s.editor.errs).Slice(func(i int) app.UI {
+		box("ul", "editor-errors", "errors", app.Range(s.editor.errs).Slice(func(i int) app.UI {
 			e := s.editor.errs[i]
 			return app.Li().Attr("data-line", e.Line).Text(e.Msg)
 		})),
@@ -1097,4 +1110,35 @@ func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
 	}
 	s.knobErr, s.custom = "", nil
 	navigate(ctx, v)
+}
+
+// el is a text element with an id and a class when they are not empty:
+// one call where a builder chain (app.P().ID(id).Class(c).Text(s)) makes
+// up to four, and each call site costs app.wasm a few hundred bytes.
+func el(tag, id, class string, text any) app.UI {
+	e := app.Elem(tag)
+	if id != "" {
+		e = e.ID(id)
+	}
+	if class != "" {
+		e = e.Class(class)
+	}
+	return e.Text(text)
+}
+
+// box is el for an element holding other elements.
+func box(tag, id, class string, body ...app.UI) app.UI {
+	e := app.Elem(tag)
+	if id != "" {
+		e = e.ID(id)
+	}
+	if class != "" {
+		e = e.Class(class)
+	}
+	return e.Body(body...)
+}
+
+// option is a select's option, in one call (see el).
+func option(value any, selected bool, text string) app.UI {
+	return app.Option().Value(value).Selected(selected).Text(text)
 }
