@@ -69,10 +69,10 @@ func (b *stateKnobsBox) Render() app.UI { return stateKnobs(b.L, b.Lesson, b.K) 
 func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 	f := baseFile(lesson)
 	if f == nil {
-		return app.Div()
+		return app.Elem("div")
 	}
-	sel := func(id, cls, cur string, opts ...[2]string) app.HTMLSelect {
-		return app.Select().ID(id).Class(cls).Body(app.Range(opts).Slice(func(i int) app.UI {
+	sel := func(id, cls, cur string, opts ...[2]string) app.HTMLElem {
+		return app.Elem("select").ID(id).Class(cls).Body(app.Range(opts).Slice(func(i int) app.UI {
 			return option(opts[i][0], opts[i][0] == cur, opts[i][1])
 		}))
 	}
@@ -104,8 +104,8 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 	rule := func(r scenario.HostRule, keep bool, cls, origin string) {
 		id := "knob-nf-" + strconv.Itoa(len(nfRows))
 		nfRows = append(nfRows, box("li", "", "",
-			app.Input().ID(id).Type("checkbox").Class(cls).Checked(keep).Attr("data-rule", r.String()),
-			app.Label().For(id).Body(el("code", "", "", r.String()), el("span", "", "muted", " "+origin)),
+			app.ElemSelfClosing("input").ID(id).Attr("type", "checkbox").Class(cls).Attr("checked", keep).Attr("data-rule", r.String()),
+			app.Elem("label").Attr("for", id).Body(el("code", "", "", r.String()), el("span", "", "muted", " "+origin)),
 		))
 	}
 	for _, h := range f.Hosts {
@@ -126,7 +126,7 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 		chains[i] = [2]string{c, c}
 	}
 	text := func(id, ph string, size int) app.UI {
-		return app.Input().ID(id).Type("text").Size(size).Placeholder(ph).Aria("label", ph)
+		return app.ElemSelfClosing("input").ID(id).Attr("type", "text").Attr("size", size).Attr("placeholder", ph).Aria("label", ph)
 	}
 	addRule := box("div", "", "knob-row",
 		el("span", "", "", l.t("add a rule")+": "),
@@ -144,8 +144,8 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 	for i, x := range k.Links {
 		id := "knob-link-" + strconv.Itoa(i)
 		linkRows = append(linkRows, box("li", "", "",
-			app.Input().ID(id).Type("checkbox").Class("knob-link-keep").Checked(true).Attr("data-link", linkText(x)),
-			app.Label().For(id).Body(el("code", "", "", linkSentence(x))),
+			app.ElemSelfClosing("input").ID(id).Attr("type", "checkbox").Class("knob-link-keep").Attr("checked", true).Attr("data-link", linkText(x)),
+			app.Elem("label").Attr("for", id).Body(el("code", "", "", linkSentence(x))),
 		))
 	}
 	var nics [][2]string
@@ -157,7 +157,7 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 		sel("knob-link-nic", "", "", nics...).Aria("label", l.t("NIC")),
 		sel("knob-link-state", "", unset, [2]string{unset, l.t("no change")}, [2]string{"down", "down"}, [2]string{"up", "up"}).
 			Aria("label", l.t("state")),
-		box("label", "", "", el("span", "", "", l.t("at")+" "), app.Input().ID("knob-link-at").Type("number").Min(0).Value("0"),
+		box("label", "", "", el("span", "", "", l.t("at")+" "), app.ElemSelfClosing("input").ID("knob-link-at").Attr("type", "number").Attr("min", 0).Attr("value", "0"),
 			el("span", "", "muted", " ns")),
 	)
 	return box("div", "state-knobs", "state-knobs",

@@ -91,7 +91,7 @@ func fnPanel(l lang, m *Model, c int, textErr error) app.UI {
 		if t, ok := explain.Function(string(l), fn); ok {
 			body = append(body, el("p", "fn-summary", "", t.Summary))
 		} else if t, ok := explain.Function(string(langEN), fn); ok {
-			body = append(body, app.P().ID("fn-summary").Lang("en").Text(t.Summary))
+			body = append(body, app.Elem("p").ID("fn-summary").Lang("en").Text(t.Summary))
 		} else if errors.Is(textErr, errTextPending) {
 			body = append(body, el("p", "fn-summary", "muted", l.t("Loading the explanation…")))
 		} else if textErr != nil {
@@ -99,7 +99,7 @@ func fnPanel(l lang, m *Model, c int, textErr error) app.UI {
 		}
 		if e.Note != "" {
 			note, ok := noteIn(l, e.Note)
-			text := app.Span().ID("fn-note-text").Text(note)
+			text := app.Elem("span").ID("fn-note-text").Text(note)
 			if !ok {
 				text = text.Lang("en") // not translated yet
 			}

@@ -610,9 +610,9 @@ func (s *Scope) Render() app.UI {
 		cls += " embed"
 	}
 	if s.v.Page == "lessons" {
-		return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(s.header(), lessonsPage(s.v))
+		return app.Elem("div").ID("skbscope").Class(cls).Lang(l.html()).Body(s.header(), lessonsPage(s.v))
 	}
-	return app.Div().ID("skbscope").Class(cls).Lang(l.html()).Body(
+	return app.Elem("div").ID("skbscope").Class(cls).Lang(l.html()).Body(
 		app.If(!s.v.Embed, func() app.UI { return &keyedPart{Key: s.headerKey(), render: s.header} }),
 		app.If(s.err != "", func() app.UI {
 			return box("div", "error", "error",
@@ -624,8 +624,8 @@ func (s *Scope) Render() app.UI {
 			)
 		}).ElseIf(s.loading, func() app.UI {
 			return box("div", "loading", "loading",
-				app.Label().For("progress").Text(l.t("Simulating the lesson…")),
-				app.Progress().ID("progress").Max(1000).Value(int(s.progress*1000)).
+				app.Elem("label").Attr("for", "progress").Text(l.t("Simulating the lesson…")),
+				app.Elem("progress").ID("progress").Attr("max", 1000).Attr("value", int(s.progress*1000)).
 					Aria("valuenow", int(s.progress*100)).Text(fmt.Sprintf("%d%%", int(s.progress*100))),
 			)
 		}).ElseIf(s.model == nil, func() app.UI {
@@ -695,7 +695,7 @@ func (s *Scope) header() app.UI {
 		app.If(s.v.Page == "", func() app.UI {
 			return box("label", "", "lesson",
 				app.Text(l.t("Lesson")+" "),
-				app.Select().ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
+				app.Elem("select").ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
 					s.custom = nil
 					navigate(ctx, view{Lesson: ctx.JSSrc().Get("value").String(), Lang: s.v.Lang, Lecture: s.v.Lecture})
 				}).Body(
@@ -715,23 +715,23 @@ func (s *Scope) header() app.UI {
 		}),
 		box("nav", "", "tools",
 			app.A().ID("to-lessons").Href(view{Page: "lessons", Lang: l, Lecture: s.v.Lecture}.href()).Text(l.t("All lessons")),
-			app.Select().ID("lang").Aria("label", l.t("Language")).OnChange(func(ctx app.Context, e app.Event) {
+			app.Elem("select").ID("lang").Aria("label", l.t("Language")).OnChange(func(ctx app.Context, e app.Event) {
 				s.v.Lang = parseLang(ctx.JSSrc().Get("value").String())
 				s.replaceURL(ctx)
 			}).Body(app.Range(langs).Slice(func(i int) app.UI {
 				return option(string(langs[i]), langs[i] == l, langs[i].name())
 			})),
-			app.Button().ID("lecture").Aria("pressed", s.v.Lecture).Title(l.t("projector theme (L)")).
+			app.Elem("button").ID("lecture").Aria("pressed", s.v.Lecture).Title(l.t("projector theme (L)")).
 				Text(l.t("Lecture mode")).OnClick(func(ctx app.Context, e app.Event) { s.setLecture(ctx, !s.v.Lecture) }),
-			app.Button().ID("fullscreen").Text(l.t("Fullscreen")).OnClick(func(ctx app.Context, e app.Event) {
+			app.Elem("button").ID("fullscreen").Text(l.t("Fullscreen")).OnClick(func(ctx app.Context, e app.Event) {
 				if app.Window().Get("document").Get("fullscreenElement").Truthy() {
 					app.Window().Get("document").Call("exitFullscreen")
 				} else {
 					app.Window().Get("document").Get("documentElement").Call("requestFullscreen")
 				}
 			}),
-			app.Button().ID("pcap").Title(l.t("every frame on the wires, for Wireshark")).Text(l.t("Download pcap")).
-				Disabled(s.model == nil).OnClick(func(ctx app.Context, e app.Event) {
+			app.Elem("button").ID("pcap").Title(l.t("every frame on the wires, for Wireshark")).Text(l.t("Download pcap")).
+				Attr("disabled", s.model == nil).OnClick(func(ctx app.Context, e app.Event) {
 				if s.model == nil {
 					return
 				}
@@ -740,7 +740,7 @@ func (s *Scope) header() app.UI {
 				a.Set("download", pcapName(s.model))
 				a.Call("click")
 			}),
-			app.Button().ID("help-btn").Title("?").Text(l.t("Keys")+" (?)").OnClick(func(ctx app.Context, e app.Event) { s.help = !s.help }),
+			app.Elem("button").ID("help-btn").Title("?").Text(l.t("Keys")+" (?)").OnClick(func(ctx app.Context, e app.Event) { s.help = !s.help }),
 		),
 		app.If(intro != "", func() app.UI { return el("p", "", "intro", intro) }),
 	)
@@ -791,16 +791,16 @@ func (s *Scope) body() app.UI {
 		if b.word != "" {
 			text += l.t(b.word)
 		}
-		btns = append(btns, app.Button().ID(b.id).Title(l.t(b.title)+" ("+b.keys+")").Disabled(b.off).Text(text+b.post).
+		btns = append(btns, app.Elem("button").ID(b.id).Title(l.t(b.title)+" ("+b.keys+")").Attr("disabled", b.off).Text(text+b.post).
 			Attr("data-move", b.move).OnClick(s.onMove))
 	}
 	return box("div", "", "",
 		app.If(!s.v.Embed, func() app.UI {
-			return app.Div().Class("controls").Role("toolbar").Aria("label", l.t("Controls")).Body(append(btns,
+			return app.Elem("div").Class("controls").Role("toolbar").Aria("label", l.t("Controls")).Body(append(btns,
 				zoomButton(l, s.v.Zoom).OnClick(s.onMove),
 				box("label", "", "speed",
 					app.Text(l.t("events/s")+" "),
-					app.Select().ID("speed").OnChange(func(ctx app.Context, e app.Event) {
+					app.Elem("select").ID("speed").OnChange(func(ctx app.Context, e app.Event) {
 						s.speed = ctx.JSSrc().Get("value").String()
 						s.setPlaying(s.playing)
 					}).Body(app.Range(speeds).Slice(func(i int) app.UI {
@@ -812,7 +812,7 @@ func (s *Scope) body() app.UI {
 		}),
 		app.If(!s.v.Embed, func() app.UI {
 			return box("div", "", "timeline",
-				app.Input().ID("scrub").Type("range").Min(0).Max(last).Value(c).Aria("label", l.t("timeline")).
+				app.ElemSelfClosing("input").ID("scrub").Attr("type", "range").Attr("min", 0).Attr("max", last).Attr("value", c).Aria("label", l.t("timeline")).
 					OnInput(func(ctx app.Context, e app.Event) {
 						if v, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil {
 							s.jump(ctx, v)
@@ -822,17 +822,17 @@ func (s *Scope) body() app.UI {
 			)
 		}),
 		box("div", "", "status",
-			app.Span().ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).Attr("data-full", s.full).
+			app.Elem("span").ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).Attr("data-full", s.full).
 				Text(s.statusText()),
 			app.If(len(s.bp) > 0, func() app.UI {
 				return el("span", "breaks", "breaks", fmt.Sprintf(l.t("%d breakpoints"), len(s.bp)))
 			}),
 		),
-		app.P().ID("narration").Class("narration").Aria("live", "polite").Text(narrate(l, m, c)),
+		app.Elem("p").ID("narration").Class("narration").Aria("live", "polite").Text(narrate(l, m, c)),
 		app.If(s.v.shows("now"), func() app.UI { return nowLine(l, m, c) }),
 		app.If(s.v.shows("map"), func() app.UI {
 			return box("div", "", "map-wrap",
-				app.Canvas().ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
+				app.Elem("canvas").ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
 					Role("img").OnClick(s.onMapClick),
 				&stationList{M: s.mapModel(), Zoom: s.v.Zoom},
 			)
@@ -881,10 +881,10 @@ type markRow struct {
 // Render implements app.Composer.
 func (r *markRow) Render() app.UI {
 	ms := r.M.marks()
-	return app.Div().ID("marks").Class("marks").Aria("hidden", true).Body(
+	return app.Elem("div").ID("marks").Class("marks").Aria("hidden", true).Body(
 		app.Range(ms).Slice(func(i int) app.UI {
 			k := ms[i]
-			return app.Span().Class("mark "+markClass[k.kind]).
+			return app.Elem("span").Class("mark "+markClass[k.kind]).
 				Style("left", fmt.Sprintf("%.1f%%", float64(k.pos)/10)).
 				Attr("data-seq", k.seq).OnClick(gotoClicked)
 		}),
@@ -910,7 +910,7 @@ func helpOverlay(l lang) app.UI {
 		{"?", l.t("this help")},
 		{"Esc", l.t("close")},
 	}
-	return app.Div().ID("help").Class("help").Role("dialog").Aria("label", l.t("Keys")).Body(
+	return app.Elem("div").ID("help").Class("help").Role("dialog").Aria("label", l.t("Keys")).Body(
 		el("h2", "", "", l.t("Keys")),
 		box("table", "", "", app.Range(keys).Slice(func(i int) app.UI {
 			return box("tr", "", "", box("td", "", "", el("kbd", "", "", keys[i][0])), el("td", "", "", keys[i][1]))
@@ -964,14 +964,14 @@ func (s *Scope) whatIf() app.UI {
 	field := func(id, label, unit string, v string) app.UI {
 		return box("label", "", "",
 			el("span", "", "", l.t(label)),
-			app.Input().ID("knob-"+id).Name(id).Type("number").Value(v).Placeholder(l.t("lesson's")),
+			app.ElemSelfClosing("input").ID("knob-"+id).Attr("name", id).Attr("type", "number").Attr("value", v).Attr("placeholder", l.t("lesson's")),
 			el("span", "", "muted", unit),
 		)
 	}
 	choice := func(id, label, cur string, opts ...string) app.UI {
 		return box("label", "", "",
 			el("span", "", "", l.t(label)),
-			app.Select().ID("knob-"+id).Name(id).Body(
+			app.Elem("select").ID("knob-"+id).Attr("name", id).Body(
 				option(unset, cur == "", l.t("lesson's")),
 				app.Range(opts).Slice(func(i int) app.UI {
 					return option(opts[i], cur == opts[i], opts[i])
@@ -1002,16 +1002,16 @@ func (s *Scope) whatIf() app.UI {
 			choice(qQdisc, "qdisc", k.Qdisc, "pfifo_fast", "pfifo", "bfifo", "fq_codel"),
 			choice(qModel, "NIC", k.Model, "e1000e", "cs89x0", "dm9000"),
 			&stateKnobsBox{L: l, Lesson: s.v.Lesson, K: k},
-			app.Button().ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
+			app.Elem("button").ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
 			app.If(s.knobErr != "", func() app.UI { return el("p", "knob-err", "bad", s.knobErr) }),
-			app.Button().ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
+			app.Elem("button").ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
 				v := s.v
 				v.Knobs, v.C = scenario.Knobs{}, 0
 				navigate(ctx, v)
 			}),
 		),
-		app.Details().ID("editor").Open(s.editor.open).Body(
-			app.Summary().Text(l.t("Edit the scenario")).OnClick(func(ctx app.Context, e app.Event) {
+		app.Elem("details").ID("editor").Attr("open", s.editor.open).Body(
+			app.Elem("summary").Text(l.t("Edit the scenario")).OnClick(func(ctx app.Context, e app.Event) {
 				e.PreventDefault()
 				s.editor.open = !s.editor.open
 				if s.editor.open && s.editor.text == "" {
@@ -1048,7 +1048,7 @@ func (s *Scope) editorBody() app.UI {
 	}
 	gutter := make([]app.UI, lines)
 	for i := range gutter {
-		g := app.Div().Text(strconv.Itoa(i + 1))
+		g := app.Elem("div").Text(strconv.Itoa(i + 1))
 		if bad[i+1] {
 			g = g.Class("bad")
 		}
@@ -1056,8 +1056,8 @@ func (s *Scope) editorBody() app.UI {
 	}
 	return box("div", "", "editor",
 		box("div", "", "edit-area",
-			app.Div().ID("gutter").Class("gutter").Aria("hidden", true).Body(gutter...),
-			app.Textarea().ID("scenario-text").Aria("label", l.t("Scenario JSON")).Spellcheck(false).Rows(min(lines, 30)).
+			app.Elem("div").ID("gutter").Class("gutter").Aria("hidden", true).Body(gutter...),
+			app.Elem("textarea").ID("scenario-text").Aria("label", l.t("Scenario JSON")).Attr("spellcheck", "false").Attr("rows", min(lines, 30)).
 				Text(s.editor.text).
 				OnInput(func(ctx app.Context, e app.Event) { s.editor.text = ctx.JSSrc().Get("value").String() }).
 				OnScroll(func(ctx app.Context, e app.Event) {
@@ -1066,9 +1066,9 @@ func (s *Scope) editorBody() app.UI {
 		),
 		box("ul", "editor-errors", "errors", app.Range(s.editor.errs).Slice(func(i int) app.UI {
 			e := s.editor.errs[i]
-			return app.Li().Attr("data-line", e.Line).Text(e.Msg)
+			return app.Elem("li").Attr("data-line", e.Line).Text(e.Msg)
 		})),
-		app.Button().ID("editor-run").Text(l.t("Run the edited scenario")).OnClick(s.onRunEdited),
+		app.Elem("button").ID("editor-run").Text(l.t("Run the edited scenario")).OnClick(s.onRunEdited),
 	)
 }
 
@@ -1115,6 +1115,11 @@ func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
 // el is a text element with an id and a class when they are not empty:
 // one call where a builder chain (app.P().ID(id).Class(c).Text(s)) makes
 // up to four, and each call site costs app.wasm a few hundred bytes.
+//
+// The page builds its elements with app.Elem(tag) rather than go-app's
+// typed constructors (app.Div, app.P, ...) wherever it needs nothing
+// element-specific (an attribute is set with Attr): each typed element in
+// use brings some twenty methods, about 5 kB, into app.wasm.
 func el(tag, id, class string, text any) app.UI {
 	e := app.Elem(tag)
 	if id != "" {
@@ -1140,5 +1145,5 @@ func box(tag, id, class string, body ...app.UI) app.UI {
 
 // option is a select's option, in one call (see el).
 func option(value any, selected bool, text string) app.UI {
-	return app.Option().Value(value).Selected(selected).Text(text)
+	return app.Elem("option").Attr("value", value).Attr("selected", selected).Text(text)
 }

@@ -37,7 +37,7 @@ func nowLine(l lang, m *Model, c int) app.UI {
 	e := &m.T.Events[c]
 	fn, file := m.fnOf(c)
 	cls := ctxClass(e.Ctx)
-	return app.Div().ID("now").Class("now").Attr("data-cursor", c).Body(
+	return app.Elem("div").ID("now").Class("now").Attr("data-cursor", c).Body(
 		el("span", "", "ctx ctx-"+cls, e.Ctx),
 		el("span", "", "where", e.Host+" cpu"+strconv.Itoa(e.CPU)),
 		el("code", "cur-fn", "fn", fn),
@@ -199,14 +199,14 @@ func skbPanel(l lang, v skbView) app.UI {
 	grid := strings.Join(cols, " ")
 	return box("section", "skb", "panel",
 		el("h2", "", "", v.title(l)),
-		app.Div().ID("skb-bar").Class("skb-bar").Style("grid-template-columns", grid).Body(
+		app.Elem("div").ID("skb-bar").Class("skb-bar").Style("grid-template-columns", grid).Body(
 			app.Range(segs).Slice(func(i int) app.UI {
 				s := segs[i]
 				cls := "seg l-" + s.class
 				if !s.inData && s.class != "headroom" && s.class != "tailroom" {
 					cls += " outside"
 				}
-				return app.Div().Class(cls).
+				return app.Elem("div").Class(cls).
 					Title(fmt.Sprintf("%s: %d bytes at head+%d", s.class, s.n, s.off)).
 					Body(el("span", "", "", s.class), el("span", "", "n", strconv.Itoa(s.n)))
 			}),
@@ -222,7 +222,7 @@ func skbPanel(l lang, v skbView) app.UI {
 // boundary; pointers at the same offset share one label.
 func pointerRow(sn *trace.SkbSnap, segs []seg, grid string) app.UI {
 	if len(segs) == 0 {
-		return app.Div()
+		return app.Elem("div")
 	}
 	end := segs[len(segs)-1].off + segs[len(segs)-1].n
 	type ptr struct {
@@ -245,7 +245,7 @@ func pointerRow(sn *trace.SkbSnap, segs []seg, grid string) app.UI {
 	add("tail", min(max(sn.Tail, 0), end))
 	add("head", 0)
 	add("end", end)
-	return app.Div().ID("skb-ptrs").Class("skb-ptrs").Style("grid-template-columns", grid).Body(
+	return app.Elem("div").ID("skb-ptrs").Class("skb-ptrs").Style("grid-template-columns", grid).Body(
 		app.Range(ptrs).Slice(func(i int) app.UI {
 			p := ptrs[i]
 			col, align := len(segs), "end"
@@ -259,7 +259,7 @@ func pointerRow(sn *trace.SkbSnap, segs []seg, grid string) app.UI {
 			if p.names[0] == "head" || p.names[0] == "end" {
 				row = "2"
 			}
-			return app.Span().Class("ptr ptr-"+align).
+			return app.Elem("span").Class("ptr ptr-"+align).
 				Style("grid-column", strconv.Itoa(col)).
 				Style("grid-row", row).
 				Style("justify-self", align).
@@ -457,7 +457,7 @@ func stackPanel(l lang, m *Model, c int) app.UI {
 				cls += " bt-top"
 			}
 			lines = append(lines, box("div", "", cls,
-				app.Span().Class("bt-fn").Title(l.t("go to this call")).Attr("data-seq", seq).OnClick(gotoClicked).Text("  "+f.Fn),
+				app.Elem("span").Class("bt-fn").Title(l.t("go to this call")).Attr("data-seq", seq).OnClick(gotoClicked).Text("  "+f.Fn),
 				app.Text(" "),
 				app.If(f.File != "", func() app.UI {
 					return app.A().Class("bt-file").Href(SourceURL(f.File)).Target("_blank").Rel("noopener").Text("(" + f.File + ")")
@@ -569,7 +569,7 @@ func (s *Scope) logPanel() app.UI {
 	sel := func(field, label, cur string, opts []string) app.UI {
 		return box("label", "", "",
 			app.Text(l.t(label)+" "),
-			app.Select().ID("filter-"+field).Attr("data-field", field).OnChange(s.setFilter).Body(
+			app.Elem("select").ID("filter-"+field).Attr("data-field", field).OnChange(s.setFilter).Body(
 				option(unset, cur == "", l.t("all")),
 				app.Range(opts).Slice(func(i int) app.UI {
 					return option(opts[i], opts[i] == cur, opts[i])
@@ -583,7 +583,7 @@ func (s *Scope) logPanel() app.UI {
 	}
 	var heads []app.UI
 	for _, h := range []string{"#", "t µs", l.t("host"), "cpu", l.t("context"), l.t("kind"), l.t("function / queue"), "skb", l.t("ret / note")} {
-		heads = append(heads, app.Th().Scope("col").Text(h))
+		heads = append(heads, app.Elem("th").Attr("scope", "col").Text(h))
 	}
 	return box("section", "log", "panel log",
 		el("h2", "", "", title),
@@ -591,8 +591,8 @@ func (s *Scope) logPanel() app.UI {
 			sel("host", "host", s.filter.Host, hosts),
 			sel("layer", "layer", s.filter.Layer, layers),
 			sel("kind", "kind", s.filter.Kind, kinds),
-			box("label", "", "", app.Text("skb "), app.Input().ID("filter-skb").Attr("data-field", "skb").Type("text").
-				Size(4).Value(s.filter.Skb).OnChange(s.setFilter)),
+			box("label", "", "", app.Text("skb "), app.ElemSelfClosing("input").ID("filter-skb").Attr("data-field", "skb").Attr("type", "text").
+				Attr("size", 4).Attr("value", s.filter.Skb).OnChange(s.setFilter)),
 		),
 		box("div", "", "log-scroll",
 			box("table", "", "",
@@ -632,7 +632,7 @@ func (r *logRow) Render() app.UI {
 	if e.Kind == trace.Enqueue || e.Kind == trace.Dequeue {
 		detail = strings.TrimSpace("qlen " + strconv.Itoa(e.QLen) + " " + detail)
 	}
-	tr := app.Tr().Class("k-"+string(e.Kind)).Attr("data-seq", r.Seq).OnClick(gotoClicked)
+	tr := app.Elem("tr").Class("k-"+string(e.Kind)).Attr("data-seq", r.Seq).OnClick(gotoClicked)
 	if r.Cur {
 		tr = tr.ID("ev-cur").Class("cur")
 	}
@@ -643,7 +643,7 @@ func (r *logRow) Render() app.UI {
 		el("td", "", "num", strconv.Itoa(e.CPU)),
 		box("td", "", "", el("span", "", "ctx ctx-"+ctxClass(e.Ctx), e.Ctx)),
 		el("td", "", "", string(e.Kind)),
-		app.Td().Class("fn").Style("padding-left", fmt.Sprintf("%.1fem", 0.4+0.6*float64(e.Depth))).Text(what),
+		app.Elem("td").Class("fn").Style("padding-left", fmt.Sprintf("%.1fem", 0.4+0.6*float64(e.Depth))).Text(what),
 		el("td", "", "", skbList(e.Skb)),
 		el("td", "", "detail", detail),
 	)

@@ -110,7 +110,7 @@ func sockPanel(l lang, rows []sockRow) app.UI {
 	} else {
 		trs := make([]app.UI, len(rows))
 		for i, r := range rows {
-			tr := app.Tr()
+			tr := app.Elem("tr")
 			if r.Hot {
 				tr = tr.Class("cur")
 			}

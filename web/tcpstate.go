@@ -329,7 +329,7 @@ func (b *tcpStateBox) Render() app.UI {
 		opts = append(opts, option(k, k == b.pick, k))
 	}
 	body = append(body, box("label", "", "", app.Text(l.t("socket")+" "),
-		app.Select().ID("tcp-sock").Body(opts...).OnChange(func(ctx app.Context, e app.Event) {
+		app.Elem("select").ID("tcp-sock").Body(opts...).OnChange(func(ctx app.Context, e app.Event) {
 			b.pick = formValue(ctx.JSSrc().Get("value").String())
 		})))
 	if cur < 0 {
@@ -346,7 +346,7 @@ func (b *tcpStateBox) Render() app.UI {
 		line += " · " + stateLabel(last.from) + " → " + stateLabel(last.to) + ", " + fmt.Sprintf(when, last.seq)
 	}
 	body = append(body,
-		app.P().ID("tcp-state-now").Class("mono").Attr("data-sock", s.key()).Attr("data-state", state).Text(line),
+		app.Elem("p").ID("tcp-state-now").Class("mono").Attr("data-sock", s.key()).Attr("data-state", state).Text(line),
 		app.Raw(tcpStateSVG(s, c)))
 	return box("section", "tcp-state", "panel", body...)
 }

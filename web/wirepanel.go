@@ -48,14 +48,14 @@ func ladderPanel(l lang, m *Model, c int) app.UI {
 		if r.lost {
 			cls += " lost"
 		}
-		arrow := app.Div().Class("ladder-arrow").
+		arrow := app.Elem("div").Class("ladder-arrow").
 			Style("margin-left", fmt.Sprintf("%.2f%%", 100*(float64(left)+0.5)/float64(n))).
 			Style("width", fmt.Sprintf("%.2f%%", 100*float64(max(right-left, 0))/float64(n))).
 			Text(dir + " " + r.label)
 		if r.lost {
 			arrow = arrow.Title(l.t("lost on the wire"))
 		}
-		rows = append(rows, app.Div().Class(cls).Attr("data-seq", r.seq).OnClick(gotoClicked).Body(
+		rows = append(rows, app.Elem("div").Class(cls).Attr("data-seq", r.seq).OnClick(gotoClicked).Body(
 			el("span", "", "ladder-t", micros(r.t)),
 			box("div", "", "ladder-lanes", arrow),
 		))
