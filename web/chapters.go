@@ -110,7 +110,7 @@ func chapterSelect(l lang, m *Model, c int) app.UI {
 	}
 	return box("label", "", "chapters",
 		app.Text(l.t("Chapter")+" "),
-		app.Select().ID("chapter").OnChange(func(ctx app.Context, e app.Event) {
+		app.Elem("select").ID("chapter").OnChange(func(ctx app.Context, e app.Event) {
 			if seq, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil {
 				ctx.NewActionWithValue(actionGoto, seq)
 			}

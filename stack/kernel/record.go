@@ -23,8 +23,8 @@ const DefaultCost = 40
 
 // NewFn describes a function with the default cost. Functions are
 // declared as package variables, each NewFn with the name as a literal:
-// the compiler then lays them out statically (no init code in app.wasm),
-// and web/explain's tests find them all in the source.
+// web/explain's tests find them all in the source, so no registry costs
+// app.wasm init code (inlined, a NewFn is laid out statically).
 func NewFn(name, file, layer string) *Fn {
 	return &Fn{Name: name, File: file, Layer: layer, Cost: DefaultCost}
 }

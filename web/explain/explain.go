@@ -8,8 +8,9 @@
 // the stack does not edit the same file as another). Native builds (the
 // server, the tests) embed them; the wasm build does not, to keep app.wasm
 // small: it fetches one merged file per language (DataPath, written by
-// the server's `explain` command) when the page first needs it (Load). To explain a new function, add its name to "functions" in
-// every language; the tests fail until all three languages have it.
+// the server's `explain` command) when the page first needs it (Load).
+// To explain a new function, add its name to "functions" in every
+// language; the tests fail until all three languages have it.
 //
 // Conventions: kernel identifiers (functions, struct fields, constants)
 // stay untranslated in every language, and so does "socket", as in the
