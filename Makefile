@@ -5,6 +5,11 @@
 GO      ?= go
 ADDR    ?= 127.0.0.1:8080
 BROTLI_Q ?= 11
+# How app.wasm is built (the tests read this line, and build the budgets'
+# hello world with it too). -l: no inlining in skbscope's own packages:
+# go-app's element builder chains and the like are not copied into every
+# call site (BENCHMARKS.md, "app.wasm size").
+WASM_FLAGS := -trimpath -gcflags=skbscope/...=-l
 WASM    := static/web/app.wasm
 SERVER  := bin/skbscope
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -25,12 +30,15 @@ static: wasm server
 	./$(SERVER) static -o dist
 
 # The wasm is replaced only when its bytes change, so the compressed copies
-# (brotli -q 11 takes a while) are redone only when needed.
+# (brotli -q 11 takes a while) are redone only when needed. The page
+# fetches the explanations (web/explain) beside it: `server explain`
+# writes them, with their compressed copies.
 wasm: deps
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(WASM).new ./wasm
+	GOOS=js GOARCH=wasm $(GO) build $(WASM_FLAGS) -o $(WASM).new ./wasm
 	@if cmp -s $(WASM).new $(WASM); then rm $(WASM).new; else mv $(WASM).new $(WASM); fi
 	@[ $(WASM).br -nt $(WASM) ] || { echo "brotli -q $(BROTLI_Q) $(WASM)"; brotli -f -n -q $(BROTLI_Q) -o $(WASM).br $(WASM); }
 	@[ $(WASM).gz -nt $(WASM) ] || { echo "gzip -9 $(WASM)"; gzip -9 -c $(WASM) > $(WASM).gz; }
+	$(GO) run ./server explain -static static
 
 deps:
 	@command -v brotli >/dev/null || { $(APT) update && $(APT) install -y brotli; }
@@ -68,4 +76,4 @@ bench: test-deps wasm
 	@echo "app.wasm: $$(stat -c %s $(WASM)) bytes raw, $$(stat -c %s $(WASM).br) brotli -q $(BROTLI_Q), $$(stat -c %s $(WASM).gz) gzip -9"
 
 clean:
-	rm -rf bin $(WASM) $(WASM).br $(WASM).gz $(WASM).new
+	rm -rf bin $(WASM) $(WASM).br $(WASM).gz $(WASM).new static/web/explain

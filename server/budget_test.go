@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -25,7 +26,7 @@ import (
 )
 
 // helloSite builds the go-app hello world of testdata/hello the way the
-// Makefile builds app.wasm (-trimpath, brotli -q 11) into a resource
+// Makefile builds app.wasm (WASM_FLAGS, brotli -q 11) into a resource
 // directory of its own.
 func helloSite(b *testing.B) string {
 	dir := b.TempDir()
@@ -33,7 +34,7 @@ func helloSite(b *testing.B) string {
 	if err := os.MkdirAll(filepath.Dir(wasm), 0o755); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", wasm, "./testdata/hello")
+	cmd := exec.Command("go", slices.Concat([]string{"build"}, wasmFlags(b), []string{"-o", wasm, "./testdata/hello"})...)
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("building hello: %v\n%s", err, out)

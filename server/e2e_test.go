@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,9 +37,25 @@ func chromium(t testing.TB) string {
 	return ""
 }
 
+// wasmFlags are the flags the Makefile builds app.wasm with (WASM_FLAGS):
+// the tests build what it ships, and the budgets' hello world the same way.
+func wasmFlags(t testing.TB) []string {
+	b, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "WASM_FLAGS :="); ok {
+			return strings.Fields(v)
+		}
+	}
+	t.Fatal("the Makefile sets no WASM_FLAGS")
+	return nil
+}
+
 // siteDir is a resource directory holding a freshly built app.wasm (and
-// its gzip variant) beside copies of static/web's files, so the test
-// never runs a stale wasm.
+// its gzip variant) and the explanations (writeExplain) beside copies of
+// static/web's files, so the test never runs a stale wasm.
 func siteDir(t testing.TB) string {
 	dir := t.TempDir()
 	web := filepath.Join(dir, "web")
@@ -66,7 +83,7 @@ func siteDir(t testing.TB) string {
 	if _, err := os.Stat(gobin); err != nil {
 		gobin = "go"
 	}
-	cmd := exec.Command(gobin, "build", "-o", wasm, "../wasm")
+	cmd := exec.Command(gobin, slices.Concat([]string{"build"}, wasmFlags(t), []string{"-o", wasm, "../wasm"})...)
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building app.wasm: %v\n%s", err, out)
@@ -87,6 +104,9 @@ func siteDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeExplain(dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -17,6 +17,7 @@ import (
 
 	"skbscope/scenario"
 	"skbscope/stack/trace"
+	"skbscope/web/explain"
 )
 
 // shots is where the browser tests save their screenshots (git-ignored).
@@ -146,7 +147,10 @@ func TestBrowserUI(t *testing.T) {
 		if got := text(t, ctx, "#fn-name"); got != "e1000_xmit_frame()" {
 			t.Errorf("this function: %q", got)
 		}
-		if text(t, ctx, "#fn-summary") == "" || !strings.Contains(text(t, ctx, "#fn"), "netdev.c") {
+		// The explanation is fetched after the first frame (explain.Load).
+		want, _ := explain.Function("en", "e1000_xmit_frame")
+		waitFor(t, ctx, "the explanation", `document.getElementById("fn-summary")?.textContent === `+strconv.Quote(want.Summary))
+		if !strings.Contains(text(t, ctx, "#fn"), "netdev.c") {
 			t.Errorf("this function panel: %q", text(t, ctx, "#fn"))
 		}
 		// f finishes the call: its return.
@@ -277,6 +281,9 @@ func TestBrowserUI(t *testing.T) {
 		if lang != "zh-Hans" || !strings.Contains(text(t, ctx, "header"), "课程") {
 			t.Errorf("lang %q, header %q", lang, text(t, ctx, "header"))
 		}
+		// The lesson's title in Chinese comes with the fetched explanations.
+		title, _, _ := explain.Lesson("zh-Hans", "udp-sendto")
+		waitFor(t, ctx, "the Chinese title", `document.querySelector("header").textContent.includes(`+strconv.Quote(title)+`)`)
 		key(t, kb.ArrowRight, 41)
 		eval(t, ctx, `(() => { const s = document.getElementById("lang"); s.value = "zh-Hant"; s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, new(bool))
 		waitFor(t, ctx, "traditional Chinese", `document.querySelector("header").textContent.includes("課程")`)

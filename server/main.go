@@ -5,6 +5,7 @@
 //	server trace -scenario NAME [-format json|ftrace|pwru|oops|oops-arm]
 //	server pcap  -scenario NAME [-o FILE]
 //	server static [-o dist] [-static static]
+//	server explain [-static static]
 //	server client -bridge URL -scenario FILE [-token-file F] [-trace FILE] [-pcap FILE]
 package main
 
@@ -18,11 +19,12 @@ import (
 
 // commands maps each subcommand to its function.
 var commands = map[string]func(args []string, stdout io.Writer) error{
-	"serve":  serveCmd,
-	"trace":  traceCmd,
-	"pcap":   pcapCmd,
-	"static": staticCmd,
-	"client": clientCmd,
+	"serve":   serveCmd,
+	"trace":   traceCmd,
+	"pcap":    pcapCmd,
+	"static":  staticCmd,
+	"explain": explainCmd,
+	"client":  clientCmd,
 }
 
 const usage = `usage: server COMMAND [flags]
@@ -32,6 +34,7 @@ commands:
   trace   print a lesson's trace: -scenario NAME -format json|ftrace|pwru|oops|oops-arm
   pcap    write a lesson's frames: -scenario NAME -o FILE.pcap
   static  write the site as static files: -o DIR (default dist)
+  explain write the explanations the page fetches under -static DIR (default static)
   client  run a scenario live through a bridge: -bridge URL -scenario FILE
 
 run "server COMMAND -h" for a command's flags

@@ -153,27 +153,14 @@ func (r *resources) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.NotFound(w, req)
 		return
 	}
-	name := filepath.Join(r.dir, "web", filepath.FromSlash(rel))
-	f, err := os.Open(name)
-	if err != nil {
-		http.NotFound(w, req)
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		http.NotFound(w, req)
-		return
-	}
-	http.ServeContent(w, req, st.Name(), st.ModTime(), f)
+	serveFile(w, req, filepath.Join(r.dir, "web", filepath.FromSlash(rel)))
 }
 
-// encodings are the precompressed variants of app.wasm, best first; the
-// Makefile writes them beside it.
+// encodings are the precompressed variants of a file, best first: app.wasm
+// and the explanations have them beside them (Makefile, `server explain`).
 var encodings = []struct{ name, ext string }{{"br", ".br"}, {"gzip", ".gz"}}
 
-// serveWasm sends the smallest variant of app.wasm the client accepts. A
-// variant older than app.wasm is stale and never sent.
+// serveWasm sends app.wasm with the headers go-app's loader needs.
 func (r *resources) serveWasm(w http.ResponseWriter, req *http.Request) {
 	raw := r.wasmPath()
 	st, err := os.Stat(raw)
@@ -183,14 +170,26 @@ func (r *resources) serveWasm(w http.ResponseWriter, req *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/wasm")
-	h.Add("Vary", "Accept-Encoding")
 	h.Set(wasmLengthHeader, strconv.FormatInt(st.Size(), 10))
+	serveFile(w, req, raw)
+}
+
+// serveFile sends the smallest variant of file raw the client accepts. A
+// variant older than raw is stale and never sent.
+func serveFile(w http.ResponseWriter, req *http.Request, raw string) {
+	st, err := os.Stat(raw)
+	if err != nil || st.IsDir() {
+		http.NotFound(w, req)
+		return
+	}
+	h := w.Header()
 	name := raw
 	for _, enc := range encodings {
-		if !accepts(req.Header.Get("Accept-Encoding"), enc.name) {
+		if _, err := os.Stat(raw + enc.ext); err != nil {
 			continue
 		}
-		if cst, err := os.Stat(raw + enc.ext); err == nil && !cst.ModTime().Before(st.ModTime()) {
+		h.Set("Vary", "Accept-Encoding")
+		if accepts(req.Header.Get("Accept-Encoding"), enc.name) && fresh(raw, raw+enc.ext) {
 			h.Set("Content-Encoding", enc.name)
 			name = raw + enc.ext
 			break
@@ -198,7 +197,7 @@ func (r *resources) serveWasm(w http.ResponseWriter, req *http.Request) {
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		http.NotFound(w, req)
 		return
 	}
 	defer f.Close()
@@ -207,7 +206,7 @@ func (r *resources) serveWasm(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	http.ServeContent(w, req, "app.wasm", fst.ModTime(), f)
+	http.ServeContent(w, req, filepath.Base(raw), fst.ModTime(), f)
 }
 
 // accepts reports whether an Accept-Encoding header allows coding: listed

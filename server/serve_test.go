@@ -3,15 +3,19 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"skbscope/web/explain"
 )
 
 // fakeSite is a resource directory with a small stand-in app.wasm and
@@ -215,6 +219,86 @@ func TestPrerenderedPage(t *testing.T) {
 		r := get(t, h, "/?"+q)
 		if b := body(t, r); r.StatusCode != http.StatusBadRequest || strings.Contains(b, "<script>") || strings.Contains(b, "<b>") {
 			t.Errorf("%s: %d\n%s", q, r.StatusCode, b)
+		}
+	}
+}
+
+// The explanations the page fetches are served compressed, and hold what
+// the server's own copy does.
+func TestExplainFiles(t *testing.T) {
+	dir := fakeSite(t)
+	if err := writeExplain(dir); err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range explain.Langs {
+		want, err := explain.Data(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := explain.DataPath(lang)
+		for _, c := range []struct{ accept, enc string }{{"gzip, deflate, br", "br"}, {"gzip", "gzip"}, {"", ""}} {
+			r := get(t, h, p, "Accept-Encoding", c.accept)
+			b := body(t, r)
+			if r.StatusCode != 200 || r.Header.Get("Content-Encoding") != c.enc || r.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s with %q: %d %v", p, c.accept, r.StatusCode, r.Header)
+				continue
+			}
+			if got := decompress(t, c.enc, b); !json.Valid(got) || !bytes.Equal(got, want) {
+				t.Errorf("%s with %q: %d bytes, not the %d of explain.Data", p, c.accept, len(got), len(want))
+			}
+		}
+	}
+	if r := get(t, h, "/web/explain/fr.json"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("fr.json: %d", r.StatusCode)
+	}
+}
+
+// decompress undoes a Content-Encoding (brotli with the brotli command,
+// which the Makefile installs).
+func decompress(t *testing.T, enc, b string) []byte {
+	t.Helper()
+	switch enc {
+	case "br":
+		cmd := exec.Command("brotli", "-d", "-c")
+		cmd.Stdin = strings.NewReader(b)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("brotli -d: %v", err)
+		}
+		return out
+	case "gzip":
+		zr, err := gzip.NewReader(strings.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	return []byte(b)
+}
+
+// The static export carries the explanations and their compressed copies.
+func TestStaticExportExplain(t *testing.T) {
+	dist := t.TempDir()
+	if err := exportStatic(fakeSite(t), dist); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range explain.Langs {
+		name := filepath.Join(dist, filepath.FromSlash(explain.DataPath(lang)))
+		got, err := os.ReadFile(name)
+		want, _ := explain.Data(lang)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v", name, len(got), err)
+		}
+		if br, err := os.ReadFile(name + ".br"); err != nil || !bytes.Equal(decompress(t, "br", string(br)), want) {
+			t.Errorf("%s.br: %v", name, err)
 		}
 	}
 }

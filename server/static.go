@@ -29,7 +29,8 @@ func staticCmd(args []string, stdout io.Writer) error {
 
 // exportStatic writes go-app's pages and support files to out, with every
 // resource path relative, then copies static/web (app.wasm and its
-// compressed copies included) to out/web.
+// compressed copies included) to out/web, and writes the explanations the
+// page fetches.
 func exportStatic(staticDir, out string) error {
 	h, err := newAppHandler(staticDir)
 	if err != nil {
@@ -63,7 +64,7 @@ func exportStatic(staticDir, out string) error {
 			return err
 		}
 	}
-	return nil
+	return writeExplain(out)
 }
 
 func copyFile(from, to string) error {

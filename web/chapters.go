@@ -108,16 +108,16 @@ func chapterSelect(l lang, m *Model, c int) app.UI {
 			in = k
 		}
 	}
-	return app.Label().Class("chapters").Body(
+	return box("label", "", "chapters",
 		app.Text(l.t("Chapter")+" "),
-		app.Select().ID("chapter").OnChange(func(ctx app.Context, e app.Event) {
+		app.Elem("select").ID("chapter").OnChange(func(ctx app.Context, e app.Event) {
 			if seq, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil {
 				ctx.NewActionWithValue(actionGoto, seq)
 			}
 		}).Body(
-			app.If(in < 0, func() app.UI { return app.Option().Value(0).Selected(true).Text("—") }),
+			app.If(in < 0, func() app.UI { return option(0, true, "—") }),
 			app.Range(chs).Slice(func(k int) app.UI {
-				return app.Option().Value(chs[k].seq).Selected(k == in).Text(chs[k].name)
+				return option(chs[k].seq, k == in, chs[k].name)
 			}),
 		),
 	)

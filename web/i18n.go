@@ -158,4 +158,8 @@ var catalogue = map[string][2]string{
 	"Click a station on the map to set or clear a breakpoint.": {"点击地图上的站点可设置或清除断点。", "點擊地圖上的站點可設定或清除中斷點。"},
 	"hardware: no CPU is running kernel code for this event":   {"硬件：此事件没有 CPU 在运行内核代码", "硬體：此事件沒有 CPU 在執行核心程式碼"},
 	"stack map: click a station to set a breakpoint":           {"协议栈地图：点击站点设置断点", "協定堆疊地圖：點擊站點設定中斷點"},
+
+	// The explanations the page fetches (loadText).
+	"Loading the explanation…":                   {"正在加载说明…", "正在載入說明…"},
+	"The explanations could not be loaded (%v).": {"无法加载说明（%v）。", "無法載入說明（%v）。"},
 }

@@ -69,11 +69,11 @@ func (b *stateKnobsBox) Render() app.UI { return stateKnobs(b.L, b.Lesson, b.K) 
 func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 	f := baseFile(lesson)
 	if f == nil {
-		return app.Div()
+		return app.Elem("div")
 	}
-	sel := func(id, cls, cur string, opts ...[2]string) app.HTMLSelect {
-		return app.Select().ID(id).Class(cls).Body(app.Range(opts).Slice(func(i int) app.UI {
-			return app.Option().Value(opts[i][0]).Selected(opts[i][0] == cur).Text(opts[i][1])
+	sel := func(id, cls, cur string, opts ...[2]string) app.HTMLElem {
+		return app.Elem("select").ID(id).Class(cls).Body(app.Range(opts).Slice(func(i int) app.UI {
+			return option(opts[i][0], opts[i][0] == cur, opts[i][1])
 		}))
 	}
 	// Offloads: one row per NIC that has them.
@@ -85,27 +85,27 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 				cur = o.Offloads
 			}
 		}
-		cells := []app.UI{app.Td().Class("mono").Text(nic)}
+		cells := []app.UI{el("td", "", "mono", nic)}
 		for _, ft := range ethtoolFeatures {
 			v := unset
 			if p := *feature(&cur, ft); p != nil {
 				v = onOff(*p)
 			}
-			cells = append(cells, app.Td().Body(
+			cells = append(cells, box("td", "", "",
 				sel("", "knob-eth", v, [2]string{unset, l.t("lesson's")}, [2]string{"on", "on"}, [2]string{"off", "off"}).
 					Attr("data-nic", nic).Attr("data-feat", ft).Aria("label", nic+" "+ft),
 			))
 		}
-		offRows = append(offRows, app.Tr().Body(cells...))
+		offRows = append(offRows, box("tr", "", "", cells...))
 	}
 	// Netfilter: the lesson's rules (unticked: deleted), the added ones,
 	// and a row to add one more.
 	var nfRows []app.UI
 	rule := func(r scenario.HostRule, keep bool, cls, origin string) {
 		id := "knob-nf-" + strconv.Itoa(len(nfRows))
-		nfRows = append(nfRows, app.Li().Body(
-			app.Input().ID(id).Type("checkbox").Class(cls).Checked(keep).Attr("data-rule", r.String()),
-			app.Label().For(id).Body(app.Code().Text(r.String()), app.Span().Class("muted").Text(" "+origin)),
+		nfRows = append(nfRows, box("li", "", "",
+			app.ElemSelfClosing("input").ID(id).Attr("type", "checkbox").Class(cls).Attr("checked", keep).Attr("data-rule", r.String()),
+			app.Elem("label").Attr("for", id).Body(el("code", "", "", r.String()), el("span", "", "muted", " "+origin)),
 		))
 	}
 	for _, h := range f.Hosts {
@@ -126,10 +126,10 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 		chains[i] = [2]string{c, c}
 	}
 	text := func(id, ph string, size int) app.UI {
-		return app.Input().ID(id).Type("text").Size(size).Placeholder(ph).Aria("label", ph)
+		return app.ElemSelfClosing("input").ID(id).Attr("type", "text").Attr("size", size).Attr("placeholder", ph).Aria("label", ph)
 	}
-	addRule := app.Div().Class("knob-row").Body(
-		app.Span().Text(l.t("add a rule")+": "),
+	addRule := box("div", "", "knob-row",
+		el("span", "", "", l.t("add a rule")+": "),
 		sel("knob-nf-host", "", "", hosts...).Aria("label", l.t("host")),
 		sel("knob-nf-chain", "", "output", chains...).Aria("label", l.t("chain")),
 		sel("knob-nf-proto", "", unset, [2]string{unset, l.t("any protocol")}, [2]string{"udp", "udp"}, [2]string{"tcp", "tcp"}, [2]string{"icmp", "icmp"}).
@@ -143,43 +143,43 @@ func stateKnobs(l lang, lesson string, k scenario.Knobs) app.UI {
 	var linkRows []app.UI
 	for i, x := range k.Links {
 		id := "knob-link-" + strconv.Itoa(i)
-		linkRows = append(linkRows, app.Li().Body(
-			app.Input().ID(id).Type("checkbox").Class("knob-link-keep").Checked(true).Attr("data-link", linkText(x)),
-			app.Label().For(id).Body(app.Code().Text(linkSentence(x))),
+		linkRows = append(linkRows, box("li", "", "",
+			app.ElemSelfClosing("input").ID(id).Attr("type", "checkbox").Class("knob-link-keep").Attr("checked", true).Attr("data-link", linkText(x)),
+			app.Elem("label").Attr("for", id).Body(el("code", "", "", linkSentence(x))),
 		))
 	}
 	var nics [][2]string
 	for _, n := range nicNames(f, k, false) {
 		nics = append(nics, [2]string{n, n})
 	}
-	addLink := app.Div().Class("knob-row").Body(
-		app.Span().Text("ip link set "),
+	addLink := box("div", "", "knob-row",
+		el("span", "", "", "ip link set "),
 		sel("knob-link-nic", "", "", nics...).Aria("label", l.t("NIC")),
 		sel("knob-link-state", "", unset, [2]string{unset, l.t("no change")}, [2]string{"down", "down"}, [2]string{"up", "up"}).
 			Aria("label", l.t("state")),
-		app.Label().Body(app.Span().Text(l.t("at")+" "), app.Input().ID("knob-link-at").Type("number").Min(0).Value("0"),
-			app.Span().Class("muted").Text(" ns")),
+		box("label", "", "", el("span", "", "", l.t("at")+" "), app.ElemSelfClosing("input").ID("knob-link-at").Attr("type", "number").Attr("min", 0).Attr("value", "0"),
+			el("span", "", "muted", " ns")),
 	)
-	return app.Div().ID("state-knobs").Class("state-knobs").Body(
+	return box("div", "state-knobs", "state-knobs",
 		app.If(len(offRows) > 0, func() app.UI {
-			head := []app.UI{app.Th().Text(l.t("NIC"))}
+			head := []app.UI{el("th", "", "", l.t("NIC"))}
 			for _, ft := range ethtoolFeatures {
-				head = append(head, app.Th().Class("mono").Text(ft))
+				head = append(head, el("th", "", "mono", ft))
 			}
-			return app.FieldSet().ID("knob-offloads").Body(
-				app.Legend().Text(l.t("Offloads")+" (ethtool -K)"),
-				app.Table().Body(app.THead().Body(app.Tr().Body(head...)), app.TBody().Body(offRows...)),
-				app.P().Class("muted").Text(l.t("tso: TCP segmentation offload; gso: generic segmentation offload; tx: transmit checksum offload.")),
+			return box("fieldset", "knob-offloads", "",
+				el("legend", "", "", l.t("Offloads")+" (ethtool -K)"),
+				box("table", "", "", box("thead", "", "", box("tr", "", "", head...)), box("tbody", "", "", offRows...)),
+				el("p", "", "muted", l.t("tso: TCP segmentation offload; gso: generic segmentation offload; tx: transmit checksum offload.")),
 			)
 		}),
-		app.FieldSet().ID("knob-netfilter").Body(
-			app.Legend().Text(l.t("Netfilter rules")+" (nft)"),
-			app.Ul().Class("knob-list").Body(nfRows...),
+		box("fieldset", "knob-netfilter", "",
+			el("legend", "", "", l.t("Netfilter rules")+" (nft)"),
+			box("ul", "", "knob-list", nfRows...),
 			addRule,
 		),
-		app.FieldSet().ID("knob-links").Body(
-			app.Legend().Text(l.t("Device state")+" (ip link set)"),
-			app.Ul().Class("knob-list").Body(linkRows...),
+		box("fieldset", "knob-links", "",
+			el("legend", "", "", l.t("Device state")+" (ip link set)"),
+			box("ul", "", "knob-list", linkRows...),
 			addLink,
 		),
 	)

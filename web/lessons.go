@@ -1,6 +1,9 @@
 package web
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"skbscope/scenario"
@@ -10,6 +13,30 @@ import (
 // explainLesson is a lesson's title and introduction in a language.
 func explainLesson(lang, name string) (title, intro string, ok bool) {
 	return explain.Lesson(lang, name)
+}
+
+// errTextPending marks a language's explanations as on their way.
+var errTextPending = errors.New("pending")
+
+// loadText fetches the explanations of l (explain.Load: the wasm build
+// does not carry them) unless they are here, on their way or failed; the
+// page re-renders when the fetch ends. Until then lesson titles are in
+// English and "this function" says it is loading.
+func (s *Scope) loadText(ctx app.Context, l lang) {
+	if !app.IsClient || explain.Loaded(string(l)) || s.text[l] != nil {
+		return
+	}
+	if s.mnt {
+		ctx = s.ctx
+	}
+	if s.text == nil {
+		s.text = map[lang]error{}
+	}
+	s.text[l] = errTextPending
+	ctx.Async(func() {
+		err := explain.Load(string(l))
+		ctx.Dispatch(func(app.Context) { s.text[l] = err })
+	})
 }
 
 // lessonsPage lists every lesson grouped by the seed post it follows,
@@ -25,8 +52,8 @@ func lessonsPage(v view) app.UI {
 		}
 		bySeed[x.Seed] = append(bySeed[x.Seed], x)
 	}
-	return app.Main().ID("lessons").Class("lessons").Body(
-		app.H2().Text(l.t("Lessons")),
+	return box("main", "lessons", "lessons",
+		el("h2", "", "", l.t("Lessons")),
 		app.Range(seeds).Slice(func(i int) app.UI {
 			seed := seeds[i]
 			head := seed
@@ -34,15 +61,15 @@ func lessonsPage(v view) app.UI {
 				head = l.t("Other lessons")
 			}
 			group := bySeed[seed]
-			return app.Section().Class("seed").Body(
-				app.H3().Body(app.Text(l.t("Seed")+" "), app.Code().Text(head)),
-				app.Ul().Body(app.Range(group).Slice(func(k int) app.UI {
+			return box("section", "", "seed",
+				box("h3", "", "", app.Text(l.t("Seed")+" "), el("code", "", "", head)),
+				box("ul", "", "", app.Range(group).Slice(func(k int) app.UI {
 					x := group[k]
 					title, intro := lessonText(l, x)
-					return app.Li().Body(
+					return box("li", "", "",
 						app.A().Class("lesson-link").Attr("data-lesson", x.Name).
 							Href(view{Lesson: x.Name, Lang: l, Lecture: v.Lecture}.href()).Text(title),
-						app.P().Text(intro),
+						el("p", "", "", intro),
 					)
 				})),
 			)
@@ -51,32 +78,37 @@ func lessonsPage(v view) app.UI {
 }
 
 // fnPanel is "this function": what the function at the cursor does, in
-// plain words, what it decided in this frame, and its source.
-func fnPanel(l lang, m *Model, c int) app.UI {
+// plain words, what it decided in this frame, and its source. textErr is
+// how the fetch of l's explanations went, if they are not here.
+func fnPanel(l lang, m *Model, c int, textErr error) app.UI {
 	fn, file := m.fnOf(c)
 	e := &m.T.Events[c]
-	body := []app.UI{app.H2().Text(l.t("This function"))}
+	body := []app.UI{el("h2", "", "", l.t("This function"))}
 	if fn == "" {
-		body = append(body, app.P().Class("muted").Text(describeIn(l, e)))
+		body = append(body, el("p", "", "muted", describeIn(l, e)))
 	} else {
-		body = append(body, app.P().Body(app.Code().ID("fn-name").Class("fn").Text(fn+"()")))
+		body = append(body, box("p", "", "", el("code", "fn-name", "fn", fn+"()")))
 		if t, ok := explain.Function(string(l), fn); ok {
-			body = append(body, app.P().ID("fn-summary").Text(t.Summary))
+			body = append(body, el("p", "fn-summary", "", t.Summary))
 		} else if t, ok := explain.Function(string(langEN), fn); ok {
-			body = append(body, app.P().ID("fn-summary").Lang("en").Text(t.Summary))
+			body = append(body, app.Elem("p").ID("fn-summary").Lang("en").Text(t.Summary))
+		} else if errors.Is(textErr, errTextPending) {
+			body = append(body, el("p", "fn-summary", "muted", l.t("Loading the explanation…")))
+		} else if textErr != nil {
+			body = append(body, el("p", "fn-summary", "muted", fmt.Sprintf(l.t("The explanations could not be loaded (%v)."), textErr)))
 		}
 		if e.Note != "" {
 			note, ok := noteIn(l, e.Note)
-			text := app.Span().ID("fn-note-text").Text(note)
+			text := app.Elem("span").ID("fn-note-text").Text(note)
 			if !ok {
 				text = text.Lang("en") // not translated yet
 			}
-			body = append(body, app.P().ID("fn-note").Body(app.Strong().Text(l.t("Here")+": "), text))
+			body = append(body, box("p", "fn-note", "", el("strong", "", "", l.t("Here")+": "), text))
 		}
 		if file != "" {
-			body = append(body, app.P().Body(app.A().ID("fn-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").
+			body = append(body, box("p", "", "", app.A().ID("fn-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").
 				Text(l.t("Source")+": "+file)))
 		}
 	}
-	return app.Section().ID("fn").Class("panel").Body(body...)
+	return box("section", "fn", "panel", body...)
 }

@@ -372,43 +372,43 @@ func (s *Scope) liveNote() string {
 func (s *Scope) livePanel() app.UI {
 	l, lv := s.v.Lang, &s.live
 	input := func(id, label, typ, value, hint string) app.UI {
-		return app.Label().Body(
-			app.Span().Text(l.t(label)),
-			app.Input().ID(id).Type(typ).Value(value).Placeholder(hint).Spellcheck(false),
+		return box("label", "", "",
+			el("span", "", "", l.t(label)),
+			app.ElemSelfClosing("input").ID(id).Attr("type", typ).Attr("value", value).Attr("placeholder", hint).Attr("spellcheck", "false"),
 		)
 	}
-	return app.Details().ID("live").Class("panel live").Open(lv.open).Body(
-		app.Summary().Text(l.t("Live: bridge to a real network")).OnClick(func(ctx app.Context, e app.Event) {
+	return app.Elem("details").ID("live").Class("panel live").Attr("open", lv.open).Body(
+		app.Elem("summary").Text(l.t("Live: bridge to a real network")).OnClick(func(ctx app.Context, e app.Event) {
 			e.PreventDefault()
 			lv.open = !lv.open
 		}),
 		app.If(lv.open, func() app.UI {
-			return app.Div().Body(
-				app.P().Class("muted").Text(l.t("The simulated host's eth0 is cabled over a WebSocket to `serve -tap` and a real kernel on its TAP. The simulation runs on the wall clock; frames from outside are recorded, so the run can be replayed.")),
+			return box("div", "", "",
+				el("p", "", "muted", l.t("The simulated host's eth0 is cabled over a WebSocket to `serve -tap` and a real kernel on its TAP. The simulation runs on the wall clock; frames from outside are recorded, so the run can be replayed.")),
 				app.If(!lv.running, func() app.UI {
-					return app.Div().Class("knobs").Body(
+					return box("div", "", "knobs",
 						input("live-url", "bridge", "url", lv.form.URL, "ws://127.0.0.1:8080/bridge"),
 						input("live-token", "token", "password", lv.form.Token, ""),
 						input("live-addr", "address", "text", lv.form.Addr, "192.0.2.2/24"),
-						app.Button().ID("live-connect").Text(l.t("Connect")).OnClick(s.onLiveConnect),
+						app.Elem("button").ID("live-connect").Text(l.t("Connect")).OnClick(s.onLiveConnect),
 					)
 				}).Else(func() app.UI { return s.liveControls() }),
-				app.If(lv.err != "", func() app.UI { return app.P().ID("live-err").Class("bad").Text(lv.err) }),
+				app.If(lv.err != "", func() app.UI { return el("p", "live-err", "bad", lv.err) }),
 				app.If(lv.run != nil, func() app.UI {
-					return app.Div().Class("knobs").Body(
-						app.Button().ID("live-pcap").Disabled(s.model == nil).Title(l.t("the frames on the bridged cable, for Wireshark")).
+					return box("div", "", "knobs",
+						app.Elem("button").ID("live-pcap").Attr("disabled", s.model == nil).Title(l.t("the frames on the bridged cable, for Wireshark")).
 							Text(l.t("Download pcap")).OnClick(func(ctx app.Context, e app.Event) { s.livePcap(ctx) }),
-						app.Button().ID("live-replay").Disabled(!lv.running && lv.replay == nil).Title(l.t("this run as a scenario: replays without a network")).
+						app.Elem("button").ID("live-replay").Attr("disabled", !lv.running && lv.replay == nil).Title(l.t("this run as a scenario: replays without a network")).
 							Text(l.t("Download replay")).OnClick(func(ctx app.Context, e app.Event) { s.liveReplay(ctx) }),
 					)
 				}),
-				app.Ul().ID("live-ops").Class("live-ops").Body(app.Range(lv.ops).Slice(func(i int) app.UI {
+				box("ul", "live-ops", "live-ops", app.Range(lv.ops).Slice(func(i int) app.UI {
 					o := lv.ops[i]
-					return app.Li().Attr("data-kind", o.Kind).Attr("data-bytes", len(o.Got)).Body(
-						app.Code().Text(o.Name+" → "+o.Target),
+					return app.Elem("li").Attr("data-kind", o.Kind).Attr("data-bytes", len(o.Got)).Body(
+						el("code", "", "", o.Name+" → "+o.Target),
 						app.Text(" "+o.result(l)),
 						app.If(o.Kind == opHTTP && len(o.Got) > 0, func() app.UI {
-							return app.Pre().Class("live-got").Style("max-height", "24em").Style("overflow", "auto").
+							return app.Elem("pre").Class("live-got").Style("max-height", "24em").Style("overflow", "auto").
 								Text(string(o.Got[:min(len(o.Got), 4096)]))
 						}),
 					)
@@ -432,29 +432,29 @@ func (s *Scope) liveControls() app.UI {
 		status += " · " + fmt.Sprintf(l.t("%d reconnections"), lv.link.Drops)
 	}
 	btn := func(id, text, kind string) app.UI {
-		return app.Button().ID(id).Text(l.t(text)).OnClick(func(ctx app.Context, e app.Event) { s.liveOp(ctx, kind) })
+		return app.Elem("button").ID(id).Text(l.t(text)).OnClick(func(ctx app.Context, e app.Event) { s.liveOp(ctx, kind) })
 	}
-	return app.Div().Body(
-		app.P().Body(
-			app.Span().ID("live-status").Class("live-status").Attr("data-state", lv.link.State).Attr("data-drops", lv.link.Drops).Text(status),
+	return box("div", "", "",
+		box("p", "", "",
+			app.Elem("span").ID("live-status").Class("live-status").Attr("data-state", lv.link.State).Attr("data-drops", lv.link.Drops).Text(status),
 			app.Text(" "),
-			app.Button().ID("live-disconnect").Text(l.t("Disconnect")).OnClick(func(ctx app.Context, e app.Event) { s.liveDisconnect(ctx) }),
+			app.Elem("button").ID("live-disconnect").Text(l.t("Disconnect")).OnClick(func(ctx app.Context, e app.Event) { s.liveDisconnect(ctx) }),
 		),
-		app.Div().Class("knobs").Body(
-			app.Label().Body(app.Span().Text(l.t("to")), app.Input().ID("live-target").Type("text").Value("192.0.2.1")),
-			app.Label().Body(app.Span().Text(l.t("port")), app.Input().ID("live-port").Type("number").Value("8000")),
-			app.Label().Body(app.Span().Text(l.t("UDP data")), app.Input().ID("live-data").Type("text").Value("hello from skbscope")),
+		box("div", "", "knobs",
+			box("label", "", "", el("span", "", "", l.t("to")), app.ElemSelfClosing("input").ID("live-target").Attr("type", "text").Attr("value", "192.0.2.1")),
+			box("label", "", "", el("span", "", "", l.t("port")), app.ElemSelfClosing("input").ID("live-port").Attr("type", "number").Attr("value", "8000")),
+			box("label", "", "", el("span", "", "", l.t("UDP data")), app.ElemSelfClosing("input").ID("live-data").Attr("type", "text").Attr("value", "hello from skbscope")),
 		),
-		app.Div().Class("knobs").Body(
+		box("div", "", "knobs",
 			btn("live-ping", "Ping", opPing),
 			btn("live-udp", "Send UDP", opUDP),
 			btn("live-tcp", "TCP connect", opTCP),
 			btn("live-http", "HTTP GET /", opHTTP),
-			app.Label().Body(
-				app.Input().ID("live-follow").Type("checkbox").Checked(lv.follow).OnChange(func(ctx app.Context, e app.Event) {
+			box("label", "", "",
+				app.ElemSelfClosing("input").ID("live-follow").Attr("type", "checkbox").Attr("checked", lv.follow).OnChange(func(ctx app.Context, e app.Event) {
 					lv.follow = ctx.JSSrc().Get("checked").Bool()
 				}),
-				app.Span().Text(l.t("follow the live end")),
+				el("span", "", "", l.t("follow the live end")),
 			),
 		),
 	)

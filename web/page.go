@@ -16,6 +16,7 @@ import (
 
 	"skbscope/scenario"
 	"skbscope/stack/trace"
+	"skbscope/web/explain"
 )
 
 // lessons lists the lessons once: scenario.Lessons parses every lesson
@@ -87,6 +88,9 @@ type Scope struct {
 	msgs app.Func    // the postMessage listener of embed mode
 	ctx  app.Context // the component's own context, from OnMount
 	mnt  bool        // ctx is set
+	// text is the fetch of each language's explanations (loadText):
+	// errTextPending while on its way, nil once here, or why it failed.
+	text map[lang]error
 }
 
 // OnMount starts the canvas animator, the keyboard and the embedding API
@@ -129,6 +133,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 		return
 	}
 	if v.Page != "" {
+		s.loadText(ctx, v.Lang)
 		return
 	}
 	key := runKey{v.Lesson, v.Knobs}
@@ -144,6 +149,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 		return
 	}
 	if s.model != nil {
+		s.loadText(ctx, v.Lang)
 		s.cursor = s.model.Clamp(v.C)
 		s.statusNow()
 		if s.anim != nil {
@@ -238,6 +244,7 @@ func (s *Scope) finish(ctx app.Context, r *run) {
 	afterPaint(ctx, func(ctx app.Context) {
 		s.full = true
 		ctx.Defer(scrollLog)
+		s.loadText(ctx, s.v.Lang)
 	})
 }
 
@@ -612,28 +619,28 @@ func (s *Scope) Render() app.UI {
 	if s.v.Embed {
 		cls += " embed"
 	}
-	root := s.pre.root(app.Div().ID("skbscope").Class(cls).Lang(l.html()))
+	root := s.pre.root(app.Elem("div").ID("skbscope").Class(cls).Lang(l.html()))
 	if s.v.Page == "lessons" {
 		return root.Body(s.header(), lessonsPage(s.v))
 	}
 	return root.Body(
 		app.If(!s.v.Embed, func() app.UI { return &keyedPart{Key: s.headerKey(), render: s.header} }),
 		app.If(s.err != "", func() app.UI {
-			return app.Div().ID("error").Class("error").Body(
-				app.P().Text(s.err),
-				app.P().Body(app.Text(l.t("Lessons")+": "), app.Range(lessons()).Slice(func(i int) app.UI {
+			return box("div", "error", "error",
+				el("p", "", "", s.err),
+				box("p", "", "", app.Text(l.t("Lessons")+": "), app.Range(lessons()).Slice(func(i int) app.UI {
 					n := lessons()[i].Name
 					return app.A().Href(view{Lesson: n, Lang: l}.href()).Text(n + " ")
 				})),
 			)
 		}).ElseIf(s.loading, func() app.UI {
-			return app.Div().ID("loading").Class("loading").Body(
-				app.Label().For("progress").Text(l.t("Simulating the lesson…")),
-				app.Progress().ID("progress").Max(1000).Value(int(s.progress*1000)).
+			return box("div", "loading", "loading",
+				app.Elem("label").Attr("for", "progress").Text(l.t("Simulating the lesson…")),
+				app.Elem("progress").ID("progress").Attr("max", 1000).Attr("value", int(s.progress*1000)).
 					Aria("valuenow", int(s.progress*100)).Text(fmt.Sprintf("%d%%", int(s.progress*100))),
 			)
 		}).ElseIf(s.model == nil, func() app.UI {
-			return app.P().Class("muted").Text(s.liveNote())
+			return el("p", "", "muted", s.liveNote())
 		}).Else(s.body),
 		app.If(!s.v.Embed, s.livePanel),
 		app.If(s.help, func() app.UI { return helpOverlay(l) }),
@@ -655,12 +662,13 @@ type keyedPart struct {
 // Render implements app.Composer.
 func (p *keyedPart) Render() app.UI { return p.render() }
 
-// headerKey is what the header shows: the view without its cursor, and
-// whether a trace or an edited scenario is loaded.
+// headerKey is what the header shows: the view without its cursor,
+// whether a trace or an edited scenario is loaded, and whether the lesson
+// titles in the view's language are (loadText).
 func (s *Scope) headerKey() string {
 	v := s.v
 	v.C = 0
-	return fmt.Sprintf("%+v|%t|%t|%t|%s", v, s.custom != nil, s.model != nil, s.full, s.meta.Name)
+	return fmt.Sprintf("%+v|%t|%t|%t|%s|%t", v, s.custom != nil, s.model != nil, s.full, s.meta.Name, explain.Loaded(string(v.Lang)))
 }
 
 // whatIfKey is what the what-if form shows: the view without its cursor,
@@ -693,48 +701,48 @@ func (s *Scope) header() app.UI {
 	if s.custom != nil {
 		known, intro = false, ""
 	}
-	return app.Header().Class("top").Body(
-		app.H1().Body(app.Span().Class("logo").Text("skbscope"), app.Span().Class("sub").Text(" "+l.t("what Linux 6.12 does with a packet"))),
+	return box("header", "", "top",
+		box("h1", "", "", el("span", "", "logo", "skbscope"), el("span", "", "sub", " "+l.t("what Linux 6.12 does with a packet"))),
 		app.If(s.v.Page == "", func() app.UI {
-			return app.Label().Class("lesson").Body(
+			return box("label", "", "lesson",
 				app.Text(l.t("Lesson")+" "),
-				app.Select().ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
+				app.Elem("select").ID("lesson").OnChange(func(ctx app.Context, e app.Event) {
 					s.custom = nil
 					navigate(ctx, view{Lesson: ctx.JSSrc().Get("value").String(), Lang: s.v.Lang, Lecture: s.v.Lecture})
 				}).Body(
 					app.Range(ls).Slice(func(i int) app.UI {
 						title, _ := lessonText(l, ls[i])
-						return app.Option().Value(ls[i].Name).Selected(ls[i].Name == s.v.Lesson && s.custom == nil).Text(title)
+						return option(ls[i].Name, ls[i].Name == s.v.Lesson && s.custom == nil, title)
 					}),
 					app.If(!known, func() app.UI {
 						name := s.v.Lesson
 						if s.custom != nil {
 							name = l.t("edited scenario")
 						}
-						return app.Option().Value(s.v.Lesson).Selected(true).Text(name)
+						return option(s.v.Lesson, true, name)
 					}),
 				),
 			)
 		}),
-		app.Nav().Class("tools").Body(
+		box("nav", "", "tools",
 			app.A().ID("to-lessons").Href(view{Page: "lessons", Lang: l, Lecture: s.v.Lecture}.href()).Text(l.t("All lessons")),
-			app.Select().ID("lang").Aria("label", l.t("Language")).OnChange(func(ctx app.Context, e app.Event) {
+			app.Elem("select").ID("lang").Aria("label", l.t("Language")).OnChange(func(ctx app.Context, e app.Event) {
 				s.v.Lang = parseLang(ctx.JSSrc().Get("value").String())
 				s.replaceURL(ctx)
 			}).Body(app.Range(langs).Slice(func(i int) app.UI {
-				return app.Option().Value(string(langs[i])).Selected(langs[i] == l).Text(langs[i].name())
+				return option(string(langs[i]), langs[i] == l, langs[i].name())
 			})),
-			app.Button().ID("lecture").Aria("pressed", s.v.Lecture).Title(l.t("projector theme (L)")).
+			app.Elem("button").ID("lecture").Aria("pressed", s.v.Lecture).Title(l.t("projector theme (L)")).
 				Text(l.t("Lecture mode")).OnClick(func(ctx app.Context, e app.Event) { s.setLecture(ctx, !s.v.Lecture) }),
-			app.Button().ID("fullscreen").Text(l.t("Fullscreen")).OnClick(func(ctx app.Context, e app.Event) {
+			app.Elem("button").ID("fullscreen").Text(l.t("Fullscreen")).OnClick(func(ctx app.Context, e app.Event) {
 				if app.Window().Get("document").Get("fullscreenElement").Truthy() {
 					app.Window().Get("document").Call("exitFullscreen")
 				} else {
 					app.Window().Get("document").Get("documentElement").Call("requestFullscreen")
 				}
 			}),
-			app.Button().ID("pcap").Title(l.t("every frame on the wires, for Wireshark")).Text(l.t("Download pcap")).
-				Disabled(s.model == nil).OnClick(func(ctx app.Context, e app.Event) {
+			app.Elem("button").ID("pcap").Title(l.t("every frame on the wires, for Wireshark")).Text(l.t("Download pcap")).
+				Attr("disabled", s.model == nil).OnClick(func(ctx app.Context, e app.Event) {
 				if s.model == nil {
 					return
 				}
@@ -743,9 +751,9 @@ func (s *Scope) header() app.UI {
 				a.Set("download", pcapName(s.model))
 				a.Call("click")
 			}),
-			app.Button().ID("help-btn").Title("?").Text(l.t("Keys")+" (?)").OnClick(func(ctx app.Context, e app.Event) { s.help = !s.help }),
+			app.Elem("button").ID("help-btn").Title("?").Text(l.t("Keys")+" (?)").OnClick(func(ctx app.Context, e app.Event) { s.help = !s.help }),
 		),
-		app.If(intro != "", func() app.UI { return app.P().Class("intro").Text(intro) }),
+		app.If(intro != "", func() app.UI { return el("p", "", "intro", intro) }),
 	)
 }
 
@@ -769,40 +777,53 @@ func (s *Scope) body() app.UI {
 	if speed == "" {
 		speed = "4"
 	}
-	btn := func(id, text, title, move string, disabled bool) app.UI {
-		return app.Button().ID(id).Title(title).Disabled(disabled).Text(text).Attr("data-move", move).OnClick(s.onMove)
+	// The stepping buttons: id and data-move, text around a translated
+	// word, a translated title with its keys, and whether it is disabled.
+	// A table, not a call each: each call site costs app.wasm.
+	moves := []struct {
+		id, move, pre, word, post, title, keys string
+		off                                    bool
+	}{
+		{"first", "first", "|◀", "", "", "first event", "Home", c == 0},
+		{"back", "prev", "◀ ", "back", "", "step back", "←, PageUp", c == 0},
+		{"play", "play", play, "", "", "play / pause", "Space", c == last && !s.playing},
+		{"fwd", "next", "", "next", " ▶", "step forward", "→, PageDown", c == last},
+		{"last", "last", "▶|", "", "", "last event", "End", c == last},
+		{"into", "into", "", "into", "", "step into", "s", c == last},
+		{"over", "over", "", "over", "", "step over", "n", c == last},
+		{"out", "out", "", "out", "", "step out", "f", c == last},
+		{"wire", "wire", "", "wire", "", "next frame on the wire", "w", c == last},
+		{"cont", "continue", "", "continue", "", "run to the next breakpoint", "c", len(s.bp) == 0},
+		{"break", "break", "● ", "break", "", "breakpoint on this station", "b", false},
 	}
-	return app.Div().Body(
+	btns := make([]app.UI, 0, len(moves)+3)
+	for _, b := range moves {
+		text := b.pre
+		if b.word != "" {
+			text += l.t(b.word)
+		}
+		btns = append(btns, app.Elem("button").ID(b.id).Title(l.t(b.title)+" ("+b.keys+")").Attr("disabled", b.off).Text(text+b.post).
+			Attr("data-move", b.move).OnClick(s.onMove))
+	}
+	return box("div", "", "",
 		app.If(!s.v.Embed, func() app.UI {
-			return app.Div().Class("controls").Role("toolbar").Aria("label", l.t("Controls")).Body(
-				btn("first", "|◀", l.t("first event")+" (Home)", "first", c == 0),
-				btn("back", "◀ "+l.t("back"), l.t("step back")+" (←, PageUp)", "prev", c == 0),
-				app.Button().ID("play").Title(l.t("play / pause")+" (Space)").Disabled(c == last && !s.playing).Text(play).
-					Attr("data-move", "play").OnClick(s.onMove),
-				btn("fwd", l.t("next")+" ▶", l.t("step forward")+" (→, PageDown)", "next", c == last),
-				btn("last", "▶|", l.t("last event")+" (End)", "last", c == last),
-				btn("into", l.t("into"), l.t("step into")+" (s)", "into", c == last),
-				btn("over", l.t("over"), l.t("step over")+" (n)", "over", c == last),
-				btn("out", l.t("out"), l.t("step out")+" (f)", "out", c == last),
-				btn("wire", l.t("wire"), l.t("next frame on the wire")+" (w)", "wire", c == last),
-				btn("cont", l.t("continue"), l.t("run to the next breakpoint")+" (c)", "continue", len(s.bp) == 0),
-				btn("break", "● "+l.t("break"), l.t("breakpoint on this station")+" (b)", "break", false),
+			return app.Elem("div").Class("controls").Role("toolbar").Aria("label", l.t("Controls")).Body(append(btns,
 				zoomButton(l, s.v.Zoom).OnClick(s.onMove),
-				app.Label().Class("speed").Body(
+				box("label", "", "speed",
 					app.Text(l.t("events/s")+" "),
-					app.Select().ID("speed").OnChange(func(ctx app.Context, e app.Event) {
+					app.Elem("select").ID("speed").OnChange(func(ctx app.Context, e app.Event) {
 						s.speed = ctx.JSSrc().Get("value").String()
 						s.setPlaying(s.playing)
 					}).Body(app.Range(speeds).Slice(func(i int) app.UI {
-						return app.Option().Value(speeds[i]).Selected(speeds[i] == speed).Text(speeds[i])
+						return option(speeds[i], speeds[i] == speed, speeds[i])
 					})),
 				),
 				chapterSelect(l, m, c),
-			)
+			)...)
 		}),
 		app.If(!s.v.Embed, func() app.UI {
-			return app.Div().Class("timeline").Body(
-				app.Input().ID("scrub").Type("range").Min(0).Max(last).Value(c).Aria("label", l.t("timeline")).
+			return box("div", "", "timeline",
+				app.ElemSelfClosing("input").ID("scrub").Attr("type", "range").Attr("min", 0).Attr("max", last).Attr("value", c).Aria("label", l.t("timeline")).
 					OnInput(func(ctx app.Context, e app.Event) {
 						if v, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil {
 							s.jump(ctx, v)
@@ -811,31 +832,31 @@ func (s *Scope) body() app.UI {
 				&markRow{M: m},
 			)
 		}),
-		app.Div().Class("status").Body(
-			app.Span().ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).Attr("data-full", s.full).
+		box("div", "", "status",
+			app.Elem("span").ID("cursor").Class("cursor").Attr("data-cursor", c).Attr("data-last", last).Attr("data-full", s.full).
 				Text(s.statusText()),
 			app.If(len(s.bp) > 0, func() app.UI {
-				return app.Span().ID("breaks").Class("breaks").Text(fmt.Sprintf(l.t("%d breakpoints"), len(s.bp)))
+				return el("span", "breaks", "breaks", fmt.Sprintf(l.t("%d breakpoints"), len(s.bp)))
 			}),
 		),
-		app.P().ID("narration").Class("narration").Aria("live", "polite").Text(narrate(l, m, c)),
+		app.Elem("p").ID("narration").Class("narration").Aria("live", "polite").Text(narrate(l, m, c)),
 		app.If(s.v.shows("now"), func() app.UI { return nowLine(l, m, c) }),
 		app.If(s.v.shows("map"), func() app.UI {
-			return app.Div().Class("map-wrap").Body(
-				s.pre.canvas(app.Canvas().ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
+			return box("div", "", "map-wrap",
+				s.pre.canvas(app.Elem("canvas").ID("map").Class("map").Aria("label", l.t("stack map: click a station to set a breakpoint")).
 					Role("img").OnClick(s.onMapClick)),
 				&stationList{M: s.mapModel(), Zoom: s.v.Zoom},
 			)
 		}),
 		app.If(!s.v.Embed, func() app.UI {
-			return app.Div().Class("legend").Body(
-				app.Span().Class("ctx ctx-task").Text(l.t("process (task)")),
-				app.Span().Class("ctx ctx-softirq").Text("softirq"),
-				app.Span().Class("ctx ctx-hardirq").Text("hardirq"),
-				app.Span().Class("ctx ctx-timer").Text(l.t("timer")),
-				app.Span().Class("ctx ctx-hw").Text(l.t("hardware")),
-				app.Span().Class("bp-legend").Text("● "+l.t("breakpoint")),
-				app.Span().Class("drop-legend").Text("✕ "+l.t("drop")),
+			return box("div", "", "legend",
+				el("span", "", "ctx ctx-task", l.t("process (task)")),
+				el("span", "", "ctx ctx-softirq", "softirq"),
+				el("span", "", "ctx ctx-hardirq", "hardirq"),
+				el("span", "", "ctx ctx-timer", l.t("timer")),
+				el("span", "", "ctx ctx-hw", l.t("hardware")),
+				el("span", "", "bp-legend", "● "+l.t("breakpoint")),
+				el("span", "", "drop-legend", "✕ "+l.t("drop")),
 			)
 		}),
 		app.If(s.full, s.panels),
@@ -846,11 +867,11 @@ func (s *Scope) body() app.UI {
 // frame (see Scope.full).
 func (s *Scope) panels() app.UI {
 	m, c, l := s.model, s.cursor, s.v.Lang
-	return app.Div().Body(
-		app.Div().Class("panels").Body(
+	return box("div", "", "",
+		box("div", "", "panels",
 			app.If(s.v.shows("skb"), func() app.UI { return &skbBox{V: m.skbAtCursor(c), L: l} }),
 			app.If(s.v.shows("stack"), func() app.UI { return stackPanel(l, m, c) }),
-			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c) }),
+			app.If(s.v.shows("fn"), func() app.UI { return fnPanel(l, m, c, s.text[l]) }),
 			app.If(s.v.shows("socks"), func() app.UI { return sockPanel(l, m.sockRows(c)) }),
 			app.If(s.v.shows("socks") && len(m.tcpStates()) > 0, func() app.UI { return &tcpStateBox{M: m, C: c, L: l} }),
 			app.If(s.v.shows("tcp") && m.hasTCP(), func() app.UI { return tcpPanel(l, m, c) }),
@@ -871,10 +892,10 @@ type markRow struct {
 // Render implements app.Composer.
 func (r *markRow) Render() app.UI {
 	ms := r.M.marks()
-	return app.Div().ID("marks").Class("marks").Aria("hidden", true).Body(
+	return app.Elem("div").ID("marks").Class("marks").Aria("hidden", true).Body(
 		app.Range(ms).Slice(func(i int) app.UI {
 			k := ms[i]
-			return app.Span().Class("mark "+markClass[k.kind]).
+			return app.Elem("span").Class("mark "+markClass[k.kind]).
 				Style("left", fmt.Sprintf("%.1f%%", float64(k.pos)/10)).
 				Attr("data-seq", k.seq).OnClick(gotoClicked)
 		}),
@@ -900,12 +921,12 @@ func helpOverlay(l lang) app.UI {
 		{"?", l.t("this help")},
 		{"Esc", l.t("close")},
 	}
-	return app.Div().ID("help").Class("help").Role("dialog").Aria("label", l.t("Keys")).Body(
-		app.H2().Text(l.t("Keys")),
-		app.Table().Body(app.Range(keys).Slice(func(i int) app.UI {
-			return app.Tr().Body(app.Td().Body(app.Kbd().Text(keys[i][0])), app.Td().Text(keys[i][1]))
+	return app.Elem("div").ID("help").Class("help").Role("dialog").Aria("label", l.t("Keys")).Body(
+		el("h2", "", "", l.t("Keys")),
+		box("table", "", "", app.Range(keys).Slice(func(i int) app.UI {
+			return box("tr", "", "", box("td", "", "", el("kbd", "", "", keys[i][0])), el("td", "", "", keys[i][1]))
 		})),
-		app.P().Class("muted").Text(l.t("Click a station on the map to set or clear a breakpoint.")),
+		el("p", "", "muted", l.t("Click a station on the map to set or clear a breakpoint.")),
 	)
 }
 
@@ -952,19 +973,19 @@ func parseErrors(err error) []lineErr {
 func (s *Scope) whatIf() app.UI {
 	l, k := s.v.Lang, s.v.Knobs
 	field := func(id, label, unit string, v string) app.UI {
-		return app.Label().Body(
-			app.Span().Text(l.t(label)),
-			app.Input().ID("knob-"+id).Name(id).Type("number").Value(v).Placeholder(l.t("lesson's")),
-			app.Span().Class("muted").Text(unit),
+		return box("label", "", "",
+			el("span", "", "", l.t(label)),
+			app.ElemSelfClosing("input").ID("knob-"+id).Attr("name", id).Attr("type", "number").Attr("value", v).Attr("placeholder", l.t("lesson's")),
+			el("span", "", "muted", unit),
 		)
 	}
 	choice := func(id, label, cur string, opts ...string) app.UI {
-		return app.Label().Body(
-			app.Span().Text(l.t(label)),
-			app.Select().ID("knob-"+id).Name(id).Body(
-				app.Option().Value(unset).Selected(cur == "").Text(l.t("lesson's")),
+		return box("label", "", "",
+			el("span", "", "", l.t(label)),
+			app.Elem("select").ID("knob-"+id).Attr("name", id).Body(
+				option(unset, cur == "", l.t("lesson's")),
 				app.Range(opts).Slice(func(i int) app.UI {
-					return app.Option().Value(opts[i]).Selected(cur == opts[i]).Text(opts[i])
+					return option(opts[i], cur == opts[i], opts[i])
 				}),
 			),
 		)
@@ -979,9 +1000,9 @@ func (s *Scope) whatIf() app.UI {
 	if k.LossPct != 0 {
 		loss = strconv.FormatFloat(k.LossPct, 'g', -1, 64)
 	}
-	return app.Section().ID("whatif").Class("panel whatif").Body(
-		app.H2().Text(l.t("What if…")),
-		app.Div().Class("knobs").Body(
+	return box("section", "whatif", "panel whatif",
+		el("h2", "", "", l.t("What if…")),
+		box("div", "", "knobs",
 			field(qMTU, "MTU", "bytes", str(int64(k.MTU))),
 			field(qRate, "link rate", "bit/s", str(k.RateBps)),
 			field(qDelay, "link delay", "ns", str(k.DelayNs)),
@@ -992,16 +1013,16 @@ func (s *Scope) whatIf() app.UI {
 			choice(qQdisc, "qdisc", k.Qdisc, "pfifo_fast", "pfifo", "bfifo", "fq_codel"),
 			choice(qModel, "NIC", k.Model, "e1000e", "cs89x0", "dm9000"),
 			&stateKnobsBox{L: l, Lesson: s.v.Lesson, K: k},
-			app.Button().ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
-			app.If(s.knobErr != "", func() app.UI { return app.P().ID("knob-err").Class("bad").Text(s.knobErr) }),
-			app.Button().ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
+			app.Elem("button").ID("knobs-run").Text(l.t("Re-run")).OnClick(s.onKnobs),
+			app.If(s.knobErr != "", func() app.UI { return el("p", "knob-err", "bad", s.knobErr) }),
+			app.Elem("button").ID("knobs-reset").Text(l.t("Reset")).OnClick(func(ctx app.Context, e app.Event) {
 				v := s.v
 				v.Knobs, v.C = scenario.Knobs{}, 0
 				navigate(ctx, v)
 			}),
 		),
-		app.Details().ID("editor").Open(s.editor.open).Body(
-			app.Summary().Text(l.t("Edit the scenario")).OnClick(func(ctx app.Context, e app.Event) {
+		app.Elem("details").ID("editor").Attr("open", s.editor.open).Body(
+			app.Elem("summary").Text(l.t("Edit the scenario")).OnClick(func(ctx app.Context, e app.Event) {
 				e.PreventDefault()
 				s.editor.open = !s.editor.open
 				if s.editor.open && s.editor.text == "" {
@@ -1038,27 +1059,27 @@ func (s *Scope) editorBody() app.UI {
 	}
 	gutter := make([]app.UI, lines)
 	for i := range gutter {
-		g := app.Div().Text(strconv.Itoa(i + 1))
+		g := app.Elem("div").Text(strconv.Itoa(i + 1))
 		if bad[i+1] {
 			g = g.Class("bad")
 		}
 		gutter[i] = g
 	}
-	return app.Div().Class("editor").Body(
-		app.Div().Class("edit-area").Body(
-			app.Div().ID("gutter").Class("gutter").Aria("hidden", true).Body(gutter...),
-			app.Textarea().ID("scenario-text").Aria("label", l.t("Scenario JSON")).Spellcheck(false).Rows(min(lines, 30)).
+	return box("div", "", "editor",
+		box("div", "", "edit-area",
+			app.Elem("div").ID("gutter").Class("gutter").Aria("hidden", true).Body(gutter...),
+			app.Elem("textarea").ID("scenario-text").Aria("label", l.t("Scenario JSON")).Attr("spellcheck", "false").Attr("rows", min(lines, 30)).
 				Text(s.editor.text).
 				OnInput(func(ctx app.Context, e app.Event) { s.editor.text = ctx.JSSrc().Get("value").String() }).
 				OnScroll(func(ctx app.Context, e app.Event) {
 					app.Window().GetElementByID("gutter").Set("scrollTop", ctx.JSSrc().Get("scrollTop"))
 				}),
 		),
-		app.Ul().ID("editor-errors").Class("errors").Body(app.Range(s.editor.errs).Slice(func(i int) app.UI {
+		box("ul", "editor-errors", "errors", app.Range(s.editor.errs).Slice(func(i int) app.UI {
 			e := s.editor.errs[i]
-			return app.Li().Attr("data-line", e.Line).Text(e.Msg)
+			return app.Elem("li").Attr("data-line", e.Line).Text(e.Msg)
 		})),
-		app.Button().ID("editor-run").Text(l.t("Run the edited scenario")).OnClick(s.onRunEdited),
+		app.Elem("button").ID("editor-run").Text(l.t("Run the edited scenario")).OnClick(s.onRunEdited),
 	)
 }
 
@@ -1100,4 +1121,40 @@ func (s *Scope) onKnobs(ctx app.Context, e app.Event) {
 	}
 	s.knobErr, s.custom = "", nil
 	navigate(ctx, v)
+}
+
+// el is a text element with an id and a class when they are not empty:
+// one call where a builder chain (app.P().ID(id).Class(c).Text(s)) makes
+// up to four, and each call site costs app.wasm a few hundred bytes.
+//
+// The page builds its elements with app.Elem(tag) rather than go-app's
+// typed constructors (app.Div, app.P, ...) wherever it needs nothing
+// element-specific (an attribute is set with Attr): each typed element in
+// use brings some twenty methods, about 5 kB, into app.wasm.
+func el(tag, id, class string, text any) app.UI {
+	e := app.Elem(tag)
+	if id != "" {
+		e = e.ID(id)
+	}
+	if class != "" {
+		e = e.Class(class)
+	}
+	return e.Text(text)
+}
+
+// box is el for an element holding other elements.
+func box(tag, id, class string, body ...app.UI) app.UI {
+	e := app.Elem(tag)
+	if id != "" {
+		e = e.ID(id)
+	}
+	if class != "" {
+		e = e.Class(class)
+	}
+	return e.Body(body...)
+}
+
+// option is a select's option, in one call (see el).
+func option(value any, selected bool, text string) app.UI {
+	return app.Elem("option").Attr("value", value).Attr("selected", selected).Text(text)
 }

@@ -37,21 +37,21 @@ func nowLine(l lang, m *Model, c int) app.UI {
 	e := &m.T.Events[c]
 	fn, file := m.fnOf(c)
 	cls := ctxClass(e.Ctx)
-	return app.Div().ID("now").Class("now").Attr("data-cursor", c).Body(
-		app.Span().Class("ctx ctx-"+cls).Text(e.Ctx),
-		app.Span().Class("where").Text(e.Host+" cpu"+strconv.Itoa(e.CPU)),
-		app.Code().ID("cur-fn").Class("fn").Text(fn),
+	return app.Elem("div").ID("now").Class("now").Attr("data-cursor", c).Body(
+		el("span", "", "ctx ctx-"+cls, e.Ctx),
+		el("span", "", "where", e.Host+" cpu"+strconv.Itoa(e.CPU)),
+		el("code", "cur-fn", "fn", fn),
 		app.If(file != "", func() app.UI {
 			return app.A().ID("cur-src").Href(SourceURL(file)).Target("_blank").Rel("noopener").Text(file)
 		}),
-		app.Span().ID("cur-what").Class("what").Text(describeIn(l, e)),
+		el("span", "cur-what", "what", describeIn(l, e)),
 		app.If(e.Kind == trace.Drop, func() app.UI {
-			return app.Span().ID("cur-drop").Class("dropmsg").Text(l.t("dropped") + ": " + e.Reason)
+			return el("span", "cur-drop", "dropmsg", l.t("dropped")+": "+e.Reason)
 		}),
 		// The console, as the kernel printed the oops (its numbers are
 		// invented: the model has no machine code).
 		app.If(e.Kind == trace.Oops, func() app.UI {
-			return app.Pre().ID("cur-oops").Class("oops").Text(e.OopsText())
+			return el("pre", "cur-oops", "oops", e.OopsText())
 		}),
 	)
 }
@@ -185,9 +185,9 @@ func (b *skbBox) Render() app.UI { return skbPanel(b.L, b.V) }
 
 func skbPanel(l lang, v skbView) app.UI {
 	if v.Snap == nil {
-		return app.Section().ID("skb").Class("panel").Body(
-			app.H2().Text("sk_buff"),
-			app.P().Class("muted").Text(l.t("No skb yet at this event.")),
+		return box("section", "skb", "panel",
+			el("h2", "", "", "sk_buff"),
+			el("p", "", "muted", l.t("No skb yet at this event.")),
 		)
 	}
 	sn := v.Snap
@@ -197,18 +197,18 @@ func skbPanel(l lang, v skbView) app.UI {
 		cols[i] = fmt.Sprintf("minmax(3.2em, %dfr)", s.n)
 	}
 	grid := strings.Join(cols, " ")
-	return app.Section().ID("skb").Class("panel").Body(
-		app.H2().Text(v.title(l)),
-		app.Div().ID("skb-bar").Class("skb-bar").Style("grid-template-columns", grid).Body(
+	return box("section", "skb", "panel",
+		el("h2", "", "", v.title(l)),
+		app.Elem("div").ID("skb-bar").Class("skb-bar").Style("grid-template-columns", grid).Body(
 			app.Range(segs).Slice(func(i int) app.UI {
 				s := segs[i]
 				cls := "seg l-" + s.class
 				if !s.inData && s.class != "headroom" && s.class != "tailroom" {
 					cls += " outside"
 				}
-				return app.Div().Class(cls).
+				return app.Elem("div").Class(cls).
 					Title(fmt.Sprintf("%s: %d bytes at head+%d", s.class, s.n, s.off)).
-					Body(app.Span().Text(s.class), app.Span().Class("n").Text(strconv.Itoa(s.n)))
+					Body(el("span", "", "", s.class), el("span", "", "n", strconv.Itoa(s.n)))
 			}),
 		),
 		pointerRow(sn, segs, grid),
@@ -222,7 +222,7 @@ func skbPanel(l lang, v skbView) app.UI {
 // boundary; pointers at the same offset share one label.
 func pointerRow(sn *trace.SkbSnap, segs []seg, grid string) app.UI {
 	if len(segs) == 0 {
-		return app.Div()
+		return app.Elem("div")
 	}
 	end := segs[len(segs)-1].off + segs[len(segs)-1].n
 	type ptr struct {
@@ -245,7 +245,7 @@ func pointerRow(sn *trace.SkbSnap, segs []seg, grid string) app.UI {
 	add("tail", min(max(sn.Tail, 0), end))
 	add("head", 0)
 	add("end", end)
-	return app.Div().ID("skb-ptrs").Class("skb-ptrs").Style("grid-template-columns", grid).Body(
+	return app.Elem("div").ID("skb-ptrs").Class("skb-ptrs").Style("grid-template-columns", grid).Body(
 		app.Range(ptrs).Slice(func(i int) app.UI {
 			p := ptrs[i]
 			col, align := len(segs), "end"
@@ -259,7 +259,7 @@ func pointerRow(sn *trace.SkbSnap, segs []seg, grid string) app.UI {
 			if p.names[0] == "head" || p.names[0] == "end" {
 				row = "2"
 			}
-			return app.Span().Class("ptr ptr-"+align).
+			return app.Elem("span").Class("ptr ptr-"+align).
 				Style("grid-column", strconv.Itoa(col)).
 				Style("grid-row", row).
 				Style("justify-self", align).
@@ -322,30 +322,30 @@ func metaTable(sn *trace.SkbSnap) app.UI {
 	for _, f := range sn.CB {
 		kv = append(kv, [2]string{"cb." + f.Name, f.Value})
 	}
-	return app.Dl().Class("meta").Body(
+	return box("dl", "", "meta",
 		app.If(sn.CBType != "", func() app.UI {
-			return app.Div().Class("cbtype").Text("cb read as struct " + sn.CBType)
+			return el("div", "", "cbtype", "cb read as struct "+sn.CBType)
 		}),
 		app.Range(kv).Slice(func(i int) app.UI {
-			return app.Div().Body(app.Dt().Text(kv[i][0]), app.Dd().Text(kv[i][1]))
+			return box("div", "", "", el("dt", "", "", kv[i][0]), el("dd", "", "", kv[i][1]))
 		}),
 	)
 }
 
 func fieldsView(sn *trace.SkbSnap) app.UI {
-	return app.Div().Class("hdrs").Body(
+	return box("div", "", "hdrs",
 		app.Range(sn.Hdrs).Slice(func(i int) app.UI {
 			r := sn.Hdrs[i]
 			if len(r.Fields) == 0 {
 				return nil
 			}
-			return app.Div().Class("hdr").Body(
-				app.Span().Class("hname l-"+r.Layer).Text(r.Layer),
+			return box("div", "", "hdr",
+				el("span", "", "hname l-"+r.Layer, r.Layer),
 				app.Range(r.Fields).Slice(func(k int) app.UI {
 					f := r.Fields[k]
-					return app.Span().Class("field").Body(
-						app.Span().Class("k").Text(f.Name),
-						app.Span().Class("v").Text(f.Value),
+					return box("span", "", "field",
+						el("span", "", "k", f.Name),
+						el("span", "", "v", f.Value),
 					)
 				}),
 			)
@@ -402,19 +402,19 @@ func hexDump(sn *trace.SkbSnap, segs []seg) app.UI {
 		rows = append(rows, r)
 	}
 	more := tail - (lo + 16*hexRows)
-	return app.Pre().ID("hex").Class("hex").Body(
+	return box("pre", "hex", "hex",
 		app.Range(rows).Slice(func(i int) app.UI {
 			r := rows[i]
-			return app.Div().Body(
-				app.Span().Class("off").Text(fmt.Sprintf("+%04x  ", r.off)),
+			return box("div", "", "",
+				el("span", "", "off", fmt.Sprintf("+%04x  ", r.off)),
 				app.Range(r.runs).Slice(func(k int) app.UI {
-					return app.Span().Class("l-" + r.runs[k].class).Text(r.runs[k].text)
+					return el("span", "", "l-"+r.runs[k].class, r.runs[k].text)
 				}),
-				app.Span().Class("asc").Text(strings.Repeat("   ", 16-len(r.ascii))+" "+r.ascii),
+				el("span", "", "asc", strings.Repeat("   ", 16-len(r.ascii))+" "+r.ascii),
 			)
 		}),
 		app.If(more > 0, func() app.UI {
-			return app.Div().Class("muted").Text(fmt.Sprintf("… %d more bytes", more))
+			return el("div", "", "muted", fmt.Sprintf("… %d more bytes", more))
 		}),
 	)
 }
@@ -438,37 +438,37 @@ func stackPanel(l lang, m *Model, c int) app.UI {
 	} else if e.CPU >= 0 {
 		head = fmt.Sprintf("CPU: %d %s", e.CPU, e.Ctx)
 	}
-	lines = append(lines, app.Div().Class("bt-head").Text(head))
+	lines = append(lines, el("div", "", "bt-head", head))
 	if e.Kind == trace.Ret {
-		lines = append(lines, app.Div().Class("bt-ret").Text(describeIn(l, e)))
+		lines = append(lines, el("div", "", "bt-ret", describeIn(l, e)))
 	}
 	if cls == "hw" {
-		lines = append(lines, app.Div().Class("muted").Text(l.t("hardware: no CPU is running kernel code for this event")))
+		lines = append(lines, el("div", "", "muted", l.t("hardware: no CPU is running kernel code for this event")))
 	} else {
 		mark := "TASK"
 		if cls != "task" {
 			mark = "IRQ"
 		}
-		lines = append(lines, app.Div().Text("Call Trace:"), app.Div().Text(" <"+mark+">"))
+		lines = append(lines, el("div", "", "", "Call Trace:"), el("div", "", "", " <"+mark+">"))
 		for k, seq := range frames {
 			f := &m.T.Events[seq]
 			cls := "bt-frame"
 			if k == 0 {
 				cls += " bt-top"
 			}
-			lines = append(lines, app.Div().Class(cls).Body(
-				app.Span().Class("bt-fn").Title(l.t("go to this call")).Attr("data-seq", seq).OnClick(gotoClicked).Text("  "+f.Fn),
+			lines = append(lines, box("div", "", cls,
+				app.Elem("span").Class("bt-fn").Title(l.t("go to this call")).Attr("data-seq", seq).OnClick(gotoClicked).Text("  "+f.Fn),
 				app.Text(" "),
 				app.If(f.File != "", func() app.UI {
 					return app.A().Class("bt-file").Href(SourceURL(f.File)).Target("_blank").Rel("noopener").Text("(" + f.File + ")")
 				}),
 			))
 		}
-		lines = append(lines, app.Div().Text(" </"+mark+">"))
+		lines = append(lines, el("div", "", "", " </"+mark+">"))
 	}
-	return app.Section().ID("stack").Class("panel").Body(
-		app.H2().Text(l.t("Call stack")),
-		app.Pre().Class("bt").Body(lines...),
+	return box("section", "stack", "panel",
+		el("h2", "", "", l.t("Call stack")),
+		box("pre", "", "bt", lines...),
 	)
 }
 
@@ -567,12 +567,12 @@ func (s *Scope) logPanel() app.UI {
 	}
 	kinds := []string{"call", "ret", "alloc", "enqueue", "dequeue", "drop", "free", "clone", "state", "timer", "irq", "wire"}
 	sel := func(field, label, cur string, opts []string) app.UI {
-		return app.Label().Body(
+		return box("label", "", "",
 			app.Text(l.t(label)+" "),
-			app.Select().ID("filter-"+field).Attr("data-field", field).OnChange(s.setFilter).Body(
-				app.Option().Value(unset).Selected(cur == "").Text(l.t("all")),
+			app.Elem("select").ID("filter-"+field).Attr("data-field", field).OnChange(s.setFilter).Body(
+				option(unset, cur == "", l.t("all")),
 				app.Range(opts).Slice(func(i int) app.UI {
-					return app.Option().Value(opts[i]).Selected(opts[i] == cur).Text(opts[i])
+					return option(opts[i], opts[i] == cur, opts[i])
 				}),
 			),
 		)
@@ -581,25 +581,24 @@ func (s *Scope) logPanel() app.UI {
 	if idx != nil {
 		title = fmt.Sprintf(l.t("Event log (%d of %d events)"), len(idx), m.Len())
 	}
-	return app.Section().ID("log").Class("panel log").Body(
-		app.H2().Text(title),
-		app.Div().Class("filters").Body(
+	var heads []app.UI
+	for _, h := range []string{"#", "t µs", l.t("host"), "cpu", l.t("context"), l.t("kind"), l.t("function / queue"), "skb", l.t("ret / note")} {
+		heads = append(heads, app.Elem("th").Attr("scope", "col").Text(h))
+	}
+	return box("section", "log", "panel log",
+		el("h2", "", "", title),
+		box("div", "", "filters",
 			sel("host", "host", s.filter.Host, hosts),
 			sel("layer", "layer", s.filter.Layer, layers),
 			sel("kind", "kind", s.filter.Kind, kinds),
-			app.Label().Body(app.Text("skb "), app.Input().ID("filter-skb").Attr("data-field", "skb").Type("text").
-				Size(4).Value(s.filter.Skb).OnChange(s.setFilter)),
+			box("label", "", "", app.Text("skb "), app.ElemSelfClosing("input").ID("filter-skb").Attr("data-field", "skb").Attr("type", "text").
+				Attr("size", 4).Attr("value", s.filter.Skb).OnChange(s.setFilter)),
 		),
-		app.Div().Class("log-scroll").Body(
-			app.Table().Body(
-				app.Caption().Class("sr-only").Text(title),
-				app.THead().Body(app.Tr().Body(
-					app.Th().Scope("col").Text("#"), app.Th().Scope("col").Text("t µs"), app.Th().Scope("col").Text(l.t("host")),
-					app.Th().Scope("col").Text("cpu"), app.Th().Scope("col").Text(l.t("context")), app.Th().Scope("col").Text(l.t("kind")),
-					app.Th().Scope("col").Text(l.t("function / queue")), app.Th().Scope("col").Text("skb"),
-					app.Th().Scope("col").Text(l.t("ret / note")),
-				)),
-				app.TBody().Body(rows...),
+		box("div", "", "log-scroll",
+			box("table", "", "",
+				el("caption", "", "sr-only", title),
+				box("thead", "", "", box("tr", "", "", heads...)),
+				box("tbody", "", "", rows...),
 			),
 		),
 	)
@@ -633,20 +632,20 @@ func (r *logRow) Render() app.UI {
 	if e.Kind == trace.Enqueue || e.Kind == trace.Dequeue {
 		detail = strings.TrimSpace("qlen " + strconv.Itoa(e.QLen) + " " + detail)
 	}
-	tr := app.Tr().Class("k-"+string(e.Kind)).Attr("data-seq", r.Seq).OnClick(gotoClicked)
+	tr := app.Elem("tr").Class("k-"+string(e.Kind)).Attr("data-seq", r.Seq).OnClick(gotoClicked)
 	if r.Cur {
 		tr = tr.ID("ev-cur").Class("cur")
 	}
 	return tr.Body(
-		app.Td().Class("num").Text(strconv.Itoa(e.Seq)),
-		app.Td().Class("num").Text(micros(e.T)),
-		app.Td().Text(e.Host),
-		app.Td().Class("num").Text(strconv.Itoa(e.CPU)),
-		app.Td().Body(app.Span().Class("ctx ctx-"+ctxClass(e.Ctx)).Text(e.Ctx)),
-		app.Td().Text(string(e.Kind)),
-		app.Td().Class("fn").Style("padding-left", fmt.Sprintf("%.1fem", 0.4+0.6*float64(e.Depth))).Text(what),
-		app.Td().Text(skbList(e.Skb)),
-		app.Td().Class("detail").Text(detail),
+		el("td", "", "num", strconv.Itoa(e.Seq)),
+		el("td", "", "num", micros(e.T)),
+		el("td", "", "", e.Host),
+		el("td", "", "num", strconv.Itoa(e.CPU)),
+		box("td", "", "", el("span", "", "ctx ctx-"+ctxClass(e.Ctx), e.Ctx)),
+		el("td", "", "", string(e.Kind)),
+		app.Elem("td").Class("fn").Style("padding-left", fmt.Sprintf("%.1fem", 0.4+0.6*float64(e.Depth))).Text(what),
+		el("td", "", "", skbList(e.Skb)),
+		el("td", "", "detail", detail),
 	)
 }
 

@@ -31,7 +31,7 @@ type prerendered struct {
 }
 
 // root marks the page as pre-rendered, and for which address.
-func (p prerendered) root(d app.HTMLDiv) app.HTMLDiv {
+func (p prerendered) root(d app.HTMLElem) app.HTMLElem {
 	if !p.done {
 		return d
 	}
@@ -39,7 +39,7 @@ func (p prerendered) root(d app.HTMLDiv) app.HTMLDiv {
 }
 
 // canvas carries the map's frame to skbscope.js.
-func (p prerendered) canvas(c app.HTMLCanvas) app.HTMLCanvas {
+func (p prerendered) canvas(c app.HTMLElem) app.HTMLElem {
 	if p.frame == "" {
 		return c
 	}

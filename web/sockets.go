@@ -104,30 +104,30 @@ func (m *Model) sockRows(c int) []sockRow {
 
 // sockPanel lists, per host, the sockets seen so far with their queues.
 func sockPanel(l lang, rows []sockRow) app.UI {
-	body := []app.UI{app.H2().Text(l.t("Sockets"))}
+	body := []app.UI{el("h2", "", "", l.t("Sockets"))}
 	if len(rows) == 0 {
-		body = append(body, app.P().Class("muted").Text(l.t("No socket queue used yet.")))
+		body = append(body, el("p", "", "muted", l.t("No socket queue used yet.")))
 	} else {
 		trs := make([]app.UI, len(rows))
 		for i, r := range rows {
-			tr := app.Tr()
+			tr := app.Elem("tr")
 			if r.Hot {
 				tr = tr.Class("cur")
 			}
 			trs[i] = tr.Body(
-				app.Td().Text(r.Host), app.Td().Class("mono").Text(r.Sock), app.Td().Class("mono").Text(r.Queue),
-				app.Td().Class("num").Text(strconv.Itoa(r.Len)),
-				app.Td().Class("num").Text(strconv.Itoa(r.Enq)),
-				app.Td().Class("num").Text(strconv.Itoa(r.Deq)),
+				el("td", "", "", r.Host), el("td", "", "mono", r.Sock), el("td", "", "mono", r.Queue),
+				el("td", "", "num", strconv.Itoa(r.Len)),
+				el("td", "", "num", strconv.Itoa(r.Enq)),
+				el("td", "", "num", strconv.Itoa(r.Deq)),
 			)
 		}
-		body = append(body, app.Table().Class("socks").Body(
-			app.THead().Body(app.Tr().Body(
-				app.Th().Text(l.t("host")), app.Th().Text(l.t("socket")), app.Th().Text(l.t("queue")),
-				app.Th().Text(l.t("qlen")), app.Th().Text(l.t("enqueued")), app.Th().Text(l.t("dequeued")),
+		body = append(body, box("table", "", "socks",
+			box("thead", "", "", box("tr", "", "",
+				el("th", "", "", l.t("host")), el("th", "", "", l.t("socket")), el("th", "", "", l.t("queue")),
+				el("th", "", "", l.t("qlen")), el("th", "", "", l.t("enqueued")), el("th", "", "", l.t("dequeued")),
 			)),
-			app.TBody().Body(trs...),
+			box("tbody", "", "", trs...),
 		))
 	}
-	return app.Section().ID("socks").Class("panel").Body(body...)
+	return box("section", "socks", "panel", body...)
 }

@@ -319,21 +319,21 @@ func (b *tcpStateBox) Render() app.UI {
 	if cur < 0 {
 		cur = m.autoTCPSock(c)
 	}
-	body := []app.UI{app.H2().Text(l.t("TCP state"))}
-	opts := []app.UI{app.Option().Value(unset).Selected(b.pick == "").Text(l.t("follow the cursor"))}
+	body := []app.UI{el("h2", "", "", l.t("TCP state"))}
+	opts := []app.UI{option(unset, b.pick == "", l.t("follow the cursor"))}
 	for i := range socks {
 		if st, _ := socks[i].at(c); st == "" && socks[i].key() != b.pick {
 			continue // not born yet
 		}
 		k := socks[i].key()
-		opts = append(opts, app.Option().Value(k).Selected(k == b.pick).Text(k))
+		opts = append(opts, option(k, k == b.pick, k))
 	}
-	body = append(body, app.Label().Body(app.Text(l.t("socket")+" "),
-		app.Select().ID("tcp-sock").Body(opts...).OnChange(func(ctx app.Context, e app.Event) {
+	body = append(body, box("label", "", "", app.Text(l.t("socket")+" "),
+		app.Elem("select").ID("tcp-sock").Body(opts...).OnChange(func(ctx app.Context, e app.Event) {
 			b.pick = formValue(ctx.JSSrc().Get("value").String())
 		})))
 	if cur < 0 {
-		return app.Section().ID("tcp-state").Class("panel").Body(append(body, app.P().Class("muted").Text(l.t("No TCP socket yet.")))...)
+		return box("section", "tcp-state", "panel", append(body, el("p", "", "muted", l.t("No TCP socket yet.")))...)
 	}
 	s := &socks[cur]
 	state, last := s.at(c)
@@ -346,7 +346,7 @@ func (b *tcpStateBox) Render() app.UI {
 		line += " · " + stateLabel(last.from) + " → " + stateLabel(last.to) + ", " + fmt.Sprintf(when, last.seq)
 	}
 	body = append(body,
-		app.P().ID("tcp-state-now").Class("mono").Attr("data-sock", s.key()).Attr("data-state", state).Text(line),
+		app.Elem("p").ID("tcp-state-now").Class("mono").Attr("data-sock", s.key()).Attr("data-state", state).Text(line),
 		app.Raw(tcpStateSVG(s, c)))
-	return app.Section().ID("tcp-state").Class("panel").Body(body...)
+	return box("section", "tcp-state", "panel", body...)
 }

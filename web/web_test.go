@@ -415,3 +415,42 @@ func TestCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// "This function" while the explanations are on their way, after their
+// fetch failed, and once they are here.
+func TestFnPanelText(t *testing.T) {
+	tr, err := scenario.Run("udp-sendto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := -1
+	for i, e := range tr.Events {
+		if e.Kind == trace.Call && e.Fn == "ip_local_out" {
+			c = i
+			break
+		}
+	}
+	if c < 0 {
+		t.Fatal("udp-sendto calls no ip_local_out")
+	}
+	m := newModel(tr, false)
+	if html := app.HTMLString(fnPanel(langEN, m, c, nil)); !strings.Contains(html, `id="fn-summary"`) || strings.Contains(html, "muted") {
+		t.Errorf("explained: %s", html)
+	}
+	// A function with no text: the panel says why.
+	tr.Events[c].Fn = "no_such_function"
+	for _, x := range []struct {
+		err  error
+		want string
+	}{
+		{errTextPending, "正在加载说明…"},
+		{errors.New("explain: web/explain/zh-Hans.json: HTTP 404"), "无法加载说明（explain: web/explain/zh-Hans.json: HTTP 404）。"},
+	} {
+		if html := app.HTMLString(fnPanel(langHans, m, c, x.err)); !strings.Contains(html, x.want) {
+			t.Errorf("%v: %s", x.err, html)
+		}
+	}
+	if html := app.HTMLString(fnPanel(langHans, m, c, nil)); strings.Contains(html, `id="fn-summary"`) {
+		t.Errorf("no text and no error: %s", html)
+	}
+}

@@ -19,18 +19,18 @@ const ladderWindow = 12
 // event; the frame at or before the cursor is highlighted.
 func ladderPanel(l lang, m *Model, c int) app.UI {
 	rs := m.wireView().rungs
-	body := []app.UI{app.H2().Text(l.t("Frames on the wire"))}
+	body := []app.UI{el("h2", "", "", l.t("Frames on the wire"))}
 	if len(rs) == 0 {
-		return app.Section().ID("ladder").Class("panel").Body(append(body, app.P().Class("muted").Text(l.t("No frame has crossed a wire.")))...)
+		return box("section", "ladder", "panel", append(body, el("p", "", "muted", l.t("No frame has crossed a wire.")))...)
 	}
 	cur := sort.Search(len(rs), func(i int) bool { return rs[i].seq > c }) - 1
 	lo := max(0, min(cur-ladderWindow/2, len(rs)-ladderWindow))
 	hi := min(len(rs), lo+ladderWindow)
 	hosts := make([]app.UI, len(m.T.Hosts))
 	for i, h := range m.T.Hosts {
-		hosts[i] = app.Span().Class("ladder-host").Text(h.Name)
+		hosts[i] = el("span", "", "ladder-host", h.Name)
 	}
-	rows := []app.UI{app.Div().Class("ladder-row ladder-head").Body(app.Span().Class("ladder-t").Text("t (µs)"), app.Div().Class("ladder-lanes").Body(hosts...))}
+	rows := []app.UI{box("div", "", "ladder-row ladder-head", el("span", "", "ladder-t", "t (µs)"), box("div", "", "ladder-lanes", hosts...))}
 	n := max(1, len(m.T.Hosts))
 	for i := lo; i < hi; i++ {
 		r := rs[i]
@@ -48,21 +48,21 @@ func ladderPanel(l lang, m *Model, c int) app.UI {
 		if r.lost {
 			cls += " lost"
 		}
-		arrow := app.Div().Class("ladder-arrow").
+		arrow := app.Elem("div").Class("ladder-arrow").
 			Style("margin-left", fmt.Sprintf("%.2f%%", 100*(float64(left)+0.5)/float64(n))).
 			Style("width", fmt.Sprintf("%.2f%%", 100*float64(max(right-left, 0))/float64(n))).
 			Text(dir + " " + r.label)
 		if r.lost {
 			arrow = arrow.Title(l.t("lost on the wire"))
 		}
-		rows = append(rows, app.Div().Class(cls).Attr("data-seq", r.seq).OnClick(gotoClicked).Body(
-			app.Span().Class("ladder-t").Text(micros(r.t)),
-			app.Div().Class("ladder-lanes").Body(arrow),
+		rows = append(rows, app.Elem("div").Class(cls).Attr("data-seq", r.seq).OnClick(gotoClicked).Body(
+			el("span", "", "ladder-t", micros(r.t)),
+			box("div", "", "ladder-lanes", arrow),
 		))
 	}
-	body = append(body, app.Div().Class("ladder").Body(rows...),
-		app.P().Class("muted").Text(fmt.Sprintf(l.t("frame %d of %d"), cur+1, len(rs))))
-	return app.Section().ID("ladder").Class("panel").Body(body...)
+	body = append(body, box("div", "", "ladder", rows...),
+		el("p", "", "muted", fmt.Sprintf(l.t("frame %d of %d"), cur+1, len(rs))))
+	return box("section", "ladder", "panel", body...)
 }
 
 // tcpPanel shows, for each TCP socket seen so far, its last state (the
@@ -70,7 +70,7 @@ func ladderPanel(l lang, m *Model, c int) app.UI {
 // congestion window over time, the cursor marked.
 func tcpPanel(l lang, m *Model, c int) app.UI {
 	series := m.wireView().cwnd
-	body := []app.UI{app.H2().Text(l.t("TCP"))}
+	body := []app.UI{el("h2", "", "", l.t("TCP"))}
 	shown := 0
 	for _, s := range series {
 		if len(s.pts) == 0 || s.pts[0].seq > c {
@@ -82,19 +82,19 @@ func tcpPanel(l lang, m *Model, c int) app.UI {
 			if v.Name == "sk" {
 				continue
 			}
-			cells = append(cells, app.Span().Class("tcp-val").Body(app.Span().Class("muted").Text(v.Name+" "), app.Span().Class("mono").Text(v.Value)))
+			cells = append(cells, box("span", "", "tcp-val", el("span", "", "muted", v.Name+" "), el("span", "", "mono", v.Value)))
 		}
 		body = append(body,
-			app.H3().Class("mono").Text(s.host+" "+s.sock),
-			app.Div().Class("tcp-vals").Body(cells...),
+			el("h3", "", "mono", s.host+" "+s.sock),
+			box("div", "", "tcp-vals", cells...),
 			app.Raw(cwndSVG(s, m.T.Events[c].T)),
 		)
 		shown++
 	}
 	if shown == 0 {
-		body = append(body, app.P().Class("muted").Text(l.t("No TCP socket yet.")))
+		body = append(body, el("p", "", "muted", l.t("No TCP socket yet.")))
 	}
-	return app.Section().ID("tcp").Class("panel").Body(body...)
+	return box("section", "tcp", "panel", body...)
 }
 
 // hasTCP reports whether the trace has TCP sockets to show.

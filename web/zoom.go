@@ -112,12 +112,12 @@ func (s *Scope) toggleZoom(ctx app.Context) {
 }
 
 // zoomButton switches the zoom (key z).
-func zoomButton(l lang, zoom string) app.HTMLButton {
+func zoomButton(l lang, zoom string) app.HTMLElem {
 	text := l.t("Layers only")
 	if zoom == zoomLayers {
 		text = l.t("Every function")
 	}
-	return app.Button().ID("zoom").Attr("data-move", "zoom").Aria("pressed", zoom == zoomLayers).
+	return app.Elem("button").ID("zoom").Attr("data-move", "zoom").Aria("pressed", zoom == zoomLayers).
 		Title(l.t("zoom: layers only / every function") + " (z)").Text("⇅ " + text)
 }
 
@@ -139,11 +139,11 @@ func (r *stationList) Render() app.UI {
 		if st.lane >= 0 && st.host < len(m.Hosts) {
 			where = m.Hosts[st.host].name + " " + m.Lanes[st.lane].name
 		}
-		items[i] = app.Li().Attr("data-lane", where).Text(where + ": " + st.label)
+		items[i] = app.Elem("li").Attr("data-lane", where).Text(where + ": " + st.label)
 	}
 	zoom := r.Zoom
 	if zoom == "" {
 		zoom = "functions"
 	}
-	return app.Ul().ID("map-stations").Class("sr-only").Attr("data-zoom", zoom).Body(items...)
+	return app.Elem("ul").ID("map-stations").Class("sr-only").Attr("data-zoom", zoom).Body(items...)
 }

@@ -21,30 +21,12 @@ type Fn struct {
 // current x86 core.
 const DefaultCost = 40
 
-// NewFn describes a function with the default cost and registers it, so
-// that views can check they explain every function the model can show.
-// Functions are declared as package variables: registration happens at
-// init, in a fixed order.
+// NewFn describes a function with the default cost. Functions are
+// declared as package variables, each NewFn with the name as a literal:
+// web/explain's tests find them all in the source, so no registry costs
+// app.wasm init code (inlined, a NewFn is laid out statically).
 func NewFn(name, file, layer string) *Fn {
-	f := &Fn{Name: name, File: file, Layer: layer, Cost: DefaultCost}
-	registry = append(registry, f)
-	return f
-}
-
-var registry []*Fn
-
-// Funcs lists every kernel function the model traces (a function may be
-// declared by more than one file: the list has no duplicates by name).
-func Funcs() []Fn {
-	var out []Fn
-	seen := map[string]bool{}
-	for _, f := range registry {
-		if !seen[f.Name] {
-			seen[f.Name] = true
-			out = append(out, *f)
-		}
-	}
-	return out
+	return &Fn{Name: name, File: file, Layer: layer, Cost: DefaultCost}
 }
 
 // recorder appends events and stores skb snapshots only when an skb has

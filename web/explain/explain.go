@@ -5,10 +5,13 @@
 //
 // The text is data: one JSON file per language under text/, and one per
 // language in each topic folder text/TOPIC/ (so that work on one part of
-// the stack does not edit the same file as another), embedded, merged and
-// parsed once. To explain a new function, add its name to "functions" in
-// every language; the tests fail until all three languages have it. The
-// notes of a trace are translated by pattern, under "notes" (see Note).
+// the stack does not edit the same file as another). Native builds (the
+// server, the tests) embed them; the wasm build does not, to keep app.wasm
+// small: it fetches one merged file per language (DataPath, written by
+// the server's `explain` command) when the page first needs it (Load).
+// To explain a new function, add its name to "functions" in every
+// language; the tests fail until all three languages have it. The notes
+// of a trace are translated by pattern, under "notes" (see Note).
 //
 // Conventions: kernel identifiers (functions, struct fields, constants)
 // stay untranslated in every language, and so does "socket", as in the
@@ -23,10 +26,8 @@
 package explain
 
 import (
-	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"sync"
 
 	"skbscope/scenario"
@@ -38,10 +39,8 @@ var Langs = []string{"en", "zh-Hans", "zh-Hant"}
 // Text is what the UI shows for one kernel function.
 type Text struct{ Summary string }
 
-//go:embed text
-var files embed.FS
-
-// langFile is the shape of text/LANG.json.
+// langFile is the shape of text/LANG.json, and of the merged file of a
+// language that the page fetches (DataPath).
 type langFile struct {
 	Lang      string                `json:"lang"`
 	Functions map[string]string     `json:"functions"`
@@ -54,59 +53,54 @@ type lessonText struct {
 	Intro string `json:"intro"`
 }
 
-// parsed parses each language file on first use, one at a time.
-var parsed = func() map[string]func() *langFile {
-	m := make(map[string]func() *langFile, len(Langs))
-	for _, lang := range Langs {
-		m[lang] = sync.OnceValue(func() *langFile { return parse(lang) })
-	}
-	return m
-}()
+// DataPath is where the server and the static site put the merged text
+// of lang, relative to the site's root: the wasm build fetches it from
+// there instead of carrying all three languages in app.wasm.
+func DataPath(lang string) string { return "/web/explain/" + lang + ".json" }
 
-// file returns the parsed text of lang, or nil for an unknown language.
-func file(lang string) *langFile {
-	if p := parsed[lang]; p != nil {
-		return p()
+// known reports whether lang is one of Langs.
+func known(lang string) bool {
+	for _, l := range Langs {
+		if l == lang {
+			return true
+		}
 	}
-	return nil
+	return false
 }
 
-// parse reads text/LANG.json and text/*/LANG.json. The files are part of
-// the binary, so an error, or one text given twice, is a build mistake:
-// it panics (the tests catch it first).
-func parse(lang string) *langFile {
-	topics, err := fs.Glob(files, "text/*/"+lang+".json")
-	if err != nil {
-		panic(fmt.Sprintf("explain: %v", err))
-	}
+// part is one JSON text of a language, named for errors.
+type part struct {
+	name string
+	data []byte
+}
+
+// decode merges the parts of lang's text into one, refusing a part of
+// another language and any text given twice.
+func decode(lang string, parts []part) (*langFile, error) {
 	f := &langFile{Lang: lang, Functions: map[string]string{}, Lessons: map[string]lessonText{}}
-	for _, name := range append([]string{"text/" + lang + ".json"}, topics...) {
-		b, err := files.ReadFile(name)
-		if err != nil {
-			panic(fmt.Sprintf("explain: %v", err))
-		}
+	for _, p := range parts {
 		part := new(langFile)
-		if err := json.Unmarshal(b, part); err != nil {
-			panic(fmt.Sprintf("explain: %s: %v", name, err))
+		if err := json.Unmarshal(p.data, part); err != nil {
+			return nil, fmt.Errorf("explain: %s: %v", p.name, err)
 		}
 		if part.Lang != lang {
-			panic(fmt.Sprintf("explain: %s says lang %q", name, part.Lang))
+			return nil, fmt.Errorf("explain: %s says lang %q", p.name, part.Lang)
 		}
 		for fn, t := range part.Functions {
 			if _, dup := f.Functions[fn]; dup {
-				panic(fmt.Sprintf("explain: %s: function %s explained twice", name, fn))
+				return nil, fmt.Errorf("explain: %s: function %s explained twice", p.name, fn)
 			}
 			f.Functions[fn] = t
 		}
 		for l, t := range part.Lessons {
 			if _, dup := f.Lessons[l]; dup {
-				panic(fmt.Sprintf("explain: %s: lesson %s translated twice", name, l))
+				return nil, fmt.Errorf("explain: %s: lesson %s translated twice", p.name, l)
 			}
 			f.Lessons[l] = t
 		}
 		f.Notes = append(f.Notes, part.Notes...)
 	}
-	return f
+	return f, nil
 }
 
 // lessons indexes scenario.Lessons() by name, for the English text.

@@ -1,14 +1,23 @@
+//go:build !js
+
 package explain
 
 import (
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
 
 	"skbscope/scenario"
-	"skbscope/stack/kernel"
 )
 
 // maxRunes keeps a summary short enough to read on a projector.
@@ -31,18 +40,151 @@ func langs(t *testing.T) []string {
 	return Langs
 }
 
-func TestEveryFunctionExplained(t *testing.T) {
-	fns := kernel.Funcs()
-	if len(fns) < 100 {
-		t.Fatalf("only %d functions registered: is the model linked in?", len(fns))
+// traced is a kernel function the model can put in a trace, and the Go
+// file that declares it.
+type traced struct{ Name, Src string }
+
+// modelFuncs finds every kernel function the model traces: the trace
+// names a function only through a kernel.Fn, and every kernel.Fn is made
+// by kernel.NewFn with the name as a string literal, which the test
+// insists on. It reads the source, so that the model keeps no registry
+// (whose init code would grow app.wasm).
+func modelFuncs(t *testing.T) []traced {
+	t.Helper()
+	var out []traced
+	seen := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, dir := range []string{"../../stack", "../../nicsim", "../../scenario"} {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				if lit, ok := n.(*ast.CompositeLit); ok && isFnType(lit.Type) {
+					t.Errorf("%s: a kernel.Fn literal: make it with NewFn, so this test sees it", fset.Position(lit.Pos()))
+				}
+				call, ok := n.(*ast.CallExpr)
+				if !ok || !isNewFn(call.Fun) {
+					return true
+				}
+				name, err := "", strconv.ErrSyntax
+				if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					name, err = strconv.Unquote(lit.Value)
+				}
+				if err != nil {
+					t.Errorf("%s: NewFn's name is not a string literal", fset.Position(call.Pos()))
+					return true
+				}
+				if !seen[name] {
+					seen[name] = true
+					out = append(out, traced{name, fset.Position(call.Pos()).String()})
+				}
+				return true
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
+	if len(out) < 100 {
+		t.Fatalf("only %d functions found: has the model moved?", len(out))
+	}
+	return out
+}
+
+func isNewFn(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return e.Name == "NewFn"
+	case *ast.SelectorExpr:
+		return e.Sel.Name == "NewFn"
+	}
+	return false
+}
+
+// isFnType reports a kernel.Fn type outside package kernel (whose NewFn
+// makes them).
+func isFnType(e ast.Expr) bool {
+	s, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	x, ok := s.X.(*ast.Ident)
+	return ok && x.Name == "kernel" && s.Sel.Name == "Fn"
+}
+
+func TestEveryFunctionExplained(t *testing.T) {
+	fns := modelFuncs(t)
 	for _, lang := range langs(t) {
 		for _, fn := range fns {
 			txt, ok := Function(lang, fn.Name)
 			if !ok || strings.TrimSpace(txt.Summary) == "" {
-				t.Errorf("%s: no summary for %s (%s)", lang, fn.Name, fn.File)
+				t.Errorf("%s: no summary for %s (%s)", lang, fn.Name, fn.Src)
 			}
 		}
+	}
+}
+
+// TestEveryTracedFunctionFound checks modelFuncs against the traces: a
+// function in a lesson's trace that the source scan missed would escape
+// TestEveryFunctionExplained.
+func TestEveryTracedFunctionFound(t *testing.T) {
+	found := map[string]bool{}
+	for _, fn := range modelFuncs(t) {
+		found[fn.Name] = true
+	}
+	for _, l := range scenario.Lessons() {
+		tr, err := scenario.Run(l.Name)
+		if err != nil {
+			t.Fatalf("%s: %v", l.Name, err)
+		}
+		for _, e := range tr.Events {
+			if e.Fn != "" && !found[e.Fn] {
+				t.Errorf("%s: traces %s, which the source scan did not find", l.Name, e.Fn)
+				found[e.Fn] = true
+			}
+		}
+	}
+}
+
+// TestData checks that the merged file the page fetches holds exactly
+// what the embedded files do.
+func TestData(t *testing.T) {
+	for _, lang := range Langs {
+		b, err := Data(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := decode(lang, []part{{DataPath(lang), b}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(f, file(lang)) {
+			t.Errorf("%s: the merged file differs from the embedded text", lang)
+		}
+		if !json.Valid(b) || len(f.Functions) < 100 {
+			t.Errorf("%s: merged file of %d bytes, %d functions", lang, len(b), len(f.Functions))
+		}
+	}
+	if _, err := Data("fr"); err == nil {
+		t.Error("Data(fr) gave no error")
+	}
+	if err := Load("fr"); err == nil || Loaded("fr") {
+		t.Error("Load(fr) gave no error")
+	}
+	if err := Load("zh-Hans"); err != nil || !Loaded("zh-Hans") {
+		t.Errorf("Load(zh-Hans): %v", err)
+	}
+	if _, err := decode("en", []part{{"x", []byte(`{"lang":"zh-Hans"}`)}}); err == nil {
+		t.Error("decode took a file of another language")
+	}
+	if _, err := decode("en", []part{{"x", []byte(`{"lang":"en","functions":{"a":"b"}}`)}, {"y", []byte(`{"lang":"en","functions":{"a":"c"}}`)}}); err == nil {
+		t.Error("decode took a function explained twice")
 	}
 }
 
@@ -51,7 +193,7 @@ func TestEveryFunctionExplained(t *testing.T) {
 // TCP), but a function renamed in the model should be renamed here.
 func TestNoStaleFunctions(t *testing.T) {
 	known := map[string]bool{}
-	for _, fn := range kernel.Funcs() {
+	for _, fn := range modelFuncs(t) {
 		known[fn.Name] = true
 	}
 	for _, lang := range Langs {
@@ -99,7 +241,7 @@ func TestEveryLessonTranslated(t *testing.T) {
 }
 
 func TestUnknown(t *testing.T) {
-	fn := kernel.Funcs()[0].Name
+	fn := modelFuncs(t)[0].Name
 	l := scenario.Lessons()[0].Name
 	for _, c := range []struct{ lang, fn, lesson string }{
 		{"en", "no_such_function", "no-such-lesson"},
