@@ -129,7 +129,7 @@ func (s *Scope) OnNav(ctx app.Context) {
 	v := openView(ctx.Page().URL().Query())
 	s.v = v
 	if !app.IsClient {
-		s.prerender(ctx.Page().URL().RawQuery)
+		s.prerender(ctx.Page())
 		return
 	}
 	if v.Page != "" {

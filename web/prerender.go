@@ -4,12 +4,14 @@ package web
 
 import (
 	"encoding/base64"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"skbscope/scenario"
+	"skbscope/web/explain"
 	"skbscope/stack/trace"
 )
 
@@ -57,8 +59,15 @@ const (
 )
 
 // prerender renders the first frame of the view (s.v) as the server
-// sends it for a URL with query rawQuery.
-func (s *Scope) prerender(rawQuery string) {
+// sends it for page, and has the browser fetch the view's language file
+// (explain.Load) while it loads app.wasm.
+func (s *Scope) prerender(page app.Page) {
+	rawQuery := page.URL().RawQuery
+	page.SetPreloads(app.Preload{
+		Href: strings.TrimPrefix(explain.DataPath(string(s.v.Lang)), "/") + " crossorigin=anonymous", // as explain.Load asks for it
+		As:   "fetch",
+		Type: "application/json",
+	})
 	if s.v.Page == "" {
 		r, ok := firstRuns.get(runKey{s.v.Lesson, s.v.Knobs})
 		if !ok {

@@ -11,4 +11,4 @@ func (prerendered) root(d app.HTMLElem) app.HTMLElem { return d }
 
 func (prerendered) canvas(c app.HTMLElem) app.HTMLElem { return c }
 
-func (s *Scope) prerender(string) {}
+func (s *Scope) prerender(app.Page) {}

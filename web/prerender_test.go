@@ -21,9 +21,24 @@ func prerenderedScope(t *testing.T, rawQuery string) (*Scope, string) {
 	t.Helper()
 	q, _ := url.ParseQuery(rawQuery) // as the page reads it: what parses
 	s := &Scope{v: openView(q)}
-	s.prerender(rawQuery)
+	p := &testPage{u: &url.URL{Path: "/", RawQuery: rawQuery}}
+	s.prerender(p)
+	if len(p.preloads) != 1 || !strings.HasPrefix(p.preloads[0].Href, "web/explain/"+string(s.v.Lang)+".json ") {
+		t.Errorf("preloads %+v, want the view's language file", p.preloads)
+	}
 	return s, app.HTMLString(s.Render())
 }
+
+// testPage is the request's page as go-app's server hands it to OnNav,
+// with what prerender uses of it.
+type testPage struct {
+	app.Page
+	u        *url.URL
+	preloads []app.Preload
+}
+
+func (p *testPage) URL() *url.URL                { return p.u }
+func (p *testPage) SetPreloads(v ...app.Preload) { p.preloads = v }
 
 // The server's first frame is the frame the app shows at the URL's
 // cursor: the same trace, status line and map command buffer.
