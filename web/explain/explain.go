@@ -46,6 +46,9 @@ type langFile struct {
 	Functions map[string]string     `json:"functions"`
 	Lessons   map[string]lessonText `json:"lessons"`
 	Notes     []noteText            `json:"notes"`
+
+	compile  sync.Once // compiled holds Notes as rules, see rules
+	compiled []noteRule
 }
 
 type lessonText struct {

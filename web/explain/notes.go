@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // A trace's notes ("what the function decided") are written by the
@@ -83,23 +82,18 @@ func compileNote(n noteText) (noteRule, error) {
 	return noteRule{re, tr, lits[0], lits[len(lits)-1], longest}, nil
 }
 
-// noteRules compiles each language's notes on first use; a rule that does
-// not compile is left out (the tests name it).
-var noteRules = func() map[string]func() []noteRule {
-	m := make(map[string]func() []noteRule, len(Langs))
-	for _, lang := range Langs[1:] {
-		m[lang] = sync.OnceValue(func() []noteRule {
-			var rs []noteRule
-			for _, n := range file(lang).Notes {
-				if r, err := compileNote(n); err == nil {
-					rs = append(rs, r)
-				}
+// rules are f's notes, compiled on first use; a rule that does not
+// compile is left out (the tests name it).
+func (f *langFile) rules() []noteRule {
+	f.compile.Do(func() {
+		for _, n := range f.Notes {
+			if r, err := compileNote(n); err == nil {
+				f.compiled = append(f.compiled, r)
 			}
-			return rs
-		})
-	}
-	return m
-}()
+		}
+	})
+	return f.compiled
+}
 
 // Note returns a trace note in lang, and whether it is translated (an
 // English note always is).
@@ -107,11 +101,11 @@ func Note(lang, note string) (string, bool) {
 	if lang == Langs[0] {
 		return note, true
 	}
-	rules := noteRules[lang]
-	if rules == nil {
+	f := file(lang) // nil for an unknown language, and in the browser until Load
+	if f == nil {
 		return note, false
 	}
-	rs := rules()
+	rs := f.rules()
 	if k, m := match(rs, note); m != nil {
 		return string(rs[k].re.ExpandString(nil, rs[k].tr, note, m)), true
 	}

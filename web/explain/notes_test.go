@@ -1,3 +1,5 @@
+//go:build !js
+
 package explain
 
 import (
@@ -48,7 +50,7 @@ func TestNotesCompile(t *testing.T) {
 		if rs := compiled(t, lang); len(rs) < 100 {
 			t.Errorf("%s: only %d note rules", lang, len(rs))
 		}
-		if got := len(noteRules[lang]()); got != len(file(lang).Notes) {
+		if got := len(file(lang).rules()); got != len(file(lang).Notes) {
 			t.Errorf("%s: %d of %d note rules in use", lang, got, len(file(lang).Notes))
 		}
 	}
