@@ -293,16 +293,14 @@ func TestBrowserFeatures(t *testing.T) {
 		}
 		// What the function decided, too.
 		hook := firstEvent(tr, func(e *trace.Event) bool { return strings.HasPrefix(e.Note, "NF_INET_LOCAL_OUT: no rules") })
+		// The translations come with the language's file, which the page
+		// fetches after its first frame: until then the note is English.
 		open(t, "lesson=udp-sendto&lang=zh-Hans&c="+strconv.Itoa(hook))
-		if n := text(t, ctx, "#fn-note-text"); n != "NF_INET_LOCAL_OUT：没有注册规则，接受" {
-			t.Errorf("the note at event %d in zh-Hans: %q", hook, n)
-		}
+		waitFor(t, ctx, "the note in zh-Hans", `document.getElementById("fn-note-text").textContent === "NF_INET_LOCAL_OUT：没有注册规则，接受"`)
 		// A note of the long tail, in zh-Hant, and not marked as English.
 		csum := firstEvent(tr, func(e *trace.Event) bool { return strings.Contains(e.Note, "udp4_hwcsum: pseudo-header sum") })
 		open(t, "lesson=udp-sendto&lang=zh-Hant&c="+strconv.Itoa(csum))
-		if n := text(t, ctx, "#fn-note-text"); !strings.Contains(n, "udp4_hwcsum：偽標頭校驗和 0x") {
-			t.Errorf("the note at event %d in zh-Hant: %q", csum, n)
-		}
+		waitFor(t, ctx, "the long-tail note in zh-Hant", `document.getElementById("fn-note-text").textContent.includes("udp4_hwcsum：偽標頭校驗和 0x")`)
 		var lang string
 		eval(t, ctx, `document.getElementById("fn-note-text").lang`, &lang)
 		if lang != "" {
