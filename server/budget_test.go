@@ -126,11 +126,15 @@ func median(xs []float64) float64 {
 
 // clientOnly serves go-app's page without what it rendered on the
 // server: go-app's server-side routes are this process's, skbscope's, so
-// the hello world's page would hold skbscope's page until its own wasm
-// replaced it. Cut, it is the client-only hello world's page.
+// the hello world's page would hold skbscope's page (and preload its
+// explanations) until its own wasm replaced it. Cut, it is the
+// client-only hello world's page.
 type clientOnly struct{ h http.Handler }
 
-var serverRendered = regexp.MustCompile(`(?s)<body>.*?(<aside id="app-wasm-loader")`)
+var (
+	serverRendered = regexp.MustCompile(`(?s)<body>.*?(<aside id="app-wasm-loader")`)
+	preloads       = regexp.MustCompile(`<link [^>]*rel="preload"[^>]*>`)
+)
 
 func (c clientOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" {
@@ -139,7 +143,7 @@ func (c clientOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := httptest.NewRecorder()
 	c.h.ServeHTTP(rec, r)
-	page := serverRendered.ReplaceAll(rec.Body.Bytes(), []byte("<body>$1"))
+	page := preloads.ReplaceAll(serverRendered.ReplaceAll(rec.Body.Bytes(), []byte("<body>$1")), nil)
 	w.Header().Set("Content-Type", "text/html")
 	w.Header().Set("Content-Length", strconv.Itoa(len(page)))
 	w.Write(page)
