@@ -101,7 +101,10 @@ func navMs(b *testing.B, ctx context.Context, url string, sels ...string) (page,
 			b.Fatal(err)
 		}
 		for i, sel := range sels {
-			if err := chromedp.Run(ctx, chromedp.WaitReady(sel, chromedp.ByQuery)); err != nil {
+			// Poll what firstSeen recorded: the pre-rendered frame is gone
+			// once the app mounts, and a DOM wait could miss it.
+			if err := chromedp.Run(ctx, chromedp.Poll(`window.skbSeen && `+strconv.Quote(sel)+` in window.skbSeen`, nil,
+				chromedp.WithPollingTimeout(time.Minute))); err != nil {
 				b.Fatal(err)
 			}
 			cms[i] = append(cms[i], float64(time.Since(t0).Microseconds())/1000)
