@@ -11,8 +11,8 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"skbscope/scenario"
-	"skbscope/web/explain"
 	"skbscope/stack/trace"
+	"skbscope/web/explain"
 )
 
 // Pre-rendering. go-app renders the page on the server before it sends
