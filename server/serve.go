@@ -153,6 +153,11 @@ func (r *resources) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.NotFound(w, req)
 		return
 	}
+	if strings.HasPrefix(rel, "explain/") {
+		// Their URLs carry no version: the browser asks each time whether
+		// its copy is still the one served (an unchanged file is a 304).
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	serveFile(w, req, filepath.Join(r.dir, "web", filepath.FromSlash(rel)))
 }
 

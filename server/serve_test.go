@@ -243,7 +243,8 @@ func TestExplainFiles(t *testing.T) {
 		for _, c := range []struct{ accept, enc string }{{"gzip, deflate, br", "br"}, {"gzip", "gzip"}, {"", ""}} {
 			r := get(t, h, p, "Accept-Encoding", c.accept)
 			b := body(t, r)
-			if r.StatusCode != 200 || r.Header.Get("Content-Encoding") != c.enc || r.Header.Get("Content-Type") != "application/json" {
+			if r.StatusCode != 200 || r.Header.Get("Content-Encoding") != c.enc || r.Header.Get("Content-Type") != "application/json" ||
+				r.Header.Get("Cache-Control") != "no-cache" {
 				t.Errorf("%s with %q: %d %v", p, c.accept, r.StatusCode, r.Header)
 				continue
 			}
