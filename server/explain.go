@@ -54,13 +54,7 @@ func writeExplain(root string) error {
 		if out, err := exec.Command("brotli", "-f", "-n", "-q", "11", "-o", name+".br", name).CombinedOutput(); err != nil {
 			return fmt.Errorf("brotli %s: %v: %s (apt install brotli)", name, err, out)
 		}
-		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // a valid level: no error
-		zw.Write(b)
-		if err := zw.Close(); err != nil {
-			return err
-		}
-		if err := os.WriteFile(name+".gz", gz.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(name+".gz", gzipped(b, gzip.BestCompression), 0o644); err != nil {
 			return err
 		}
 	}

@@ -36,11 +36,7 @@ func (p pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page = mendPage(page)
 		h.Add("Vary", "Accept-Encoding")
 		if accepts(r.Header.Get("Accept-Encoding"), "gzip") {
-			var z bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
-			zw.Write(page)
-			zw.Close()
-			page = z.Bytes()
+			page = gzipped(page, gzip.BestSpeed)
 			h.Set("Content-Encoding", "gzip")
 		}
 	}
@@ -74,6 +70,15 @@ func unsafeQuery(raw string) bool {
 		}
 	}
 	return false
+}
+
+// gzipped is b compressed at level, which must be a valid gzip level.
+func gzipped(b []byte, level int) []byte {
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, level)
+	zw.Write(b) // a bytes.Buffer takes everything
+	zw.Close()
+	return z.Bytes()
 }
 
 // falseBooleans matches the boolean attributes go-app's server-side

@@ -239,7 +239,7 @@ func TestExplainFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := explain.DataPath(lang)
+		p := "/" + explain.DataPath(lang)
 		for _, c := range []struct{ accept, enc string }{{"gzip, deflate, br", "br"}, {"gzip", "gzip"}, {"", ""}} {
 			r := get(t, h, p, "Accept-Encoding", c.accept)
 			b := body(t, r)

@@ -4,7 +4,6 @@ package web
 
 import (
 	"encoding/base64"
-	"strings"
 	"sync"
 	"time"
 
@@ -64,7 +63,7 @@ const (
 func (s *Scope) prerender(page app.Page) {
 	rawQuery := page.URL().RawQuery
 	page.SetPreloads(app.Preload{
-		Href: strings.TrimPrefix(explain.DataPath(string(s.v.Lang)), "/") + " crossorigin=anonymous", // as explain.Load asks for it
+		Href: explain.DataPath(string(s.v.Lang)) + " crossorigin=anonymous", // as explain.Load asks for it
 		As:   "fetch",
 		Type: "application/json",
 	})

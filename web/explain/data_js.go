@@ -5,7 +5,6 @@ package explain
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"syscall/js"
 )
@@ -38,7 +37,7 @@ func Load(lang string) error {
 	if file(lang) != nil {
 		return nil
 	}
-	rel := strings.TrimPrefix(DataPath(lang), "/")
+	rel := DataPath(lang)
 	resp, err := await(js.Global().Call("fetch", rel))
 	if err != nil {
 		return fmt.Errorf("explain: %s: %v", rel, err)

@@ -28,6 +28,7 @@ package explain
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	"skbscope/scenario"
@@ -57,19 +58,13 @@ type lessonText struct {
 }
 
 // DataPath is where the server and the static site put the merged text
-// of lang, relative to the site's root: the wasm build fetches it from
+// of lang, relative to the site's root (and so to the page, which the
+// static site may put under any prefix): the wasm build fetches it from
 // there instead of carrying all three languages in app.wasm.
-func DataPath(lang string) string { return "/web/explain/" + lang + ".json" }
+func DataPath(lang string) string { return "web/explain/" + lang + ".json" }
 
 // known reports whether lang is one of Langs.
-func known(lang string) bool {
-	for _, l := range Langs {
-		if l == lang {
-			return true
-		}
-	}
-	return false
-}
+func known(lang string) bool { return slices.Contains(Langs, lang) }
 
 // part is one JSON text of a language, named for errors.
 type part struct {
